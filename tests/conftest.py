@@ -46,3 +46,14 @@ def shared_data():
 @pytest.fixture
 def project_root():
     return PROJECT_ROOT
+
+
+@pytest.fixture(scope="session")
+def mirrored_strategy():
+    """One two-replica MirroredStrategy on the two logical CPUs, shared by the whole session.
+
+    Several MirroredStrategy objects over the same devices in one process can hand out
+    clashing collective-op keys ("Shape mismatch in the collective instance"), so tests
+    share this one.
+    """
+    return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])

@@ -1,1 +1,6 @@
-"""kerasnotes.training."""
+"""Training: one distributed loop (`Trainer`), strategy choice and SavedModel export."""
+
+from kerasnotes.training.strategy import choose_strategy, is_chief
+from kerasnotes.training.trainer import NonFiniteLossError, Trainer
+
+__all__ = ["NonFiniteLossError", "Trainer", "choose_strategy", "is_chief"]
