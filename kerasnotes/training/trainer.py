@@ -224,17 +224,21 @@ class Trainer:
         return int(self.epoch.numpy()), int(self.step_in_epoch.numpy())
 
     def _check_workers_agree(self):
-        if self.strategy.extended._in_multi_worker_mode():
-            position = tf.cast(self.optimizer.iterations, tf.float32)
-            per_replica = self.strategy.run(lambda: tf.identity(position))
-            low = self.strategy.reduce(tf.distribute.ReduceOp.MIN, per_replica, axis=None)
-            high = self.strategy.reduce(tf.distribute.ReduceOp.MAX, per_replica, axis=None)
-            if float(low) != float(high):
-                raise RuntimeError(
-                    "Trainer: workers restored different checkpoints (global steps "
-                    f"{int(low)}..{int(high)}). Put run_dir on storage that every worker can "
-                    "read, or remove the stale checkpoints."
-                )
+        if not self.strategy.extended._in_multi_worker_mode():
+            return
+        # Every worker computes the same mean and mean square of the restored global step;
+        # they differ only if some worker restored another checkpoint, and then all raise.
+        position = tf.cast(self.optimizer.iterations, tf.float64)
+        per_replica = self.strategy.run(lambda: tf.stack([position, position * position]))
+        mean, mean_square = self.strategy.reduce(
+            tf.distribute.ReduceOp.MEAN, per_replica, axis=None
+        ).numpy()
+        if mean_square - mean * mean > 1e-9:
+            raise RuntimeError(
+                "Trainer: workers restored different checkpoints (mean global step "
+                f"{mean:.1f}). Put run_dir on storage that every worker can read, or remove "
+                "the stale checkpoints."
+            )
 
     def save_checkpoint(self):
         """Writes a checkpoint (on every worker; only the chief's copy is kept)."""

@@ -1,0 +1,37 @@
+"""The tiny training problem shared by the multi-worker test and its single-process twin."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kerasnotes.training.trainer import Trainer
+
+GLOBAL_BATCH = 16
+EPOCHS = 3
+SEED = 5
+
+
+def data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(96, 4)).astype("float32")
+    y = (np.sin(x[:, :1]) + x[:, 1:2] * x[:, 2:3]).astype("float32")
+    return x, y
+
+
+def dataset_for_epoch(epoch):
+    x, y = data()
+    order = np.random.default_rng(SEED + epoch).permutation(len(x))
+    return tf.data.Dataset.from_tensor_slices((x[order], y[order])).batch(GLOBAL_BATCH)
+
+
+def build_trainer(strategy, run_dir=None):
+    keras.utils.set_random_seed(SEED)
+    with strategy.scope():
+        model = keras.Sequential([
+            keras.Input((4,)),
+            keras.layers.Dense(8, activation="tanh"),
+            keras.layers.Dense(1),
+        ])
+        optimizer = keras.optimizers.Adam(0.01)
+    return Trainer(model, keras.losses.MeanSquaredError(), optimizer, strategy=strategy,
+                   run_dir=run_dir, verbose=0)
