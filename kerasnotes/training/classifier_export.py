@@ -1,0 +1,54 @@
+"""The serving module of an image classifier."""
+
+import tensorflow as tf
+
+
+class ImageClassifierServer(tf.Module):
+    """Serving wrapper of a Keras image classifier that returns logits.
+
+    `serve` takes what a client sends, a uint8 image batch `(N, H, W, C)` of any height and
+    width, resizes it to the model's input size when they differ (bilinear), scales it to
+    `[0, 1]` as in training, and returns named outputs:
+
+    - `probabilities`: `(N, num_classes)` float32, `softmax(logits)`;
+    - `class_ids`: `(N,)` int64, `argmax` of the probabilities;
+    - `class_names`: `(N,)` string, the names of those classes.
+
+    The class names travel inside the SavedModel, which loads with plain
+    `tf.saved_model.load` in a process that has no kerasnotes.
+
+    Example:
+
+    >>> server = ImageClassifierServer(model, class_names=["a", "b"])
+    >>> export_saved_model(server, "saved_models/classify", {"serving_default": server.serve})
+    """
+
+    def __init__(self, model, class_names):
+        super().__init__(name="image_classifier")
+        height, width, channels = model.input_shape[1:]
+        if len(class_names) != model.output_shape[-1]:
+            raise ValueError(
+                f"ImageClassifierServer: {len(class_names)} class names for a model with "
+                f"{model.output_shape[-1]} outputs"
+            )
+        self.model = model
+        self.image_size = (int(height), int(width))
+        self.class_names = tf.constant(list(class_names))
+        self.serve = tf.function(
+            self._serve,
+            input_signature=[
+                tf.TensorSpec([None, None, None, int(channels)], tf.uint8, name="images")
+            ],
+        )
+
+    def _serve(self, images):
+        # Bilinear resizing to the size an image already has returns it unchanged.
+        pixels = tf.image.resize(tf.cast(images, tf.float32), self.image_size)
+        logits = self.model(pixels / 255.0, training=False)
+        probabilities = tf.nn.softmax(logits, axis=-1)
+        class_ids = tf.argmax(probabilities, axis=-1)
+        return {
+            "probabilities": probabilities,
+            "class_ids": class_ids,
+            "class_names": tf.gather(self.class_names, class_ids),
+        }
