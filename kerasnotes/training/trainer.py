@@ -333,9 +333,12 @@ class Trainer:
             self.save_checkpoint()
             for name, value in logs.items():
                 history.setdefault(name, []).append(value)
-            if self.verbose:
+            if self.verbose == 2:
                 shown = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
                 print(f"Epoch {epoch + 1}/{epochs} - {shown}", flush=True)
+            elif self.verbose == 1 and validation_data is not None:
+                shown = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items() if k.startswith("val_"))
+                print(f"  {shown}", flush=True)
         return history
 
     def _train_epoch(self, dataset, epoch, epochs, skip_steps, writers):

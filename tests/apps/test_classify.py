@@ -1,0 +1,90 @@
+"""apps.classify end to end, as a user runs it: a subprocess on a tiny config."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from apps import classify
+
+TINY = ["--num-train", "256", "--num-test", "64", "--batch-size", "64", "--verbose", "2",
+        "--log-every-n-steps", "2"]
+
+
+def run_app(args, cwd, timeout=300):
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    return subprocess.run([sys.executable, "-m", "apps.classify", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def event_tags(folder):
+    tags = set()
+    for name in os.listdir(folder):
+        for event in tf.compat.v1.train.summary_iterator(os.path.join(folder, name)):
+            tags.update(value.tag for value in event.summary.value)
+    return tags
+
+
+def test_train_export_tensorboard_and_resume(tmp_path):
+    run_dir, export_dir = tmp_path / "run", tmp_path / "export"
+    args = [*TINY, "--logdir", str(run_dir), "--export-dir", str(export_dir)]
+    first = run_app([*args, "--epochs", "1"], tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "synthetic glyphs" in first.stdout and "not real data" in first.stdout
+    assert "test_accuracy" in first.stdout
+    assert f"Exported SavedModel: {export_dir / '1'}" in first.stdout
+    assert f"tensorboard --logdir {run_dir}" in first.stdout
+    assert (export_dir / "1" / "saved_model.pb").exists()
+    assert (run_dir / "config.json").exists()
+    assert {"epoch_loss", "epoch_accuracy", "batch_loss", "learning_rate",
+            "examples_per_second", "epoch_examples_per_second"} <= event_tags(run_dir / "train")
+    assert {"epoch_loss", "epoch_accuracy", "test_images", "test_predictions"} <= event_tags(
+        run_dir / "validation")
+
+    # The same command with more epochs continues from the checkpoint of epoch 1.
+    second = run_app([*args, "--epochs", "2"], tmp_path)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "Resuming from" in second.stdout and "Epoch 2/2" in second.stdout
+    assert "Epoch 1/2" not in second.stdout
+    assert (export_dir / "2" / "saved_model.pb").exists()
+
+    # A different model in the same run folder is refused with a clear message.
+    other = run_app([*args, "--epochs", "2", "--model", "mlp"], tmp_path)
+    assert other.returncode == 2
+    assert "model: 'lenet' -> 'mlp'" in other.stderr and "Traceback" not in other.stderr
+
+    served = tf.saved_model.load(str(export_dir / "2")).signatures["serving_default"]
+    out = served(images=tf.zeros((3, 28, 28, 1), tf.uint8))
+    assert out["probabilities"].shape == (3, 10)
+    np.testing.assert_allclose(out["probabilities"].numpy().sum(-1), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--data", "idx:/nonexistent/fashion"], "/nonexistent/fashion"),
+        (["--data", "mnist-ish"], "mnist-ish"),
+        (["--lr", "-1"], "--lr"),
+        (["--model", "transformer"], "--model"),
+    ],
+)
+def test_bad_input_gives_one_clear_line(tmp_path, args, message):
+    result = run_app([*TINY, "--logdir", str(tmp_path / "run"), *args], tmp_path, timeout=120)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_help_documents_every_flag():
+    with pytest.raises(SystemExit) as exit_info:
+        classify.parse_args(["--help"])
+    assert exit_info.value.code == 0
+
+
+def test_defaults_are_visible_in_the_config():
+    config = classify.parse_args([])
+    assert (config.model, config.data, config.epochs) == ("lenet", "synthetic", 10)
+    assert set(classify.MODELS) >= {"softmax", "mlp", "lenet"}
