@@ -42,8 +42,8 @@ def main():
 
     keras.utils.set_random_seed(0)
     fit_model = LeNet()
-    fit_model.compile(keras.optimizers.SGD(0.9), loss(),
-                      [keras.metrics.SparseCategoricalAccuracy()], jit_compile=False)
+    fit_model.compile(optimizer=keras.optimizers.SGD(0.9), loss=loss(),
+                      metrics=[keras.metrics.SparseCategoricalAccuracy()], jit_compile=False)
     trainer_model = LeNet()
     trainer = Trainer(trainer_model, loss(), keras.optimizers.SGD(0.9),
                       [keras.metrics.SparseCategoricalAccuracy()], verbose=0)

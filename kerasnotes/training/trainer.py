@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerasnotes.optimizers.clip_by_global_norm import clip_by_global_norm
 from kerasnotes.training.strategy import is_chief, worker_dir
 
 
@@ -161,7 +162,7 @@ class Trainer:
             # The norm is that of the gradient summed over replicas, so sum first; the
             # optimizer sums again, hence the division by the number of replicas.
             gradients = _all_reduce_sum(context, gradients)
-            gradients, _ = tf.clip_by_global_norm(gradients, self.clip_global_norm)
+            gradients, _ = clip_by_global_norm(gradients, self.clip_global_norm)
             gradients = [g / context.num_replicas_in_sync for g in gradients]
         self.optimizer.apply_gradients(zip(gradients, variables))
         self.loss_tracker.update_state(per_example)

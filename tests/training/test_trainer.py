@@ -148,7 +148,18 @@ def test_clipping_uses_the_norm_of_the_summed_gradient(mirrored_strategy):
     x, y = regression_data(16)
     data = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
     single = build(clip_global_norm=0.5, lr=0.1)
+    reference = keras.models.clone_model(single.model)
+    reference.set_weights(single.model.get_weights())
     single.fit(data, epochs=1)
+    # One momentum-SGD step from zero velocity is w - lr * g' with the notes' clipping
+    # g' = min(theta / ||g||, 1) g.
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(reference(x) - y))
+    grads = [np.array(g) for g in tape.gradient(loss, reference.trainable_variables)]
+    norm = np.sqrt(sum(np.sum(g * g) for g in grads))
+    assert norm > 0.5  # the clipping is active
+    for got, w, g in zip(single.model.get_weights(), reference.get_weights(), grads):
+        np.testing.assert_allclose(got, w - 0.1 * min(0.5 / norm, 1.0) * g, atol=1e-6)
     mirrored = build(mirrored_strategy, clip_global_norm=0.5, lr=0.1)
     mirrored.fit(data, epochs=1)
     for a, b in zip(single.model.get_weights(), mirrored.model.get_weights()):
