@@ -88,3 +88,18 @@ def test_defaults_are_visible_in_the_config():
     config = classify.parse_args([])
     assert (config.model, config.data, config.epochs) == ("lenet", "synthetic", 10)
     assert set(classify.MODELS) >= {"softmax", "mlp", "lenet"}
+
+
+def test_fashion_mnist_through_tfds_mock(tmp_path, capsys):
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=32):
+        metrics, export_path = classify.main([
+            "--data", "fashion_mnist", "--data-dir", str(tmp_path / "tfds"), "--epochs", "1",
+            "--batch-size", "16", "--model", "softmax", "--logdir", str(tmp_path / "run"),
+            "--export-dir", str(tmp_path / "export"), "--verbose", "0",
+        ])
+    out = capsys.readouterr().out
+    assert "Fashion-MNIST" in out or "fashion" in out.lower()
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0 and np.isfinite(metrics["test_loss"])
+    assert export_path.endswith(os.path.join("export", "1"))
