@@ -52,8 +52,11 @@ def project_root():
 def mirrored_strategy():
     """One two-replica MirroredStrategy on the two logical CPUs, shared by the whole session.
 
-    Several MirroredStrategy objects over the same devices in one process can hand out
-    clashing collective-op keys ("Shape mismatch in the collective instance"), so tests
-    share this one.
+    On logical CPU devices, MirroredStrategy's default cross-device ops run collective ops
+    whose instance keys clash once several strategies, or several traced functions on one
+    strategy, have used them in a process ("Shape mismatch in the collective instance").
+    Reducing to one device avoids collectives and computes the same sums.
     """
-    return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    return tf.distribute.MirroredStrategy(
+        ["/cpu:0", "/cpu:1"], cross_device_ops=tf.distribute.ReductionToOneDevice()
+    )
