@@ -38,31 +38,54 @@ class ClassifyConfig(common.CommonConfig):
     lr: float = 0.01
     num_train: int = None
     num_test: int = None
+    resize: int = None
+    width_divisor: int = 1
 
 
-def _softmax(num_classes, input_shape):
+def _softmax(num_classes, input_shape, width_divisor):
     from kerasnotes.models.softmax_regression import SoftmaxRegression
 
     return SoftmaxRegression(num_classes=num_classes, input_shape=input_shape)
 
 
-def _mlp(num_classes, input_shape):
+def _mlp(num_classes, input_shape, width_divisor):
     from kerasnotes.models.mlp import MLP
 
-    return MLP(num_classes=num_classes, input_shape=input_shape, hidden_units=(256,))
+    return MLP(num_classes=num_classes, input_shape=input_shape,
+               hidden_units=(max(256 // width_divisor, 1),))
 
 
-def _lenet(num_classes, input_shape):
+def _lenet(num_classes, input_shape, width_divisor):
     from kerasnotes.models.lenet import LeNet
 
     return LeNet(num_classes=num_classes, input_shape=input_shape)
 
 
-# --model name -> builder(num_classes, input_shape). Adding a model is one line here.
+def _cnn(module, class_name, **fixed):
+    """A builder for the CNNs of kerasnotes.models that take a width divisor."""
+
+    def build(num_classes, input_shape, width_divisor):
+        import importlib
+
+        model_class = getattr(importlib.import_module(f"kerasnotes.models.{module}"), class_name)
+        return model_class(num_classes=num_classes, input_shape=input_shape,
+                           width_divisor=width_divisor, **fixed)
+
+    return build
+
+
+# --model name -> (builder(num_classes, input_shape, width_divisor), default --resize).
+# Default sizes as in d2l; None keeps the data's size. Adding a model is one line here.
 MODELS = {
-    "softmax": _softmax,
-    "mlp": _mlp,
-    "lenet": _lenet,
+    "softmax": (_softmax, None),
+    "mlp": (_mlp, None),
+    "lenet": (_lenet, 28),
+    "alexnet": (_cnn("alexnet", "AlexNet"), 224),
+    "vgg11": (_cnn("vgg", "VGG"), 224),
+    "nin": (_cnn("nin", "NiN"), 224),
+    "googlenet": (_cnn("googlenet", "GoogLeNet"), 96),
+    "resnet18": (_cnn("resnet", "ResNet18"), 96),
+    "densenet": (_cnn("densenet", "DenseNet"), 96),
 }
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
@@ -77,15 +100,27 @@ def parse_args(argv=None):
     group.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer,
                        help="minibatch SGD, SGD with momentum 0.9, or Adam (default %(default)s; "
                             "d2l trains LeNet with --optimizer sgd --lr 0.9)")
+    group.add_argument("--resize", type=common.positive_int, default=None,
+                       help="resize images to RESIZE x RESIZE (default per model, as d2l: 224 "
+                            "for alexnet/vgg11/nin, 96 for googlenet/resnet18/densenet, 28 for "
+                            "lenet, the data's size for softmax/mlp)")
+    group.add_argument("--width-divisor", type=common.positive_int, default=1,
+                       help="divide the CNNs' channel counts and dense widths by this, for "
+                            "quick CPU runs (default %(default)s)")
     group.add_argument("--num-train", type=common.positive_int, default=None,
                        help="use only the first N training examples (quick runs)")
     group.add_argument("--num-test", type=common.positive_int, default=None,
                        help="use only the first N test examples (quick runs)")
-    return common.to_config(ClassifyConfig, parser.parse_args(argv))
+    config = common.to_config(ClassifyConfig, parser.parse_args(argv))
+    if config.resize is None:
+        config.resize = MODELS[config.model][1]
+    return config
 
 
 def build_dataset(config):
     """Loads the data; returns `(data, train_data(epoch), test_dataset)`."""
+    import tensorflow as tf
+
     from kerasnotes.data.classification_datasets import (
         load_classification_data,
         make_classification_dataset,
@@ -95,18 +130,30 @@ def build_dataset(config):
                                     num_train=config.num_train, num_test=config.num_test,
                                     seed=config.seed)
 
-    def train_data(epoch):
-        return make_classification_dataset(data.x_train, data.y_train, config.batch_size,
-                                           shuffle_seed=config.seed, epoch=epoch)
+    def resized(dataset):
+        if config.resize is None or data.image_shape[:2] == (config.resize, config.resize):
+            return dataset
+        size = (config.resize, config.resize)
+        return dataset.map(lambda x, y: (tf.image.resize(x, size), y),
+                           num_parallel_calls=tf.data.AUTOTUNE)
 
-    test_dataset = make_classification_dataset(data.x_test, data.y_test, config.batch_size)
+    def train_data(epoch):
+        return resized(make_classification_dataset(data.x_train, data.y_train, config.batch_size,
+                                                   shuffle_seed=config.seed, epoch=epoch))
+
+    test_dataset = resized(
+        make_classification_dataset(data.x_test, data.y_test, config.batch_size))
     return data, train_data, test_dataset
 
 
-def build_model(config, num_classes, input_shape):
+def build_model(config, num_classes, image_shape):
     import keras
 
-    model = MODELS[config.model](num_classes, input_shape)
+    input_shape = image_shape
+    if config.resize is not None:
+        input_shape = (config.resize, config.resize, image_shape[-1])
+    build, _ = MODELS[config.model]
+    model = build(num_classes, input_shape, config.width_divisor)
     if config.optimizer == "adam":
         optimizer = keras.optimizers.Adam(config.lr)
     else:
@@ -123,7 +170,8 @@ def image_summary(test_images, class_names):
 
     def hook(model, epoch):
         pixels = tf.cast(images, tf.float32) / 255.0
-        predicted = tf.argmax(model(pixels, training=False), axis=-1).numpy()
+        model_input = tf.image.resize(pixels, model.input_shape[1:3])
+        predicted = tf.argmax(model(model_input, training=False), axis=-1).numpy()
         tf.summary.image("test_images", pixels, step=epoch, max_outputs=len(images))
         tf.summary.text("test_predictions",
                         " | ".join(class_names[i] for i in predicted), step=epoch)

@@ -87,7 +87,38 @@ def test_help_documents_every_flag():
 def test_defaults_are_visible_in_the_config():
     config = classify.parse_args([])
     assert (config.model, config.data, config.epochs) == ("lenet", "synthetic", 10)
-    assert set(classify.MODELS) >= {"softmax", "mlp", "lenet"}
+    assert set(classify.MODELS) == {"softmax", "mlp", "lenet", "alexnet", "vgg11", "nin",
+                                    "googlenet", "resnet18", "densenet"}
+    assert classify.parse_args(["--model", "alexnet"]).resize == 224
+    assert classify.parse_args(["--model", "resnet18"]).resize == 96
+    assert classify.parse_args(["--model", "mlp"]).resize is None
+
+
+@pytest.mark.parametrize("name", ["alexnet", "vgg11", "nin", "googlenet", "resnet18", "densenet"])
+def test_every_cnn_builds_at_its_default_size(name):
+    config = classify.parse_args(["--model", name, "--width-divisor", "16"])
+    model, _ = classify.build_model(config, 10, (28, 28, 1))
+    assert model.input_shape == (None, config.resize, config.resize, 1)
+    assert model.output_shape == (None, 10)
+
+
+def test_cnn_trains_in_process_with_resize(tmp_path):
+    metrics, _ = classify.main([
+        "--model", "resnet18", "--width-divisor", "16", "--resize", "32", *TINY,
+        "--epochs", "1", "--logdir", str(tmp_path / "run"),
+        "--export-dir", str(tmp_path / "export"), "--verbose", "0",
+    ])
+    assert np.isfinite(metrics["test_loss"])
+    served = tf.saved_model.load(str(tmp_path / "export" / "1")).signatures["serving_default"]
+    assert served(images=tf.zeros((2, 28, 28, 1), tf.uint8))["class_ids"].shape == (2,)
+
+
+def test_alexnet_without_resize_names_the_model_and_shapes(tmp_path):
+    result = run_app([*TINY, "--model", "alexnet", "--resize", "28", "--width-divisor", "16",
+                      "--logdir", str(tmp_path / "run")], tmp_path, timeout=120)
+    assert result.returncode == 2
+    assert "AlexNet" in result.stderr and "(28, 28, 1)" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_fashion_mnist_through_tfds_mock(tmp_path, capsys):
