@@ -157,15 +157,18 @@ def print_report(config, metrics, export_path, data_name):
 
 
 def run(main, task):
-    """Runs `main()` of `python -m apps.<task>`, turning expected failures into one clear line and exit code 2.
+    """Runs `main()` of `python -m apps.<task>`; expected failures print one line, exit 2.
 
     Set KERASNOTES_DEBUG=1 to see the full traceback instead.
     """
-    from kerasnotes.training.trainer import NonFiniteLossError
-
     try:
         main()
-    except (ValueError, OSError, NonFiniteLossError) as error:
+    except Exception as error:  # noqa: BLE001 - only the expected kinds are reported briefly
+        # Imported here so that a bad flag fails fast, before TensorFlow is imported.
+        from kerasnotes.training.trainer import NonFiniteLossError
+
+        if not isinstance(error, (ValueError, OSError, NonFiniteLossError)):
+            raise
         if os.environ.get("KERASNOTES_DEBUG"):
             raise
         print(f"python -m apps.{task}: error: {error}", file=sys.stderr)

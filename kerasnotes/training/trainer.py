@@ -123,8 +123,8 @@ class Trainer:
                 max_to_keep=max_checkpoints,
             )
         self._writers = None
-        self._train_function = tf.function(self._distributed_train_step)
-        self._test_function = tf.function(self._distributed_test_step)
+        self._train_function = tf.function(self._distributed_train_step, reduce_retracing=True)
+        self._test_function = tf.function(self._distributed_test_step, reduce_retracing=True)
 
     # ---------------------------------------------------------------- steps
 
