@@ -1,16 +1,9 @@
 """AlexNet, the first deep convolutional network of the notes."""
 
-import numbers
 
 import keras
 
-from kerasnotes.models.image_input import stack_layers, validate_image_shape
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"AlexNet: {name} must be an integer >= 1; received {name}={value!r}")
-    return int(value)
+from kerasnotes.models.image_input import positive_int, stack_layers, validate_image_shape
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -56,8 +49,8 @@ class AlexNet(keras.Model):
                  dropout=0.5, **kwargs):
         name = kwargs.pop("name", "alexnet")
         shape = validate_image_shape("AlexNet", input_shape)
-        num_classes = _positive_int("num_classes", num_classes)
-        width_divisor = _positive_int("width_divisor", width_divisor)
+        num_classes = positive_int("AlexNet", "num_classes", num_classes)
+        width_divisor = positive_int("AlexNet", "width_divisor", width_divisor)
         if not 0.0 <= float(dropout) < 1.0:
             raise ValueError(f"AlexNet: dropout must be in [0, 1); received dropout={dropout}")
 

@@ -1,18 +1,11 @@
 """DenseNet, the densely connected network."""
 
-import numbers
 
 import keras
 
 from kerasnotes.layers.dense_block import DenseBlock
 from kerasnotes.layers.transition_block import TransitionBlock
-from kerasnotes.models.image_input import stack_layers, validate_image_shape
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"DenseNet: {name} must be an integer >= 1; received {name}={value!r}")
-    return int(value)
+from kerasnotes.models.image_input import positive_int, stack_layers, validate_image_shape
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -62,9 +55,9 @@ class DenseNet(keras.Model):
                  **kwargs):
         name = kwargs.pop("name", "densenet")
         shape = validate_image_shape("DenseNet", input_shape)
-        num_classes = _positive_int("num_classes", num_classes)
-        width_divisor = _positive_int("width_divisor", width_divisor)
-        growth_rate = _positive_int("growth_rate", growth_rate)
+        num_classes = positive_int("DenseNet", "num_classes", num_classes)
+        width_divisor = positive_int("DenseNet", "width_divisor", width_divisor)
+        growth_rate = positive_int("DenseNet", "growth_rate", growth_rate)
         try:
             num_convs_in_dense_blocks = tuple(num_convs_in_dense_blocks)
         except TypeError:
@@ -74,7 +67,9 @@ class DenseNet(keras.Model):
                              "of integers; received "
                              f"num_convs_in_dense_blocks={num_convs_in_dense_blocks!r}")
         num_convs_in_dense_blocks = tuple(
-            _positive_int("num_convs_in_dense_blocks", n) for n in num_convs_in_dense_blocks)
+            positive_int("DenseNet", "num_convs_in_dense_blocks", n)
+            for n in num_convs_in_dense_blocks
+        )
 
         channels = max(1, 64 // width_divisor)
         block_growth = max(1, growth_rate // width_divisor)

@@ -1,11 +1,10 @@
 """GoogLeNet, the network of Inception blocks."""
 
-import numbers
 
 import keras
 
 from kerasnotes.layers.inception import Inception
-from kerasnotes.models.image_input import stack_layers, validate_image_shape
+from kerasnotes.models.image_input import positive_int, stack_layers, validate_image_shape
 
 # The notes' Inception blocks `(n1, (n21, n22), (n31, n32), n4)` of stages 3, 4 and 5.
 GOOGLENET_INCEPTIONS = (
@@ -25,12 +24,6 @@ GOOGLENET_INCEPTIONS = (
         (384, (192, 384), (48, 128), 128),
     ),
 )
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"GoogLeNet: {name} must be an integer >= 1; received {name}={value!r}")
-    return int(value)
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -79,8 +72,8 @@ class GoogLeNet(keras.Model):
     def __init__(self, num_classes=10, input_shape=(96, 96, 1), width_divisor=1, **kwargs):
         name = kwargs.pop("name", "googlenet")
         shape = validate_image_shape("GoogLeNet", input_shape)
-        num_classes = _positive_int("num_classes", num_classes)
-        width_divisor = _positive_int("width_divisor", width_divisor)
+        num_classes = positive_int("GoogLeNet", "num_classes", num_classes)
+        width_divisor = positive_int("GoogLeNet", "width_divisor", width_divisor)
 
         def width(channels):
             return max(1, channels // width_divisor)

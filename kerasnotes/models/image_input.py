@@ -6,7 +6,7 @@ turns Keras' shape errors (a feature map shrinking below 1x1) into one `ValueErr
 names the model, the layer, the input shape received and the shape that layer got.
 """
 
-import keras
+import numbers
 
 
 def validate_image_shape(model_name, input_shape):
@@ -54,3 +54,12 @@ def stack_layers(model_name, input_shape, x, layers):
             )
         x = y
     return x
+
+
+def positive_int(model_name, argument, value):
+    """Returns `value` as an int, or raises `ValueError` naming the model and argument."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(
+            f"{model_name}: {argument} must be an integer >= 1; received {argument}={value!r}"
+        )
+    return int(value)

@@ -1,17 +1,10 @@
 """NiN, the network in network."""
 
-import numbers
 
 import keras
 
 from kerasnotes.layers.nin_block import NiNBlock
-from kerasnotes.models.image_input import stack_layers, validate_image_shape
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"NiN: {name} must be an integer >= 1; received {name}={value!r}")
-    return int(value)
+from kerasnotes.models.image_input import positive_int, stack_layers, validate_image_shape
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -57,8 +50,8 @@ class NiN(keras.Model):
                  dropout=0.5, **kwargs):
         name = kwargs.pop("name", "nin")
         shape = validate_image_shape("NiN", input_shape)
-        num_classes = _positive_int("num_classes", num_classes)
-        width_divisor = _positive_int("width_divisor", width_divisor)
+        num_classes = positive_int("NiN", "num_classes", num_classes)
+        width_divisor = positive_int("NiN", "width_divisor", width_divisor)
         if not 0.0 <= float(dropout) < 1.0:
             raise ValueError(f"NiN: dropout must be in [0, 1); received dropout={dropout}")
 

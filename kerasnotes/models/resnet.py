@@ -1,24 +1,16 @@
 """ResNet, the network of residual blocks."""
 
-import numbers
 
 import keras
 
 from kerasnotes.layers.residual import Residual
-from kerasnotes.models.image_input import stack_layers, validate_image_shape
+from kerasnotes.models.image_input import positive_int, stack_layers, validate_image_shape
 
 # Depth -> (output channels, number of residual blocks) of each of the four groups.
 RESNET_SPECS = {
     18: ((64, 2), (128, 2), (256, 2), (512, 2)),
     34: ((64, 3), (128, 4), (256, 6), (512, 3)),
 }
-
-
-def _positive_int(model_name, name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{model_name}: {name} must be an integer >= 1; received "
-                         f"{name}={value!r}")
-    return int(value)
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -72,8 +64,8 @@ class ResNet(keras.Model):
         if depth not in RESNET_SPECS:
             raise ValueError(f"{model_name}: depth must be one of {sorted(RESNET_SPECS)}; "
                              f"received depth={depth!r}")
-        num_classes = _positive_int(model_name, "num_classes", num_classes)
-        width_divisor = _positive_int(model_name, "width_divisor", width_divisor)
+        num_classes = positive_int(model_name, "num_classes", num_classes)
+        width_divisor = positive_int(model_name, "width_divisor", width_divisor)
 
         def width(channels):
             return max(1, channels // width_divisor)

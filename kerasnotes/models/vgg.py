@@ -1,19 +1,12 @@
 """VGG, the network of repeated VGG blocks."""
 
-import numbers
 
 import keras
 
 from kerasnotes.layers.vgg_block import VGGBlock
-from kerasnotes.models.image_input import stack_layers, validate_image_shape
+from kerasnotes.models.image_input import positive_int, stack_layers, validate_image_shape
 
 VGG11_ARCH = ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512))
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"VGG: {name} must be an integer >= 1; received {name}={value!r}")
-    return int(value)
 
 
 def _conv_arch(conv_arch):
@@ -24,8 +17,10 @@ def _conv_arch(conv_arch):
     if not pairs or any(len(pair) != 2 for pair in pairs):
         raise ValueError("VGG: conv_arch must be a non-empty sequence of (num_convs, filters) "
                          f"pairs; received conv_arch={conv_arch!r}")
-    return tuple((_positive_int("conv_arch num_convs", n), _positive_int("conv_arch filters", c))
-                 for n, c in pairs)
+    return tuple(
+        (positive_int("VGG", "conv_arch num_convs", n), positive_int("VGG", "conv_arch filters", c))
+        for n, c in pairs
+    )
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -67,8 +62,8 @@ class VGG(keras.Model):
         name = kwargs.pop("name", "vgg")
         shape = validate_image_shape("VGG", input_shape)
         conv_arch = _conv_arch(conv_arch)
-        num_classes = _positive_int("num_classes", num_classes)
-        width_divisor = _positive_int("width_divisor", width_divisor)
+        num_classes = positive_int("VGG", "num_classes", num_classes)
+        width_divisor = positive_int("VGG", "width_divisor", width_divisor)
         if not 0.0 <= float(dropout) < 1.0:
             raise ValueError(f"VGG: dropout must be in [0, 1); received dropout={dropout}")
 
