@@ -45,13 +45,13 @@ def train_kerasnotes(corpus, epochs, batch_size, lr, seed):
     trainer = Trainer(model, MaskedBinaryCrossEntropy(), keras.optimizers.Adam(lr), verbose=0)
 
     def data(epoch):
-        return make_word2vec_dataset(corpus.token_ids, corpus.sentence_ids, vocabulary.counts,
+        return make_word2vec_dataset(corpus.token_ids, corpus.sentence_ids, corpus.counts,
                                      batch_size, window=5, num_negatives=5, subsample_t=1e-4,
                                      seed=seed, epoch=epoch, for_training=True)
 
     rates, losses = [], []
     for epoch in range(epochs):
-        words = int(subsampled_centers(corpus.token_ids, corpus.sentence_ids, vocabulary.counts,
+        words = int(subsampled_centers(corpus.token_ids, corpus.sentence_ids, corpus.counts,
                                        1e-4, seed, epoch)[2].shape[0])
         start = time.perf_counter()
         history = trainer.fit(data, epochs=epoch + 1)

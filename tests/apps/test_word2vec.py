@@ -1,0 +1,114 @@
+"""apps.word2vec end to end, as a user runs it: a subprocess on a tiny config."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from apps import word2vec
+
+TINY = ["--max-sentences", "600", "--min-count", "3", "--batch-size", "128",
+        "--embedding-dim", "8", "--verbose", "2", "--log-every-n-steps", "2", "--top-k", "3"]
+
+# Runs in a fresh interpreter that never imports kerasnotes.
+LOAD_AND_QUERY = """
+import json, sys
+import tensorflow as tf
+served = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
+out = served(tokens=tf.constant(["file", "no-such-word-xyz"]))
+print(json.dumps({k: v.numpy().tolist() if v.dtype != tf.string else
+                  [[w.decode() for w in row] for row in v.numpy()] for k, v in out.items()}))
+assert "kerasnotes" not in sys.modules
+"""
+
+
+def run_app(args, cwd, timeout=300):
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    return subprocess.run([sys.executable, "-m", "apps.word2vec", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def event_tags(folder):
+    tags = set()
+    for name in os.listdir(folder):
+        for event in tf.compat.v1.train.summary_iterator(os.path.join(folder, name)):
+            tags.update(value.tag for value in event.summary.value)
+    return tags
+
+
+def test_train_probe_projector_export_and_resume(tmp_path):
+    run_dir, export_dir = tmp_path / "run", tmp_path / "export"
+    args = [*TINY, "--logdir", str(run_dir), "--export-dir", str(export_dir),
+            "--probe-words", "file,string"]
+    first = run_app([*args, "--epochs", "1"], tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "standard library docstrings" in first.stdout
+    assert "Nearest words after epoch 1:" in first.stdout and "  file: " in first.stdout
+    assert "words_per_second" in first.stdout and "train_loss" in first.stdout
+    assert f"Exported SavedModel: {export_dir / '1'}" in first.stdout
+    assert {"epoch_loss", "batch_loss", "examples_per_second",
+            "epoch_examples_per_second"} <= event_tags(run_dir / "train")
+    assert "nearest_words" in event_tags(run_dir / "validation")
+
+    second = run_app([*args, "--epochs", "2"], tmp_path)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "Resuming from" in second.stdout and "Epoch 2/2" in second.stdout
+    assert "Epoch 1/2" not in second.stdout
+
+    projector = run_dir / "projector"
+    tokens = (projector / "metadata.tsv").read_text().splitlines()
+    vectors = np.loadtxt(projector / "vectors.tsv", delimiter="\t")
+    assert tokens[0] == "<unk>" and "file" in tokens and vectors.shape == (len(tokens), 8)
+    assert "vectors.tsv" in (projector / "projector_config.pbtxt").read_text()
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    served = subprocess.run([sys.executable, "-c", LOAD_AND_QUERY, str(export_dir / "2")],
+                            capture_output=True, text=True, timeout=120, cwd=str(tmp_path),
+                            env=env)
+    assert served.returncode == 0, served.stderr[-3000:]
+    import json
+    out = json.loads(served.stdout.strip().splitlines()[-1])
+    assert out["ids"][1] == 0  # unknown token -> <unk>
+    assert len(out["vectors"][0]) == 8 and len(out["neighbors"][0]) == 3
+    assert "file" not in out["neighbors"][0] and "<unk>" not in out["neighbors"][0]
+    index = tokens.index("file")
+    np.testing.assert_allclose(out["vectors"][0], vectors[index], rtol=1e-4, atol=1e-5)
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    similarities = unit @ unit[index]
+    similarities[[0, index]] = -np.inf
+    expected = [tokens[i] for i in np.argsort(-similarities)[:3]]
+    assert out["neighbors"][0] == expected
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--probe-words", "file,zzzqqq"], "'zzzqqq' is not in the vocabulary"),
+    (["--min-count", "100000"], "min_count=100000"),
+    (["--window", "0"], "--window"),  # and --negatives, same argparse check
+    (["--data", "wikipedia"], "--data"),
+])
+def test_bad_input_gives_one_clear_line(tmp_path, args, message):
+    result = run_app([*TINY, "--logdir", str(tmp_path / "run"), *args], tmp_path, timeout=120)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_empty_corpus_file_is_refused(tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n")
+    result = run_app(["--corpus", str(empty), "--logdir", str(tmp_path / "run")], tmp_path,
+                     timeout=120)
+    assert result.returncode == 2 and "empty" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_help_and_defaults():
+    with pytest.raises(SystemExit) as exit_info:
+        word2vec.parse_args(["--help"])
+    assert exit_info.value.code == 0
+    config = word2vec.parse_args([])
+    assert (config.model, config.loss, config.corpus, config.window, config.negatives,
+            config.subsample, config.min_count) == ("skipgram", "negative", None, 5, 5, 1e-4, 5)
