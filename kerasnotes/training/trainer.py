@@ -55,6 +55,8 @@ class Trainer:
         summary_hook: optional `hook(model, epoch)` called on the chief after each epoch
             with the validation summary writer as default, for image or text summaries
             (`tf.summary.image(..., step=epoch)`).
+        epoch_begin_hook: optional `hook(model, epoch)` called on every worker before each
+            epoch's data is built, e.g. to reset a stateful model's carried hidden state.
         verbose: 0 silent, 1 progress bar, 2 one line per epoch.
 
     Example:
@@ -72,7 +74,7 @@ class Trainer:
 
     def __init__(self, model, loss, optimizer, metrics=(), strategy=None, run_dir=None,
                  log_every_n_steps=50, checkpoint_every_n_steps=None, max_checkpoints=3,
-                 clip_global_norm=None, summary_hook=None, verbose=1):
+                 clip_global_norm=None, summary_hook=None, epoch_begin_hook=None, verbose=1):
         if not isinstance(model, keras.Model):
             raise ValueError(f"Trainer: model must be a keras.Model; received {type(model)}")
         if not model.built:
@@ -101,6 +103,7 @@ class Trainer:
         self.checkpoint_every_n_steps = checkpoint_every_n_steps
         self.clip_global_norm = None if clip_global_norm is None else float(clip_global_norm)
         self.summary_hook = summary_hook
+        self.epoch_begin_hook = epoch_begin_hook
         self.verbose = verbose if is_chief(self.strategy) else 0
         self._loss_fn = _unreduced(loss)
         self._check_in_scope()
@@ -161,7 +164,7 @@ class Trainer:
         if self.clip_global_norm is not None:
             # The norm is that of the gradient summed over replicas, so sum first; the
             # optimizer sums again, hence the division by the number of replicas.
-            gradients = _all_reduce_sum(context, gradients)
+            gradients = _all_reduce_sum(context, gradients, variables)
             gradients, _ = clip_by_global_norm(gradients, self.clip_global_norm)
             gradients = [g / context.num_replicas_in_sync for g in gradients]
         self.optimizer.apply_gradients(zip(gradients, variables))
@@ -313,6 +316,8 @@ class Trainer:
         if start_epoch >= epochs and self.verbose:
             print(f"Already trained for {start_epoch} epochs (asked for {epochs}); nothing to do.")
         for epoch in range(start_epoch, int(epochs)):
+            if self.epoch_begin_hook is not None:
+                self.epoch_begin_hook(self.model, epoch)
             dataset = train_data(epoch) if callable(train_data) else train_data
             if skip_steps:
                 dataset = dataset.skip(skip_steps)
@@ -427,13 +432,16 @@ def _unreduced(loss):
     raise ValueError(f"Trainer: loss must be a keras.losses.Loss or a function; received {loss!r}")
 
 
-def _all_reduce_sum(context, tensors):
-    """Sums dense tensors over replicas with one collective (one flat vector)."""
-    tensors = [tf.convert_to_tensor(t) for t in tensors]
-    flat = tf.concat([tf.reshape(t, [-1]) for t in tensors], axis=0)
+def _all_reduce_sum(context, gradients, variables):
+    """Sums dense gradients over replicas with one collective (one flat vector).
+
+    Shapes come from the variables: a gradient's static shape may be unknown.
+    """
+    shapes = [tuple(v.shape) for v in variables]
+    flat = tf.concat([tf.reshape(tf.convert_to_tensor(g), [-1]) for g in gradients], axis=0)
     flat = context.all_reduce(tf.distribute.ReduceOp.SUM, flat)
-    sizes = [int(np.prod(t.shape)) for t in tensors]
-    return [tf.reshape(part, t.shape) for part, t in zip(tf.split(flat, sizes), tensors)]
+    sizes = [int(np.prod(shape)) for shape in shapes]
+    return [tf.reshape(part, shape) for part, shape in zip(tf.split(flat, sizes), shapes)]
 
 
 def _tf_variable(variable):

@@ -171,3 +171,20 @@ def test_model_outside_strategy_scope_is_rejected(mirrored_strategy):
     with pytest.raises(ValueError, match="strategy's scope"):
         Trainer(model, keras.losses.MeanSquaredError(), keras.optimizers.SGD(0.1),
                 strategy=mirrored_strategy)
+
+
+def test_clipping_with_unknown_gradient_shapes_and_epoch_hook(mirrored_strategy):
+    # A Dense on 3-D inputs of unknown batch size gives gradients without a static shape.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, 5, 3)).astype("float32")
+    y = rng.normal(size=(8, 5, 2)).astype("float32")
+    with mirrored_strategy.scope():
+        model = keras.Sequential([keras.Input((None, 3)), keras.layers.Dense(2)])
+        optimizer = keras.optimizers.SGD(0.1)
+    seen = []
+    trainer = Trainer(model, keras.losses.MeanSquaredError(), optimizer,
+                      strategy=mirrored_strategy, clip_global_norm=0.1, verbose=0,
+                      epoch_begin_hook=lambda m, epoch: seen.append((m is model, epoch)))
+    history = trainer.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(4), epochs=2)
+    assert np.isfinite(history["loss"]).all()
+    assert seen == [(True, 0), (True, 1)]
