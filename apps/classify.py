@@ -20,6 +20,7 @@ serving_default takes uint8 images [N, H, W, C] and returns probabilities, class
 class_names).
 """
 
+import argparse
 import dataclasses
 
 from apps import common
@@ -40,6 +41,7 @@ class ClassifyConfig(common.CommonConfig):
     num_test: int = None
     resize: int = None
     width_divisor: int = 1
+    augment: bool = False
 
 
 def _softmax(num_classes, input_shape, width_divisor):
@@ -107,6 +109,12 @@ def parse_args(argv=None):
     group.add_argument("--width-divisor", type=common.positive_int, default=1,
                        help="divide the CNNs' channel counts and dense widths by this, for "
                             "quick CPU runs (default %(default)s)")
+    group.add_argument("--augment", action=argparse.BooleanOptionalAction,
+                       default=defaults.augment,
+                       help="the notes' augmentation of training batches: left-right flips, "
+                            "random resized crop (10-100%% of the area, aspect 0.5-2), "
+                            "brightness and contrast (+ hue, saturation for RGB); seeded by "
+                            "--seed (default: off)")
     group.add_argument("--num-train", type=common.positive_int, default=None,
                        help="use only the first N training examples (quick runs)")
     group.add_argument("--num-test", type=common.positive_int, default=None,
@@ -138,8 +146,13 @@ def build_dataset(config):
                            num_parallel_calls=tf.data.AUTOTUNE)
 
     def train_data(epoch):
-        return resized(make_classification_dataset(data.x_train, data.y_train, config.batch_size,
-                                                   shuffle_seed=config.seed, epoch=epoch))
+        dataset = resized(make_classification_dataset(
+            data.x_train, data.y_train, config.batch_size, shuffle_seed=config.seed, epoch=epoch))
+        if config.augment:
+            from kerasnotes.data.image_augmentation import augment_dataset
+
+            dataset = augment_dataset(dataset, seed=config.seed, epoch=epoch)
+        return dataset
 
     test_dataset = resized(
         make_classification_dataset(data.x_test, data.y_test, config.batch_size))

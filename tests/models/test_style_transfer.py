@@ -1,0 +1,130 @@
+"""VGG-19 feature extraction, the notes' pre/postprocessing, and the style-transfer loop."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kerasnotes.data.synthetic_style_images import draw_content_scene, draw_stroke_texture
+from kerasnotes.losses.style_transfer_losses import content_loss, gram_matrix, style_loss
+from kerasnotes.models.style_transfer import StyleTransfer
+from kerasnotes.models.vgg19_features import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    VGG19_CONTENT_LAYERS,
+    VGG19_STYLE_LAYERS,
+    StandardizedToCaffe,
+    load_vgg19,
+    postprocess_image,
+    preprocess_image,
+    vgg19_feature_extractor,
+)
+from tests.test_case import random_inputs, run_layer_checks
+
+
+def tiny_vgg_extractor():
+    """A VGG-like two-block extractor: style = first conv of each block, content = last."""
+    inputs = keras.Input((None, None, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="b1c1")(inputs)
+    b1 = x
+    x = keras.layers.MaxPooling2D(name="b1pool")(x)
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="b2c1")(x)
+    b2 = x
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="b2c2")(x)
+    return keras.Model(inputs, {"style": [b1, b2], "content": [x]})
+
+
+def test_pre_and_postprocessing_are_the_notes_standardization():
+    x = random_inputs((2, 4, 5, 3), low=0.0, high=1.0)
+    z = preprocess_image(x).numpy()
+    np.testing.assert_allclose(z, (x - np.array(IMAGENET_MEAN)) / np.array(IMAGENET_STD),
+                               atol=1e-6)
+    np.testing.assert_allclose(postprocess_image(z), x, atol=1e-6)
+    assert float(postprocess_image(np.full((1, 3), 100.0)).numpy().max()) == 1.0
+
+
+def test_standardized_to_caffe_matches_keras_vgg19_preprocess_input(tmp_path):
+    x = random_inputs((2, 4, 5, 3), low=0.0, high=1.0)
+    expected = keras.applications.vgg19.preprocess_input(x * 255.0)
+    out = run_layer_checks(StandardizedToCaffe(), (2, 4, 5, 3), tmp_path, train=False,
+                           inputs=preprocess_image(x).numpy())
+    np.testing.assert_allclose(out, expected, atol=1e-3)  # values up to 255
+
+
+def test_vgg19_extractor_layers_and_shapes():
+    extractor = vgg19_feature_extractor(load_vgg19(None))
+    features = extractor(np.zeros((1, 32, 48, 3), "float32"))
+    assert [tuple(f.shape) for f in features["style"]] == [
+        (1, 32, 48, 64), (1, 16, 24, 128), (1, 8, 12, 256), (1, 4, 6, 512), (1, 2, 3, 512)]
+    assert [tuple(f.shape) for f in features["content"]] == [(1, 4, 6, 512)]
+    assert VGG19_STYLE_LAYERS[0] == "block1_conv1" and VGG19_CONTENT_LAYERS == ("block4_conv4",)
+    # The extractor stops at the deepest layer it needs.
+    assert "block5_conv2" not in [layer.name for layer in extractor.layers]
+
+
+def test_vgg19_weights_errors_name_the_problem(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere.h5"):
+        load_vgg19(str(tmp_path / "nowhere.h5"))
+    with pytest.raises(ValueError, match="block9_conv1"):
+        vgg19_feature_extractor(load_vgg19(None), style_layers=("block9_conv1",))
+
+
+def test_losses_match_the_functions_on_the_extractor_features():
+    extractor = tiny_vgg_extractor()
+    content = preprocess_image(draw_content_scene(16, 20)[None])
+    style = preprocess_image(draw_stroke_texture(12, 12)[None])
+    transfer = StyleTransfer(extractor, content, style, content_weight=2.0, style_weight=3.0,
+                             tv_weight=5.0)
+    image = content + 0.1 * random_inputs(content.shape)
+    losses = transfer.losses(image)
+    f, fc, fs = extractor(image), extractor(content), extractor(style)
+    expected_content = 2.0 * float(content_loss(f["content"][0], fc["content"][0]))
+    expected_style = 3.0 * sum(float(style_loss(a, gram_matrix(b)))
+                               for a, b in zip(f["style"], fs["style"]))
+    image_np = np.asarray(image)
+    tv = (np.abs(np.diff(image_np, axis=1)).sum() + np.abs(np.diff(image_np, axis=2)).sum())
+    np.testing.assert_allclose(float(losses["content"]), expected_content, rtol=1e-5)
+    np.testing.assert_allclose(float(losses["style"]), expected_style, rtol=1e-5)
+    np.testing.assert_allclose(float(losses["tv"]), 5.0 * tv / image_np[0].size, rtol=1e-5)
+    np.testing.assert_allclose(float(losses["total"]),
+                               expected_content + expected_style + 5.0 * tv / image_np[0].size,
+                               rtol=1e-5)
+
+
+def test_style_loss_falls_over_20_steps():
+    keras.utils.set_random_seed(0)
+    extractor = tiny_vgg_extractor()
+    content = preprocess_image(draw_content_scene(16, 24)[None])
+    style = preprocess_image(draw_stroke_texture(16, 24)[None])
+    transfer = StyleTransfer(extractor, content, style, content_weight=1.0, style_weight=1e3,
+                             tv_weight=1.0, learning_rate=0.1)
+    before = transfer.losses(transfer.image.value)
+    weights = [np.array(w) for w in extractor.weights]
+    history = [transfer.step()["style"] for _ in range(20)]
+    after = transfer.losses(transfer.image.value)
+    assert history[0] == pytest.approx(float(before["style"]), rel=1e-5)
+    assert float(after["style"]) < 0.5 * float(before["style"])
+    # Only the image is trained; the extractor is fixed.
+    for w, v in zip(weights, extractor.weights):
+        np.testing.assert_array_equal(w, np.array(v))
+    assert not np.allclose(transfer.image.numpy(), np.asarray(content))
+
+
+def test_bad_arguments():
+    extractor = tiny_vgg_extractor()
+    content = np.zeros((1, 8, 8, 3), "float32")
+    with pytest.raises(ValueError, match="style_weight"):
+        StyleTransfer(extractor, content, content, style_weight=-1)
+    with pytest.raises(ValueError, match="content_image"):
+        StyleTransfer(extractor, content[0], content)
+    with pytest.raises(ValueError, match="height and width"):
+        draw_content_scene(0, 5)
+
+
+def test_embedded_images_are_rgb_in_range_and_deterministic():
+    scene, strokes = draw_content_scene(30, 45), draw_stroke_texture(30, 45, seed=1)
+    for image in (scene, strokes):
+        assert image.shape == (30, 45, 3) and image.dtype == np.float32
+        assert 0.0 <= image.min() and image.max() <= 1.0 and image.std() > 0.05
+    np.testing.assert_array_equal(strokes, draw_stroke_texture(30, 45, seed=1))
+    assert tf.reduce_any(strokes != draw_stroke_texture(30, 45, seed=2))
