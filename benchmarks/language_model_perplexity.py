@@ -1,0 +1,88 @@
+"""Validation perplexity after N epochs: n-gram baselines vs RNN/GRU/LSTM, scratch vs fused.
+
+For each corpus (the embedded Python docstrings; the lyrics corpus of the notes' source
+book when ../shared/data/lyrics/jaychou_lyrics.txt exists, read in place), the last 10% of
+the characters is held out. Count-based n-gram models (add-k, k=0.1) and recurrent models
+(apps.language_model's data, model and Trainer: one-hot inputs, sequential sampling with
+the carried state, Adam, clipping to global norm 1) are scored by the perplexity of the
+held-out text. Scratch and fused compute the same formulas but draw their initial weights
+in different layouts (per-gate matrices vs concatenated kernels), so their curves differ a
+little even with the same seed.
+
+    python -m benchmarks.language_model_perplexity                  # all cells, both paths
+    python -m benchmarks.language_model_perplexity --epochs 5 --units 128 --cells gru \
+        --implementations fused --max-chars 100000
+"""
+
+import argparse
+import os
+import pathlib
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+
+from apps import language_model  # noqa: E402
+from kerasnotes.metrics.perplexity import Perplexity  # noqa: E402
+from kerasnotes.models.ngram import NGramLanguageModel  # noqa: E402
+from kerasnotes.training.trainer import Trainer  # noqa: E402
+
+LYRICS = pathlib.Path(__file__).resolve().parents[2] / "shared/data/lyrics/jaychou_lyrics.txt"
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--units", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--num-steps", type=int, default=35)
+    parser.add_argument("--lr", type=float, default=0.005)
+    parser.add_argument("--max-chars", type=int, default=100_000,
+                        help="length of the docstring corpus")
+    parser.add_argument("--cells", default="rnn,gru,lstm")
+    parser.add_argument("--implementations", default="scratch,fused")
+    parser.add_argument("--ngrams", default="1,2,3,4,5")
+    parser.add_argument("--lyrics", default=str(LYRICS), help="'' to skip the lyrics corpus")
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    corpora = [("docstrings", [])]
+    if args.lyrics and os.path.exists(args.lyrics):
+        corpora.append(("lyrics", ["--text", args.lyrics]))
+    for corpus_name, corpus_flags in corpora:
+        common = ["--max-chars", str(args.max_chars), "--batch-size", str(args.batch_size),
+                  "--num-steps", str(args.num_steps), "--units", str(args.units),
+                  "--lr", str(args.lr), "--epochs", str(args.epochs), *corpus_flags]
+        config = language_model.parse_args(common)
+        corpus, vocabulary, train_data, validation, train_ids, valid_ids = \
+            language_model.build_dataset(config)
+        print(f"\n{corpus.name}: {len(train_ids)} training / {len(valid_ids)} validation "
+              f"characters, vocabulary {len(vocabulary)}")
+        for n in [int(n) for n in args.ngrams.split(",") if n]:
+            model = NGramLanguageModel(n=n, k=0.1).fit(train_ids, len(vocabulary))
+            print(f"  {n}-gram (add-0.1)          validation perplexity "
+                  f"{model.perplexity(valid_ids):8.2f}")
+        for cell in args.cells.split(","):
+            for implementation in args.implementations.split(","):
+                config = language_model.parse_args(
+                    [*common, "--cell", cell, "--implementation", implementation])
+                keras.utils.set_random_seed(0)
+                model, optimizer = language_model.build_model(config, vocabulary)
+                trainer = Trainer(model,
+                                  keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                                  optimizer, [Perplexity()], clip_global_norm=1.0, verbose=0)
+                start = time.perf_counter()
+                history = trainer.fit(lambda epoch: train_data(epoch, model),
+                                      epochs=args.epochs, validation_data=validation)
+                seconds = time.perf_counter() - start
+                curve = " ".join(f"{p:.2f}" for p in history["val_perplexity"])
+                print(f"  {cell:4s} {implementation:7s} x{args.epochs} epochs  validation "
+                      f"perplexity {history['val_perplexity'][-1]:8.2f}  (per epoch: {curve}; "
+                      f"train {history['perplexity'][-1]:.2f}; {seconds:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""The count-based n-gram language model of the notes, the baseline of the neural ones."""
+
+import collections
+import math
+import numbers
+
+import numpy as np
+
+
+class NGramLanguageModel:
+    """An n-gram language model: an (n-1)-th order Markov chain estimated by counting.
+
+    The notes' approximation of a sequence's probability,
+
+        P(w_1, ..., w_T) ~= prod_t P(w_t | w_{t-n+1}, ..., w_{t-1}),
+
+    with each conditional estimated from corpus counts with add-k smoothing over a
+    vocabulary of `V` tokens:
+
+        P(w | context) = (count(context, w) + k) / (count(context) + k V)
+
+    (`k = 1` is Laplace smoothing; a smaller `k` trusts the counts more). At the start of a
+    sequence the context is the shorter history available, as in the product above. The
+    perplexity of a token sequence is `exp(-1/N sum log P(w_t | context_t))` over its
+    predicted tokens, the same quantity `Perplexity` measures for a neural model, so the
+    numbers compare directly. This is a plain Python object, not a Keras model: it has no
+    weights to train by gradient descent.
+
+    Args:
+        n: order of the model, >= 1 (1: unigram, 2: bigram, ...).
+        k: add-k smoothing constant, > 0.
+
+    Example:
+
+    >>> model = NGramLanguageModel(n=2, k=0.1).fit([1, 2, 1, 2, 1, 2], vocab_size=3)
+    >>> round(model.probability([1], 2), 3)   # (3 + 0.1) / (3 + 0.3)
+    0.939
+    >>> model.perplexity([1, 2, 1]) < 1.1
+    True
+    """
+
+    def __init__(self, n=2, k=1.0):
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+            raise ValueError(f"NGramLanguageModel: n must be an integer >= 1; received n={n!r}")
+        if isinstance(k, bool) or not isinstance(k, numbers.Real) or not k > 0:
+            raise ValueError(f"NGramLanguageModel: k must be a number > 0; received k={k!r}")
+        self.n = int(n)
+        self.k = float(k)
+        self.vocab_size = None
+        self.context_counts = collections.Counter()
+        self.ngram_counts = collections.Counter()
+
+    def _check_tokens(self, tokens, name):
+        tokens = np.asarray(tokens)
+        if tokens.ndim != 1 or (tokens.size and not np.issubdtype(tokens.dtype, np.integer)):
+            raise ValueError(
+                f"NGramLanguageModel.{name}: tokens must be a 1-D sequence of integer indices; "
+                f"received shape {tokens.shape}, dtype {tokens.dtype}"
+            )
+        if tokens.size and (tokens.min() < 0 or tokens.max() >= self.vocab_size):
+            raise ValueError(
+                f"NGramLanguageModel.{name}: token indices must be in [0, {self.vocab_size}); "
+                f"received values in [{tokens.min()}, {tokens.max()}]"
+            )
+        return tokens.tolist()
+
+    def _context(self, tokens, t):
+        return tuple(tokens[max(0, t - self.n + 1):t])
+
+    def fit(self, tokens, vocab_size):
+        """Counts every n-gram (and shorter start-of-sequence gram) of `tokens`. Returns self."""
+        if isinstance(vocab_size, bool) or not isinstance(vocab_size, numbers.Integral) \
+                or vocab_size < 1:
+            raise ValueError(
+                f"NGramLanguageModel.fit: vocab_size must be an integer >= 1; "
+                f"received {vocab_size!r}"
+            )
+        self.vocab_size = int(vocab_size)
+        tokens = self._check_tokens(tokens, "fit")
+        if not tokens:
+            raise ValueError("NGramLanguageModel.fit: tokens is empty")
+        self.context_counts = collections.Counter()
+        self.ngram_counts = collections.Counter()
+        for t, token in enumerate(tokens):
+            context = self._context(tokens, t)
+            self.context_counts[context] += 1
+            self.ngram_counts[context + (token,)] += 1
+        return self
+
+    def _check_fitted(self):
+        if self.vocab_size is None:
+            raise ValueError("NGramLanguageModel: call fit(tokens, vocab_size) first")
+
+    def probability(self, context, token):
+        """`P(token | last n-1 tokens of context)` with add-k smoothing."""
+        self._check_fitted()
+        context = tuple(int(c) for c in context)[max(0, len(context) - self.n + 1):]
+        if self.n == 1:
+            context = ()
+        numerator = self.ngram_counts[context + (int(token),)] + self.k
+        return numerator / (self.context_counts[context] + self.k * self.vocab_size)
+
+    def perplexity(self, tokens, start=1):
+        """`exp(mean -log P(w_t | context_t))` over the tokens `t >= start` of `tokens`.
+
+        `start=1` scores every token that has a predecessor, like a neural model trained on
+        `(X, Y)` windows shifted by one.
+        """
+        self._check_fitted()
+        tokens = self._check_tokens(tokens, "perplexity")
+        if len(tokens) <= start:
+            raise ValueError(
+                f"NGramLanguageModel.perplexity: need more than start={start} tokens; "
+                f"received {len(tokens)}"
+            )
+        total = 0.0
+        for t in range(start, len(tokens)):
+            total -= math.log(self.probability(self._context(tokens, t), tokens[t]))
+        return math.exp(total / (len(tokens) - start))
+
+    def next_token_probabilities(self, context):
+        """The distribution `(vocab_size,)` of the next token after `context`."""
+        self._check_fitted()
+        return np.array([self.probability(context, w) for w in range(self.vocab_size)])
+
+    def generate(self, prefix, length):
+        """Greedy continuation of the token list `prefix` by `length` tokens."""
+        tokens = [int(t) for t in prefix]
+        for _ in range(int(length)):
+            tokens.append(int(np.argmax(self.next_token_probabilities(tokens))))
+        return tokens

@@ -1,0 +1,151 @@
+"""apps.language_model end to end: a subprocess on a tiny config, and in-process checks."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import tensorflow as tf
+
+from apps import language_model
+
+TINY = ["--max-chars", "6000", "--units", "16", "--batch-size", "4", "--num-steps", "8",
+        "--generate-length", "12", "--log-every-n-steps", "5", "--verbose", "2"]
+
+# Runs in a fresh interpreter that never imports kerasnotes.
+LOAD_AND_GENERATE = """
+import json, sys
+import tensorflow as tf
+served = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
+out = served(prefix=tf.constant(sys.argv[2]), length=tf.constant(int(sys.argv[3])))
+print(json.dumps({k: (v.numpy().decode() if v.dtype == tf.string else int(v))
+                  for k, v in out.items()}))
+assert "kerasnotes" not in sys.modules
+"""
+
+
+def run_app(args, cwd, timeout=300):
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    return subprocess.run([sys.executable, "-m", "apps.language_model", *args], cwd=cwd,
+                          env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def event_tags(folder):
+    tags = set()
+    for name in os.listdir(folder):
+        for event in tf.compat.v1.train.summary_iterator(os.path.join(folder, name)):
+            tags.update(value.tag for value in event.summary.value)
+    return tags
+
+
+def test_train_generate_export_tensorboard_and_resume(tmp_path):
+    run_dir, export_dir = tmp_path / "run", tmp_path / "export"
+    args = [*TINY, "--logdir", str(run_dir), "--export-dir", str(export_dir),
+            "--prefixes", "The |Return "]
+    first = run_app([*args, "--epochs", "1"], tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "standard-library docstrings" in first.stdout and "sequential sampling" in first.stdout
+    assert "validation_perplexity:" in first.stdout
+    assert "validation_perplexity_3gram_baseline" in first.stdout
+    assert f"Exported SavedModel: {export_dir / '1'}" in first.stdout
+    assert (run_dir / "vocabulary.json").exists() and (run_dir / "config.json").exists()
+    assert {"epoch_loss", "epoch_perplexity", "batch_loss"} <= event_tags(run_dir / "train")
+    assert {"epoch_perplexity", "generated_text"} <= event_tags(run_dir / "validation")
+
+    second = run_app([*args, "--epochs", "2"], tmp_path)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "Resuming from" in second.stdout and "Epoch 2/2" in second.stdout
+    assert "Epoch 1/2" not in second.stdout
+
+    # The export generates, without kerasnotes, the text the app printed for the prefix.
+    printed = [line for line in second.stdout.splitlines() if line.startswith("  'Return ' -> ")]
+    assert len(printed) == 1
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    served = subprocess.run(
+        [sys.executable, "-c", LOAD_AND_GENERATE, str(export_dir / "2"), "Return ", "12"],
+        capture_output=True, text=True, timeout=120, cwd=str(tmp_path), env=env)
+    assert served.returncode == 0, served.stderr[-3000:]
+    out = json.loads(served.stdout.strip().splitlines()[-1])
+    assert printed[0] == f"  'Return ' -> {out['text']!r}"
+    assert out["text"] == "Return " + out["generated"] and out["unknown_tokens"] == 0
+
+
+def test_chinese_text_bidirectional_trains_but_does_not_generate(tmp_path, capsys):
+    text = "想要有直升机\n想要和你飞到宇宙去\n想要和你融化在一起\n融化在宇宙里\n" * 30
+    path = tmp_path / "lyrics.txt"
+    path.write_text(text, encoding="utf-8")
+    metrics, export_path = language_model.main([
+        *TINY, "--text", str(path), "--bidirectional", "--sampling", "random", "--cell",
+        "lstm", "--layers", "2", "--epochs", "1", "--logdir", str(tmp_path / "run"),
+        "--export-dir", str(tmp_path / "export"), "--implementation", "scratch"])
+    shown = capsys.readouterr().out
+    assert export_path is None and not (tmp_path / "export").exists()
+    assert "cannot generate" in shown
+    assert f"vocabulary of {len(set(text)) + 1}" in shown  # every character, and <unk>
+    assert metrics["validation_perplexity"] > 1
+
+
+def test_word_level_random_sampling_generates(tmp_path, capsys):
+    metrics, export_path = language_model.main([
+        *TINY, "--max-chars", "20000", "--token-level", "word", "--min-freq", "2",
+        "--sampling", "random", "--cell", "rnn", "--embedding-dim", "8", "--epochs", "1",
+        "--ngram", "2", "--logdir", str(tmp_path / "run"), "--export-dir",
+        str(tmp_path / "export")])
+    shown = capsys.readouterr().out
+    assert "word tokens" in shown and export_path.endswith("1")
+    assert "validation_perplexity_2gram_baseline" in metrics
+    served = tf.saved_model.load(export_path).signatures["serving_default"]
+    out = served(prefix=tf.constant("Return the zyzzyva"), length=tf.constant(3))
+    assert len(out["text"].numpy().decode().split()) == 6
+    assert int(out["unknown_tokens"]) == 1
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--num-steps", "0"], "--num-steps"),
+        (["--text", "BAD_UTF8"], "is not UTF-8"),
+    ],
+)
+def test_bad_input_gives_one_clear_line(tmp_path, args, message):
+    (tmp_path / "bad.txt").write_bytes("caf\xe9".encode("latin-1"))
+    args = [str(tmp_path / "bad.txt") if a == "BAD_UTF8" else a for a in args]
+    result = run_app([*TINY, "--logdir", str(tmp_path / "run"), *args], tmp_path, timeout=120)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--text", "EMPTY"], "is empty"),
+        (["--text", "SHORT", "--batch-size", "64"], "too short"),
+        (["--text", "SHORT", "--validation-fraction", "0.01"], "held-out"),
+        (["--bidirectional"], "--bidirectional needs --sampling random"),
+        (["--data", "ptb"], "--data must be 'docstrings'"),
+        (["--temperature", "-1"], "--temperature"),
+    ],
+)
+def test_bad_input_in_process(tmp_path, args, message):
+    (tmp_path / "empty.txt").write_text("  \n", encoding="utf-8")
+    (tmp_path / "short.txt").write_text("abcdefghij" * 12, encoding="utf-8")
+    files = {"EMPTY": tmp_path / "empty.txt", "SHORT": tmp_path / "short.txt"}
+    args = [str(files.get(a, a)) for a in args]
+    with pytest.raises(ValueError, match=message):
+        language_model.main([*TINY, "--logdir", str(tmp_path / "run"), *args])
+
+
+def test_missing_file_is_an_os_error(tmp_path):
+    with pytest.raises(OSError):
+        language_model.main([*TINY, "--text", str(tmp_path / "missing.txt"),
+                             "--logdir", str(tmp_path / "run")])
+
+
+def test_help_and_visible_defaults():
+    with pytest.raises(SystemExit) as exit_info:
+        language_model.parse_args(["--help"])
+    assert exit_info.value.code == 0
+    config = language_model.parse_args([])
+    assert (config.cell, config.sampling, config.implementation, config.data) == (
+        "gru", "sequential", "fused", "docstrings")

@@ -1,0 +1,61 @@
+import math
+
+import numpy as np
+import pytest
+
+from kerasnotes.models.ngram import NGramLanguageModel
+
+
+def test_bigram_counts_and_add_k_by_hand():
+    tokens = [1, 2, 1, 3, 1, 2]
+    model = NGramLanguageModel(n=2, k=0.5).fit(tokens, vocab_size=4)
+    # count(1) as a context = 3 (positions 1, 3, 5 follow a 1), count(1, 2) = 2.
+    assert model.probability([1], 2) == pytest.approx((2 + 0.5) / (3 + 0.5 * 4))
+    assert model.probability([1], 0) == pytest.approx(0.5 / (3 + 2))
+    # A longer context keeps only its last n-1 tokens.
+    assert model.probability([3, 2, 1], 2) == model.probability([1], 2)
+    # Every conditional distribution sums to one.
+    for context in ([], [1], [2], [0]):
+        assert model.next_token_probabilities(context).sum() == pytest.approx(1.0)
+
+
+def test_perplexity_equals_the_formula():
+    rng = np.random.default_rng(0)
+    train = rng.integers(0, 5, 200)
+    test = rng.integers(0, 5, 30)
+    for n in (1, 2, 3):
+        model = NGramLanguageModel(n=n, k=1.0).fit(train, vocab_size=5)
+        logs = [math.log(model.probability(test[max(0, t - n + 1):t], test[t]))
+                for t in range(1, len(test))]
+        assert model.perplexity(test) == pytest.approx(math.exp(-np.mean(logs)))
+    # Unigram with k -> 0 on its own training data: exp(entropy of the frequencies).
+    unigram = NGramLanguageModel(n=1, k=1e-9).fit(train, vocab_size=5)
+    freq = np.bincount(train, minlength=5) / len(train)
+    expected = math.exp(-np.mean(np.log(freq[train[1:]])))
+    assert unigram.perplexity(train) == pytest.approx(expected, rel=1e-6)
+
+
+def test_higher_order_fits_a_deterministic_sequence():
+    tokens = [0, 1, 2, 3] * 50
+    unigram = NGramLanguageModel(n=1, k=0.01).fit(tokens, vocab_size=4)
+    trigram = NGramLanguageModel(n=3, k=0.01).fit(tokens, vocab_size=4)
+    assert unigram.perplexity(tokens) == pytest.approx(4.0, rel=1e-3)
+    assert trigram.perplexity(tokens) < 1.01
+    assert trigram.generate([0, 1], 5) == [0, 1, 2, 3, 0, 1, 2]
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: NGramLanguageModel(n=0), "n must"),
+        (lambda: NGramLanguageModel(k=0), "k must"),
+        (lambda: NGramLanguageModel().fit([0, 5], vocab_size=3), r"\[0, 3\)"),
+        (lambda: NGramLanguageModel().fit([], vocab_size=3), "empty"),
+        (lambda: NGramLanguageModel().fit([[0, 1]], vocab_size=3), "1-D"),
+        (lambda: NGramLanguageModel().perplexity([0, 1]), "fit"),
+        (lambda: NGramLanguageModel().fit([0, 1], vocab_size=2).perplexity([1]), "more than"),
+    ],
+)
+def test_bad_input(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
