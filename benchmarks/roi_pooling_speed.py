@@ -1,4 +1,5 @@
-"""ROI pooling speed: ours (vectorized) vs crop_and_resize + max-pool vs a naive Python loop.
+"""ROI pooling speed: ours (gather + segment_max) vs crop_and_resize + max-pool, ROIAlign
+and a naive Python loop; forward alone, and forward + gradient to the features.
 
     python benchmarks/roi_pooling_speed.py [--regions 128] [--repeats 5]
 
@@ -79,20 +80,41 @@ def main():
             out.append(tf.stack(cells))
         return tf.stack(out)
 
-    np.testing.assert_allclose(pool([features, few]).numpy().reshape(16, -1, c),
-                               naive_loop().numpy(), atol=1e-6)
+    expected = naive_loop().numpy()
+    np.testing.assert_allclose(pool([features, few]).numpy().reshape(16, -1, c), expected,
+                               atol=1e-6)
+    np.testing.assert_allclose(ours()[:16].numpy().reshape(16, -1, c), expected, atol=1e-6)
+
+    def with_gradient(fn):
+        @tf.function
+        def run():
+            with tf.GradientTape() as tape:
+                tape.watch(features)
+                out = fn()
+            return tape.gradient(out, features, output_gradients=tf.ones_like(out))
+        return run
+
     t_ours = median_seconds(ours, args.repeats)
     t_crop = median_seconds(crop_then_max, args.repeats)
     t_align = median_seconds(roi_align, args.repeats)
+    t_ours_grad = median_seconds(with_gradient(ours), args.repeats)
+    t_crop_grad = median_seconds(with_gradient(crop_then_max), args.repeats)
+    t_align_grad = median_seconds(with_gradient(roi_align), args.repeats)
     t_naive = median_seconds(naive_loop, max(1, args.repeats // 2)) * args.regions / 16
     print(f"features {(n, h, w, c)}, {args.regions} regions, {pooled}x{pooled} output")
-    print(f"ROIPooling (ours, vectorized):     {t_ours * 1e3:8.2f} ms")
+    print(f"ROIPooling (ours, segment_max):    {t_ours * 1e3:8.2f} ms")
     print(f"crop_and_resize + max-pool:        {t_crop * 1e3:8.2f} ms  "
           f"(ours / it = {t_ours / t_crop:.2f})")
     print(f"ROIAlign (crop_and_resize + avg):  {t_align * 1e3:8.2f} ms  "
           f"(ours / it = {t_ours / t_align:.2f})")
     print(f"naive eager loop (scaled from 16): {t_naive * 1e3:8.2f} ms  "
           f"(it / ours = {t_naive / t_ours:.1f}x slower)")
+    print("forward + gradient to the features:")
+    print(f"ROIPooling (ours):                 {t_ours_grad * 1e3:8.2f} ms")
+    print(f"crop_and_resize + max-pool:        {t_crop_grad * 1e3:8.2f} ms  "
+          f"(ours / it = {t_ours_grad / t_crop_grad:.2f})")
+    print(f"ROIAlign:                          {t_align_grad * 1e3:8.2f} ms  "
+          f"(ours / it = {t_ours_grad / t_align_grad:.2f})")
 
 
 if __name__ == "__main__":

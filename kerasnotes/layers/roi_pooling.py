@@ -78,20 +78,19 @@ def _round_half_away(x):
 
 
 def roi_bin_bounds(start, end, pooled, limit):
-    """Start/end (exclusive) indices `(R, pooled)` of the sub-windows along one axis.
+    """Start/end (exclusive) int indices `(R, pooled)` of the sub-windows along one axis.
 
-    With `size = max(end - start + 1, 1)` and `bin = size / pooled`, sub-window `p` spans
-    `[start + floor(p * bin), start + ceil((p + 1) * bin))`, clipped to `[0, limit]`.
+    `start` and `end` are the int32 `(R,)` rounded region bounds. With
+    `size = max(end - start + 1, 1)`, sub-window `p` spans
+    `[start + floor(p * size / pooled), start + ceil((p + 1) * size / pooled))`, clipped to
+    `[0, limit]`. Computed with integer division, so it is exact (in float32, and after
+    graph rewrites of `size / pooled`, `(p + 1) * bin` can land just above an integer).
     """
-    size = tf.maximum(end - start + 1.0, 1.0)
-    bin_size = size / float(pooled)
-    p = tf.range(pooled, dtype="float32")[None, :]
-    lo = tf.floor(p * bin_size[:, None]) + start[:, None]
-    hi = tf.math.ceil((p + 1.0) * bin_size[:, None]) + start[:, None]
-    limit = tf.cast(limit, "float32")
-    lo = tf.clip_by_value(lo, 0.0, limit)
-    hi = tf.clip_by_value(hi, 0.0, limit)
-    return tf.cast(lo, "int32"), tf.cast(hi, "int32")
+    size = tf.maximum(end - start + 1, 1)[:, None]
+    p = tf.range(pooled)[None, :]
+    lo = (p * size) // pooled + start[:, None]
+    hi = -((-(p + 1) * size) // pooled) + start[:, None]
+    return tf.clip_by_value(lo, 0, limit), tf.clip_by_value(hi, 0, limit)
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -111,9 +110,17 @@ class ROIPooling(keras.layers.Layer):
         y[r, i, j, c] = max over those rows and columns of X[b, row, column, c]
 
     (indices clipped to the map; an empty sub-window gives 0). The gradient goes to the
-    maximal elements (ties share it). The work is one `gather_nd` of every sub-window's
-    elements, padded to the largest sub-window of the batch, and one masked max: no Python
-    loop over regions.
+    maximal elements (ties share it equally).
+
+    Method (no Python loop over regions): the pixels of every sub-window are listed as
+    indices into the flattened map, from a padded `(R, h2, w2, kh, kw)` grid of candidate
+    (row, column) pairs (`kh`, `kw`: the largest sub-window of the batch) from which only
+    the ones inside their sub-window are kept, so a pixel shared by two overlapping
+    floor/ceil sub-windows appears once in each and padding is never gathered. One
+    `tf.gather` of those pixels' channel vectors and one sorted `tf.math.segment_max`
+    (segment = output cell) give the result; an empty sub-window is given a single entry
+    pointing at an extra row of zeros. `segment_max`'s gradient shares ties equally, and
+    `gather`'s scatters it back to the feature map.
 
     Args:
         pooled_size: `h2` or `(h2, w2)`, the output grid.
@@ -148,34 +155,40 @@ class ROIPooling(keras.layers.Layer):
         features, rois = check_roi_inputs("ROIPooling", inputs)
         pooled_h, pooled_w = self.pooled_size
         shape = tf.shape(features)
-        height, width = shape[1], shape[2]
+        num_images, height, width = shape[0], shape[1], shape[2]
+        channels = features.shape[-1] if features.shape[-1] is not None else shape[3]
+        num_rois = tf.shape(rois)[0]
         batch_index = tf.cast(rois[:, 0], "int32")
-        corners = _round_half_away(rois[:, 1:] * self.spatial_scale)
+        corners = tf.cast(_round_half_away(rois[:, 1:] * self.spatial_scale), "int32")
         row_lo, row_hi = roi_bin_bounds(corners[:, 1], corners[:, 3], pooled_h, height)
         col_lo, col_hi = roi_bin_bounds(corners[:, 0], corners[:, 2], pooled_w, width)
-        # Every sub-window is padded to the largest one; offsets past its end are masked.
+
+        # Candidate pixels of every cell on a grid (R, h2, w2, kh, kw) padded to the
+        # largest sub-window; `inside` marks the ones that belong to their cell.
         max_rows = tf.maximum(tf.reduce_max(row_hi - row_lo), 1)
         max_cols = tf.maximum(tf.reduce_max(col_hi - col_lo), 1)
-        rows = row_lo[:, :, None] + tf.range(max_rows)[None, None, :]  # (R, h2, kh)
-        cols = col_lo[:, :, None] + tf.range(max_cols)[None, None, :]  # (R, w2, kw)
-        row_valid = rows < row_hi[:, :, None]
-        col_valid = cols < col_hi[:, :, None]
-        rows = tf.minimum(rows, height - 1)
-        cols = tf.minimum(cols, width - 1)
-        num_rois = tf.shape(rois)[0]
-        grid_shape = tf.stack([num_rois, pooled_h, max_rows, pooled_w, max_cols])
-        index = tf.stack([
-            tf.broadcast_to(batch_index[:, None, None, None, None], grid_shape),
-            tf.broadcast_to(rows[:, :, :, None, None], grid_shape),
-            tf.broadcast_to(cols[:, None, None, :, :], grid_shape),
-        ], axis=-1)
-        values = tf.gather_nd(features, index)  # (R, h2, kh, w2, kw, C)
-        valid = row_valid[:, :, :, None, None] & col_valid[:, None, None, :, :]
-        lowest = tf.constant(np.finfo(np.float32).min, features.dtype)
-        values = tf.where(valid[..., None], values, lowest)
-        pooled = tf.reduce_max(values, axis=[2, 4])
-        nonempty = (row_hi > row_lo)[:, :, None] & (col_hi > col_lo)[:, None, :]
-        return tf.where(nonempty[..., None], pooled, tf.zeros_like(pooled))
+        rows = row_lo[:, :, None] + tf.range(max_rows)  # (R, h2, kh)
+        cols = col_lo[:, :, None] + tf.range(max_cols)  # (R, w2, kw)
+        row_inside = rows < row_hi[:, :, None]
+        col_inside = cols < col_hi[:, :, None]
+        inside = row_inside[:, :, None, :, None] & col_inside[:, None, :, None, :]
+        pixel = ((batch_index[:, None, None, None, None] * height
+                  + rows[:, :, None, :, None]) * width + cols[:, None, :, None, :])
+        cell = tf.reshape(tf.range(num_rois * pooled_h * pooled_w),
+                          [num_rois, pooled_h, pooled_w, 1, 1])
+        # An empty cell keeps its first candidate, pointed at a row of zeros appended to
+        # the flattened map, so that every cell has an entry and its max is 0.
+        zero_row = num_images * height * width
+        empty = ~tf.reduce_any(inside, axis=[3, 4], keepdims=True)
+        first = (tf.range(max_rows)[:, None] == 0) & (tf.range(max_cols)[None, :] == 0)
+        keep = inside | (empty & first)
+        pixel = tf.boolean_mask(tf.where(inside, pixel, zero_row), keep)
+        cell = tf.boolean_mask(tf.broadcast_to(cell, tf.shape(keep)), keep)  # sorted
+
+        flat = tf.concat([tf.reshape(features, [-1, channels]),
+                          tf.zeros([1, channels], features.dtype)], axis=0)
+        pooled = tf.math.segment_max(tf.gather(flat, pixel), cell)  # (R * h2 * w2, C)
+        return tf.reshape(pooled, [num_rois, pooled_h, pooled_w, channels])
 
     def compute_output_shape(self, input_shape):
         features_shape, rois_shape = input_shape

@@ -229,3 +229,41 @@ def test_bad_shapes():
         ROIPooling(2)([np.zeros((1, 4, 4, 1), "float32"), np.zeros((3, 4), "float32")])
     with pytest.raises(ValueError, match="features must have shape"):
         ROIPooling(2)([np.zeros((4, 4, 1), "float32"), np.zeros((3, 5), "float32")])
+
+
+def test_bounds_are_exact_inside_tf_function():
+    # width 9 into 7 columns: the last column ends at ceil(7 * 9 / 7) = 9, not 10 (in
+    # float32 graphs `7 * (9 / 7)` can come out just above 9).
+    x = np.arange(2 * 5 * 12, dtype="float32").reshape(2, 5, 12, 1)
+    rois = np.array([[0, 0, 0, 8, 4], [1, 2, 0, 10, 4]], "float32")
+    layer = ROIPooling((1, 7))
+    expected = naive_roi_pool_numpy(x, rois, (1, 7), 1.0)
+    np.testing.assert_array_equal(tf.function(lambda f, r: layer([f, r]))(x, rois), expected)
+    np.testing.assert_array_equal(layer([x, rois]), expected)
+
+
+def test_ties_share_the_gradient_like_the_naive_loops():
+    # Integer-valued features: many tied maxima, in overlapping floor/ceil sub-windows.
+    features = np.random.default_rng(4).integers(0, 3, (2, 7, 9, 2)).astype("float32")
+    rois = random_rois(np.random.default_rng(5), 10, 2, 7, 9, 1.0)
+    rois_t = tf.constant(rois)
+    layer = ROIPooling((3, 4))
+    weights = tf.constant(random_inputs((10, 3, 4, 2), seed=6))
+    assert_same_values_and_gradients(
+        lambda f: layer([f, rois_t]) * weights,
+        lambda f: naive_roi_pool_tf(f, rois_t, (3, 4), 1.0) * weights,
+        [features],
+    )
+
+
+def test_regions_outside_the_map_give_zeros_and_no_gradient():
+    features = tf.constant(random_inputs((1, 4, 5, 2)) - 3.0)  # all values negative
+    rois = np.array([[0, 20, 1, 30, 3], [0, 1, 10, 3, 12], [0, 3, 2, 8, 9]], "float32")
+    with tf.GradientTape() as tape:
+        tape.watch(features)
+        out = ROIPooling(2)([features, rois])
+        outside_total = tf.reduce_sum(out[:2])
+    np.testing.assert_array_equal(out[:2], np.zeros((2, 2, 2, 2)))
+    np.testing.assert_array_equal(out, naive_roi_pool_numpy(features.numpy(), rois, (2, 2), 1.0))
+    grad = tape.gradient(outside_total, features)
+    np.testing.assert_array_equal(grad, np.zeros((1, 4, 5, 2)))
