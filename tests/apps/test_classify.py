@@ -1,31 +1,23 @@
 """apps.classify end to end, as a user runs it: a subprocess on a tiny config."""
 
+import functools
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from apps import classify
+from tests.apps import app_runner
 
 TINY = ["--num-train", "256", "--num-test", "64", "--batch-size", "64", "--verbose", "2",
         "--log-every-n-steps", "2"]
 
 
-def run_app(args, cwd, timeout=300):
-    env = dict(os.environ, PYTHONPATH=os.getcwd())
-    return subprocess.run([sys.executable, "-m", "apps.classify", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+run_app = functools.partial(app_runner.run_app, "classify")
 
 
-def event_tags(folder):
-    tags = set()
-    for name in os.listdir(folder):
-        for event in tf.compat.v1.train.summary_iterator(os.path.join(folder, name)):
-            tags.update(value.tag for value in event.summary.value)
-    return tags
+event_tags = app_runner.event_tags
 
 
 def test_train_export_tensorboard_and_resume(tmp_path):

@@ -1,21 +1,17 @@
 """apps.finetune end to end, as a user runs it: a subprocess on a tiny config."""
 
-import os
-import subprocess
-import sys
+import functools
 
 import pytest
 
 from apps import finetune
+from tests.apps import app_runner
 
 TINY = ["--source-train-per-class", "6", "--target-train-per-class", "4", "--source-epochs",
         "1", "--epochs", "1", "--width-divisor", "16", "--batch-size", "32", "--verbose", "2"]
 
 
-def run_app(args, cwd, timeout=300):
-    env = dict(os.environ, PYTHONPATH=os.getcwd())
-    return subprocess.run([sys.executable, "-m", "apps.finetune", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+run_app = functools.partial(app_runner.run_app, "finetune")
 
 
 def test_source_finetune_scratch_and_export(tmp_path):

@@ -1,5 +1,6 @@
 """apps.language_model end to end: a subprocess on a tiny config, and in-process checks."""
 
+import functools
 import json
 import os
 import subprocess
@@ -9,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 from apps import language_model
+from tests.apps import app_runner
 
 TINY = ["--max-chars", "6000", "--units", "16", "--batch-size", "4", "--num-steps", "8",
         "--generate-length", "12", "--log-every-n-steps", "5", "--verbose", "2"]
@@ -25,18 +27,10 @@ assert "kerasnotes" not in sys.modules
 """
 
 
-def run_app(args, cwd, timeout=300):
-    env = dict(os.environ, PYTHONPATH=os.getcwd())
-    return subprocess.run([sys.executable, "-m", "apps.language_model", *args], cwd=cwd,
-                          env=env, capture_output=True, text=True, timeout=timeout)
+run_app = functools.partial(app_runner.run_app, "language_model")
 
 
-def event_tags(folder):
-    tags = set()
-    for name in os.listdir(folder):
-        for event in tf.compat.v1.train.summary_iterator(os.path.join(folder, name)):
-            tags.update(value.tag for value in event.summary.value)
-    return tags
+event_tags = app_runner.event_tags
 
 
 def test_train_generate_export_tensorboard_and_resume(tmp_path):

@@ -1,32 +1,22 @@
 """apps.optimizers end to end, as a user runs it: a subprocess on a tiny config."""
 
-import os
-import subprocess
-import sys
+import functools
 
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from apps import optimizers
+from tests.apps import app_runner
 
 TINY = ["--num-rows", "120", "--batch-size", "20", "--verbose", "0", "--log-every-n-steps", "2"]
 NAMES = ["sgd", "momentum", "adagrad", "rmsprop", "adadelta", "adam"]
 
 
-def run_app(args, cwd, timeout=300):
-    env = dict(os.environ, PYTHONPATH=os.getcwd())
-    return subprocess.run([sys.executable, "-m", "apps.optimizers", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+run_app = functools.partial(app_runner.run_app, "optimizers")
 
 
-def event_tags(folder):
-    tags = set()
-    for name in os.listdir(folder):
-        for event in tf.compat.v1.train.summary_iterator(os.path.join(folder, name)):
-            tags.update(value.tag for value in event.summary.value)
-    return tags
+event_tags = app_runner.event_tags
 
 
 def table_rows(stdout):

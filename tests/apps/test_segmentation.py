@@ -1,5 +1,6 @@
 """apps.segmentation end to end, as a user runs it: a subprocess on a tiny config."""
 
+import functools
 import json
 import os
 import subprocess
@@ -10,23 +11,16 @@ import pytest
 import tensorflow as tf
 
 from apps import segmentation
+from tests.apps import app_runner
 
 TINY = ["--num-train", "12", "--num-val", "6", "--batch-size", "6", "--crop-size", "64", "64",
         "--width-divisor", "32", "--verbose", "2", "--log-every-n-steps", "1"]
 
 
-def run_app(args, cwd, timeout=300):
-    env = dict(os.environ, PYTHONPATH=os.getcwd())
-    return subprocess.run([sys.executable, "-m", "apps.segmentation", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+run_app = functools.partial(app_runner.run_app, "segmentation")
 
 
-def event_tags(folder):
-    tags = set()
-    for name in os.listdir(folder):
-        for event in tf.compat.v1.train.summary_iterator(os.path.join(folder, name)):
-            tags.update(value.tag for value in event.summary.value)
-    return tags
+event_tags = app_runner.event_tags
 
 
 def test_train_export_predict_and_resume(tmp_path):

@@ -1,6 +1,7 @@
 """apps.tabular end to end, as a user runs it: a subprocess on a tiny config."""
 
 import csv
+import functools
 import json
 import os
 import subprocess
@@ -8,10 +9,10 @@ import sys
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from apps import tabular
 from kerasnotes.data.house_prices import synthetic_house_prices, write_house_prices_csv
+from tests.apps import app_runner
 
 TINY = ["--num-train", "48", "--num-test", "7", "--k-folds", "2", "--batch-size", "16",
         "--hidden-units", "8", "--verbose", "2", "--log-every-n-steps", "1"]
@@ -30,18 +31,10 @@ assert "kerasnotes" not in sys.modules
 """
 
 
-def run_app(args, cwd, timeout=300):
-    env = dict(os.environ, PYTHONPATH=os.getcwd())
-    return subprocess.run([sys.executable, "-m", "apps.tabular", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+run_app = functools.partial(app_runner.run_app, "tabular")
 
 
-def event_tags(folder):
-    tags = set()
-    for name in os.listdir(folder):
-        for event in tf.compat.v1.train.summary_iterator(os.path.join(folder, name)):
-            tags.update(value.tag for value in event.summary.value)
-    return tags
+event_tags = app_runner.event_tags
 
 
 def read_predictions(path):
