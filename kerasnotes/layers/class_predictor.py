@@ -1,0 +1,65 @@
+"""The SSD class-prediction layer (类别预测层)."""
+
+import numbers
+
+import keras
+
+
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"ClassPredictor: {name} must be an integer >= 1; received "
+                         f"{name}={value!r}")
+    return int(value)
+
+
+@keras.saving.register_keras_serializable(package="kerasnotes")
+class ClassPredictor(keras.layers.Layer):
+    """Predicts the class scores of every anchor of a feature map with one 3x3 convolution.
+
+    The notes' 类别预测层 (method 1): with `a` anchors centred on each of the `h x w`
+    feature-map pixels and `q` object classes (+1 for background, class 0), a convolution
+    with a (3, 3) kernel and padding 1 keeps height and width and has `a * (q + 1)` output
+    channels; channel `k * (q + 1) + j` (0-based) holds the score of class `j` for anchor
+    `k` of every pixel:
+
+        Y[n, i, j', k * (q + 1) + c] = conv3x3(X)[n, i, j', k * (q + 1) + c]
+
+    so `reshape(Y, (n, h, w, a, q + 1))[n, i, j', k]` are the logits of anchor `k` of pixel
+    `(i, j')`, the anchor order of `multibox_prior`.
+
+    Args:
+        num_anchors: anchors per pixel `a` (>= 1).
+        num_classes: object classes `q` (>= 1), background excluded.
+
+    Call arguments:
+        inputs: feature map `(batch, h, w, channels)`.
+
+    Returns:
+        logits `(batch, h, w, num_anchors * (num_classes + 1))`.
+
+    Example:
+
+    >>> ClassPredictor(5, 10)(np.zeros((2, 20, 20, 8), "float32")).shape
+    TensorShape([2, 20, 20, 55])
+    """
+
+    def __init__(self, num_anchors, num_classes, **kwargs):
+        super().__init__(**kwargs)
+        self.num_anchors = _positive_int("num_anchors", num_anchors)
+        self.num_classes = _positive_int("num_classes", num_classes)
+        self.conv = keras.layers.Conv2D(self.num_anchors * (self.num_classes + 1), 3,
+                                        padding="same", name="conv", dtype=self.dtype_policy)
+
+    def build(self, input_shape):
+        self.conv.build(tuple(input_shape))
+
+    def call(self, inputs):
+        return self.conv(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return self.conv.compute_output_shape(tuple(input_shape))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"num_anchors": self.num_anchors, "num_classes": self.num_classes})
+        return config

@@ -1,0 +1,85 @@
+"""The SSD height-and-width halving block (高宽减半块)."""
+
+import numbers
+
+import keras
+
+
+@keras.saving.register_keras_serializable(package="kerasnotes")
+class DownSampleBlock(keras.layers.Layer):
+    """SSD's down-sample block: two (3x3 conv, batch norm, ReLU), then 2x2 max pooling.
+
+    The notes' 高宽减半块: twice a convolution with a (3, 3) kernel and padding 1 (height
+    and width kept), batch normalization and ReLU, then a max pooling with a (2, 2) window
+    and stride 2, which halves height and width (rounded down):
+
+        x <- relu(batch_norm(conv3x3(x)))      twice, `filters` channels each
+        y = maxpool2x2_stride2(x)
+
+    Every output pixel therefore sees a 10x10 window of the input (the receptive field
+    grows, so deeper blocks detect larger objects).
+
+    Args:
+        filters: output channels of both convolutions (>= 1).
+        momentum: momentum of the batch-norm moving averages, default 0.9 (MXNet's
+            `BatchNorm`, used by the notes; Keras' default 0.99 needs ~10x more steps before
+            inference mode matches training on small datasets).
+
+    Call arguments:
+        inputs: `(batch, height, width, channels)`.
+        training: batch statistics (True) or moving averages (False) in batch norm.
+
+    Returns:
+        `(batch, height // 2, width // 2, filters)`.
+
+    Example:
+
+    >>> block = DownSampleBlock(filters=10)
+    >>> block(np.zeros((2, 20, 20, 3), "float32")).shape
+    TensorShape([2, 10, 10, 10])
+    """
+
+    def __init__(self, filters, momentum=0.9, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(filters, bool) or not isinstance(filters, numbers.Integral) or filters < 1:
+            raise ValueError(
+                f"DownSampleBlock: filters must be an integer >= 1; received filters={filters!r}"
+            )
+        self.filters = int(filters)
+        if not isinstance(momentum, (int, float)) or not 0.0 <= momentum < 1.0:
+            raise ValueError("DownSampleBlock: momentum must be in [0, 1); received "
+                             f"momentum={momentum!r}")
+        self.momentum = float(momentum)
+        self.convs, self.norms = [], []
+        for i in range(2):
+            self.convs.append(keras.layers.Conv2D(self.filters, 3, padding="same",
+                                                  name=f"conv{i + 1}", dtype=self.dtype_policy))
+            self.norms.append(keras.layers.BatchNormalization(
+                momentum=self.momentum, name=f"bn{i + 1}", dtype=self.dtype_policy))
+        self.pool = keras.layers.MaxPooling2D(pool_size=2, strides=2, name="pool",
+                                              dtype=self.dtype_policy)
+
+    def build(self, input_shape):
+        shape = tuple(input_shape)
+        for conv, norm in zip(self.convs, self.norms, strict=True):
+            conv.build(shape)
+            shape = conv.compute_output_shape(shape)
+            norm.build(shape)
+        self.pool.build(shape)
+
+    def call(self, inputs, training=None):
+        x = inputs
+        for conv, norm in zip(self.convs, self.norms, strict=True):
+            x = keras.activations.relu(norm(conv(x), training=training))
+        return self.pool(x)
+
+    def compute_output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        for conv in self.convs:
+            shape = conv.compute_output_shape(shape)
+        return self.pool.compute_output_shape(shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"filters": self.filters, "momentum": self.momentum})
+        return config

@@ -1,0 +1,171 @@
+"""The SSD loss: softmax cross-entropy over anchor classes + masked L1 on box offsets."""
+
+import numbers
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from kerasnotes.losses.softmax_cross_entropy import softmax_cross_entropy
+from kerasnotes.ops.anchor_matching import multibox_target
+
+TARGET_KEYS = ("class_labels", "bbox_offsets", "bbox_mask")
+PREDICTION_KEYS = ("class_logits", "bbox_offsets")
+
+
+def _check_keys(name, value, keys):
+    if not isinstance(value, dict) or any(k not in value for k in keys):
+        found = sorted(value) if isinstance(value, dict) else type(value).__name__
+        raise ValueError(f"ssd_loss: {name} must be a dict with keys {list(keys)}; "
+                         f"received {found}")
+
+
+def ssd_targets(anchors, labels, iou_threshold=0.5):
+    """The training targets of `ssd_loss` for a batch of labels: `multibox_target` as a dict.
+
+    Anchors are matched to the ground-truth boxes as the notes describe (see
+    `multibox_target`); vectorized over anchors and the batch, so it runs inside a
+    `tf.data` map (where the app computes it) or a train step.
+
+    Args:
+        anchors: `(A, 4)` normalized corners (`TinySSD.anchors`).
+        labels: `(batch, max_objects, 5)` rows `(class, xmin, ymin, xmax, ymax)`,
+            normalized, class -1 for padding rows.
+        iou_threshold: IoU above which an unmatched anchor takes a ground truth.
+
+    Returns:
+        dict `{"class_labels": int32 (batch, A), "bbox_offsets": float32 (batch, 4A),
+        "bbox_mask": float32 (batch, 4A)}`.
+
+    Example:
+
+    >>> targets = ssd_targets(model.anchors, [[[0, 0.1, 0.1, 0.5, 0.5]]])
+    >>> targets["class_labels"].shape
+    TensorShape([1, 5444])
+    """
+    anchors = tf.convert_to_tensor(anchors, "float32")
+    offsets, mask, classes = multibox_target(anchors, tf.cast(labels, "float32"),
+                                             iou_threshold=iou_threshold)
+    return {"class_labels": classes, "bbox_offsets": offsets, "bbox_mask": mask}
+
+
+def ssd_loss(y_true, y_pred, negative_ratio=None):
+    """Per-image SSD loss (d2l's `calc_loss`): class cross-entropy + masked L1 of offsets.
+
+    With `A` anchors, class logits `o_a`, target classes `c_a` (0 = background), predicted
+    offsets `p`, target offsets `t` and the mask `m` (1 on the 4 offsets of each anchor
+    assigned to an object, else 0), all from `multibox_target`:
+
+        l = 1/A sum_a -log softmax(o_a)[c_a]  +  1/(4A) sum_k |m_k * (p_k - t_k)|
+
+    (the notes: SoftmaxCrossEntropyLoss on the classes plus L1Loss on the offsets, each
+    averaged over its non-batch axes). Averaging over the batch is the caller's job.
+
+    With `negative_ratio=k` (the SSD paper's hard negative mining, not in the notes): with
+    `P` positive anchors in the image, only the `k * P` background anchors of largest
+    cross-entropy (at least `k` when `P = 0`) count besides the positives, and both terms
+    are normalized by the positives instead of the anchors:
+
+        l = (sum_{a in pos or hard negatives} CE_a + sum_k |m_k * (p_k - t_k)|) / max(P, 1)
+
+    The d2l loss gives every one of the ~99% background anchors the weight of a positive;
+    a small model then predicts "background" everywhere for many epochs.
+
+    Args:
+        y_true: dict with `"class_labels"` int `(batch, A)`, `"bbox_offsets"` `(batch, 4A)`
+            and `"bbox_mask"` `(batch, 4A)`.
+        y_pred: dict with `"class_logits"` `(batch, A, q + 1)` and `"bbox_offsets"`
+            `(batch, 4A)` (TinySSD's outputs).
+        negative_ratio: `None` (d2l's loss, the default) or a number > 0 of hard negatives
+            per positive.
+
+    Returns:
+        the loss per image, `(batch,)`.
+
+    Example:
+
+    >>> y_true = {"class_labels": np.array([[0, 1]]), "bbox_offsets": np.ones((1, 8)),
+    ...           "bbox_mask": np.array([[0, 0, 0, 0, 1, 1, 1, 1.0]])}
+    >>> y_pred = {"class_logits": np.zeros((1, 2, 2)), "bbox_offsets": np.zeros((1, 8))}
+    >>> ssd_loss(y_true, y_pred)  # log 2 + 4 / 8
+    """
+    _check_keys("y_true", y_true, TARGET_KEYS)
+    _check_keys("y_pred", y_pred, PREDICTION_KEYS)
+    logits = ops.convert_to_tensor(y_pred["class_logits"])
+    offsets = ops.cast(y_pred["bbox_offsets"], logits.dtype)
+    labels = ops.cast(y_true["class_labels"], "int32")
+    target = ops.cast(y_true["bbox_offsets"], logits.dtype)
+    mask = ops.cast(y_true["bbox_mask"], logits.dtype)
+    if len(logits.shape) != 3 or len(labels.shape) != 2 or (
+        labels.shape[1] is not None and logits.shape[1] is not None
+        and labels.shape[1] != logits.shape[1]
+    ):
+        raise ValueError(
+            "ssd_loss: class_labels must have shape (batch, A) and class_logits (batch, A, "
+            f"num_classes + 1); received {tuple(labels.shape)} and {tuple(logits.shape)}"
+        )
+    if offsets.shape[-1] is not None and logits.shape[1] is not None and (
+        offsets.shape[-1] != 4 * logits.shape[1]
+        or target.shape[-1] != offsets.shape[-1] or mask.shape[-1] != offsets.shape[-1]
+    ):
+        raise ValueError(
+            f"ssd_loss: the box offsets and mask must have shape (batch, {4 * logits.shape[1]}) "
+            f"for {logits.shape[1]} anchors; received predictions {tuple(offsets.shape)}, "
+            f"targets {tuple(target.shape)}, mask {tuple(mask.shape)}"
+        )
+    cross_entropy = softmax_cross_entropy(labels, logits)  # (batch, A)
+    box_error = ops.abs(mask * (offsets - target))
+    if negative_ratio is None:
+        return ops.mean(cross_entropy, axis=1) + ops.mean(box_error, axis=1)
+    positive = ops.cast(labels > 0, logits.dtype)
+    num_positive = ops.sum(positive, axis=1, keepdims=True)
+    num_negative = ops.maximum(negative_ratio * num_positive, negative_ratio)
+    # Rank of every background anchor by decreasing loss (positives ranked last).
+    negative_loss = ops.where(labels > 0, -1.0, ops.stop_gradient(cross_entropy))
+    order = ops.argsort(-negative_loss, axis=1)
+    rank = ops.cast(ops.argsort(order, axis=1), logits.dtype)
+    hard_negative = ops.cast(rank < num_negative, logits.dtype) * (1.0 - positive)
+    selected = ops.sum(cross_entropy * (positive + hard_negative), axis=1)
+    return (selected + ops.sum(box_error, axis=1)) / ops.maximum(num_positive[:, 0], 1.0)
+
+
+@keras.saving.register_keras_serializable(package="kerasnotes")
+class SSDLoss(keras.losses.Loss):
+    """The SSD loss of `ssd_loss`, averaged over the batch by the Keras reduction.
+
+    `J = 1/|B| sum_i l_i` with `l_i` the per-image loss of `ssd_loss` (class cross-entropy
+    averaged over anchors plus masked L1 averaged over the `4A` offsets).
+
+    Args:
+        negative_ratio: `None` (d2l) or hard negatives per positive (see `ssd_loss`).
+        reduction: Keras loss reduction (default `"sum_over_batch_size"`).
+        name: name of the loss.
+        dtype: dtype of the computation.
+
+    Call arguments:
+        y_true: dict of targets (see `ssd_loss`), as `ssd_targets` makes them.
+        y_pred: dict of TinySSD outputs.
+
+    Example:
+
+    >>> SSDLoss()(y_true, model(images))
+    """
+
+    def __init__(self, negative_ratio=None, reduction="sum_over_batch_size", name="ssd_loss",
+                 dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        if negative_ratio is not None and not (
+            isinstance(negative_ratio, numbers.Real) and not isinstance(negative_ratio, bool)
+            and negative_ratio > 0
+        ):
+            raise ValueError("SSDLoss: negative_ratio must be None or a number > 0; received "
+                             f"negative_ratio={negative_ratio!r}")
+        self.negative_ratio = None if negative_ratio is None else float(negative_ratio)
+
+    def call(self, y_true, y_pred):
+        return ssd_loss(y_true, y_pred, self.negative_ratio)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"negative_ratio": self.negative_ratio})
+        return config

@@ -1,0 +1,158 @@
+"""The serving module of an SSD detector: image bytes or pixels in, boxes out."""
+
+import numbers
+
+import tensorflow as tf
+
+from kerasnotes.ops.nms import multibox_detection
+
+# First bytes of the formats tf.io.decode_image reads.
+_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"BM")
+
+
+class DetectionServer(tf.Module):
+    """Serving wrapper of `TinySSD`: decode, resize, predict, decode boxes, NMS, pad.
+
+    Two signatures, both returning the same named outputs (TF Object Detection API style):
+
+    - `serve_bytes(image_bytes)`: a batch `(N,)` of encoded JPEG/PNG/GIF/BMP strings (the
+      `serving_default` signature; the input name ends in `_bytes` so TF Serving's REST API
+      takes `{"b64": ...}` values). Images may have different sizes.
+    - `serve_images(images)`: a uint8 batch `(N, H, W, 3)`.
+
+    Each image is resized (bilinear) to the model's input size and scaled to `[0, 1]` as
+    in training; then `softmax` over the class logits, `multibox_detection` with
+    `tf.image.non_max_suppression` (the fast path, per class when `per_class_nms`), and the
+    detections are padded to `max_detections` rows:
+
+    - `detection_boxes`: float32 `(N, max_detections, 4)`, **normalized `(ymin, xmin, ymax,
+      xmax)`** (the TF Object Detection API order, clipped to `[0, 1]`; note that the
+      kerasnotes library itself uses `(xmin, ymin, xmax, ymax)`);
+    - `detection_scores`: float32 `(N, max_detections)`, decreasing, 0 on padding rows;
+    - `detection_classes`: int64 `(N, max_detections)`, 0-based class ids, -1 on padding;
+    - `detection_class_names`: string `(N, max_detections)`, "" on padding;
+    - `num_detections`: int32 `(N,)`, the number of real rows (they come first).
+
+    The class names travel inside the SavedModel (a constant of the graph, returned per
+    detection as `detection_class_names`). A byte string that
+    is not an image in a known format fails the call with an `InvalidArgumentError` naming
+    the image's position in the batch, and the serving process keeps running.
+
+    Args:
+        model: a `TinySSD` (anything with `input_size`, `anchors` and the dict outputs
+            `class_logits`, `bbox_offsets`).
+        class_names: one name per object class.
+        max_detections: rows per image in the outputs (>= 1).
+        score_threshold: detections scoring below this are dropped (d2l: 0.01).
+        nms_threshold: IoU above which NMS suppresses a box.
+        per_class_nms: run NMS within each class (True) or across classes (d2l).
+
+    Example:
+
+    >>> server = DetectionServer(model, ["banana"])
+    >>> export_saved_model(server, "saved_models/ssd", server.signatures())
+    """
+
+    def __init__(self, model, class_names, max_detections=100, score_threshold=0.01,
+                 nms_threshold=0.5, per_class_nms=True):
+        super().__init__(name="detection_server")
+        class_names = [str(n) for n in class_names]
+        if len(class_names) != model.num_classes:
+            raise ValueError(
+                f"DetectionServer: {len(class_names)} class names for a model with "
+                f"{model.num_classes} classes"
+            )
+        if (isinstance(max_detections, bool) or not isinstance(max_detections, numbers.Integral)
+                or max_detections < 1):
+            raise ValueError("DetectionServer: max_detections must be an integer >= 1; "
+                             f"received max_detections={max_detections!r}")
+        for name, value in (("score_threshold", score_threshold),
+                            ("nms_threshold", nms_threshold)):
+            if not isinstance(value, numbers.Real) or not 0.0 <= value <= 1.0:
+                raise ValueError(f"DetectionServer: {name} must be in [0, 1]; received "
+                                 f"{name}={value!r}")
+        self.model = model
+        self.image_size = (int(model.input_size), int(model.input_size))
+        self.anchors = tf.constant(model.anchors, tf.float32)
+        self.class_names = tf.constant(class_names)
+        self.max_detections = int(max_detections)
+        self.score_threshold = float(score_threshold)
+        self.nms_threshold = float(nms_threshold)
+        self.per_class_nms = bool(per_class_nms)
+        self.serve_bytes = tf.function(
+            self._serve_bytes,
+            input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")],
+        )
+        self.serve_images = tf.function(
+            self._serve_images,
+            input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")],
+        )
+
+    def signatures(self):
+        """`{"serving_default": serve_bytes, "detect_images": serve_images}` for export."""
+        return {"serving_default": self.serve_bytes, "detect_images": self.serve_images}
+
+    def _decode_one(self, args):
+        index, data = args
+        known = tf.reduce_any(
+            [tf.strings.substr(data, 0, len(magic)) == magic for magic in _MAGIC]
+        )
+        message = tf.strings.format(
+            "serving_default: image_bytes[{}] is not a JPEG, PNG, GIF or BMP image (its first "
+            "bytes are {}); send encoded image files, or use the detect_images signature for "
+            "uint8 pixels", (index, tf.strings.substr(data, 0, 8)))
+        check = tf.debugging.Assert(known, [message])
+        with tf.control_dependencies([check]):
+            image = tf.io.decode_image(data, channels=3, expand_animations=False)
+        return tf.image.resize(tf.cast(image, tf.float32), self.image_size)
+
+    def _serve_bytes(self, image_bytes):
+        count = tf.shape(image_bytes)[0]
+        pixels = tf.map_fn(
+            self._decode_one, (tf.range(count), image_bytes),
+            fn_output_signature=tf.TensorSpec(self.image_size + (3,), tf.float32),
+        )
+        return self._detect(pixels / 255.0)
+
+    def _serve_images(self, images):
+        pixels = tf.image.resize(tf.cast(images, tf.float32), self.image_size)
+        return self._detect(pixels / 255.0)
+
+    def _detect(self, pixels):
+        outputs = self.model(pixels, training=False)
+        probabilities = tf.nn.softmax(outputs["class_logits"], axis=-1)
+        detections = multibox_detection(
+            probabilities, outputs["bbox_offsets"], self.anchors,
+            nms_threshold=self.nms_threshold, pos_threshold=self.score_threshold,
+            max_detections=self.max_detections, per_class=self.per_class_nms,
+            use_tf_nms=True,
+        )
+        return detection_outputs(detections, self.class_names)
+
+
+def detection_outputs(detections, class_names):
+    """The named serving outputs from `multibox_detection` rows (see `DetectionServer`).
+
+    Args:
+        detections: `(N, rows, 6)` rows `(class_id, score, xmin, ymin, xmax, ymax)`,
+            detections first, class -1 for the rest.
+        class_names: string tensor `(num_classes,)`.
+
+    Returns:
+        dict of `detection_boxes` (ymin, xmin, ymax, xmax), `detection_scores`,
+        `detection_classes`, `detection_class_names`, `num_detections`.
+    """
+    classes = tf.cast(detections[..., 0], tf.int64)
+    valid = classes >= 0
+    scores = tf.where(valid, detections[..., 1], 0.0)
+    xmin, ymin, xmax, ymax = tf.unstack(tf.clip_by_value(detections[..., 2:], 0.0, 1.0), axis=-1)
+    boxes = tf.stack([ymin, xmin, ymax, xmax], axis=-1)
+    boxes = tf.where(valid[..., None], boxes, 0.0)
+    names = tf.where(valid, tf.gather(class_names, tf.maximum(classes, 0)), "")
+    return {
+        "detection_boxes": boxes,
+        "detection_scores": scores,
+        "detection_classes": tf.where(valid, classes, -1),
+        "detection_class_names": names,
+        "num_detections": tf.reduce_sum(tf.cast(valid, tf.int32), axis=1),
+    }

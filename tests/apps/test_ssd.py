@@ -1,0 +1,185 @@
+"""apps.ssd end to end, as a user runs it: subprocesses on a tiny config."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import tensorflow as tf
+
+from apps import ssd
+
+TINY = ["--num-train", "32", "--num-val", "16", "--image-size", "64", "--batch-size", "16",
+        "--verbose", "2", "--log-every-n-steps", "1", "--max-detections", "10"]
+
+# Runs in a fresh interpreter that never imports kerasnotes: both signatures, bad bytes.
+LOAD_AND_SERVE = """
+import json, sys
+import numpy as np
+import tensorflow as tf
+loaded = tf.saved_model.load(sys.argv[1])
+image = np.random.default_rng(0).integers(0, 256, (40, 56, 3), dtype=np.uint8)
+png = tf.io.encode_png(image)
+by_bytes = loaded.signatures["serving_default"](image_bytes=tf.stack([png, png]))
+by_pixels = loaded.signatures["detect_images"](images=tf.constant(image[None]))
+same = np.array_equal(by_bytes["detection_boxes"][0], by_pixels["detection_boxes"][0])
+report = {"keys": sorted(by_bytes), "same": bool(same),
+          "shapes": {k: v.shape.as_list() for k, v in by_bytes.items()}}
+try:
+    loaded.signatures["serving_default"](image_bytes=tf.constant([png.numpy(), b"<html>"]))
+    report["error"] = None
+except tf.errors.InvalidArgumentError as error:
+    report["error"] = error.message
+again = loaded.signatures["serving_default"](image_bytes=tf.stack([png]))
+report["after_error"] = again["num_detections"].shape.as_list()
+report["kerasnotes_imported"] = "kerasnotes" in sys.modules
+print(json.dumps(report))
+"""
+
+
+def run_app(args, cwd, timeout=300):
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    return subprocess.run([sys.executable, "-m", "apps.ssd", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def event_tags(folder):
+    tags = set()
+    for name in os.listdir(folder):
+        for event in tf.compat.v1.train.summary_iterator(os.path.join(folder, name)):
+            tags.update(value.tag for value in event.summary.value)
+    return tags
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One tiny training run shared by the tests below: (tmp folder, completed process)."""
+    tmp_path = tmp_path_factory.mktemp("ssd_app")
+    args = [*TINY, "--epochs", "1", "--cache-dir", str(tmp_path / "cache"),
+            "--logdir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "export")]
+    return tmp_path, run_app(args, tmp_path)
+
+
+def test_train_evaluate_export_picture_and_tensorboard(trained):
+    tmp_path, result = trained
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "synthetic shapes" in result.stdout and "not real data" in result.stdout
+    assert str(tmp_path / "cache" / "synthetic_detection-32-16-64") in result.stdout
+    for name in ("val_loss", "val_class_error", "val_bbox_mae", "val_mAP@0.5"):
+        assert f"  {name}: " in result.stdout
+    assert f"Exported SavedModel: {tmp_path / 'export' / '1'}" in result.stdout
+    assert (tmp_path / "run" / "detections.png").stat().st_size > 0
+    with open(tmp_path / "run" / "config.json") as f:
+        assert json.load(f)["image_size"] == 64
+    assert {"epoch_loss", "epoch_class_error", "epoch_bbox_mae", "batch_loss"} <= event_tags(
+        tmp_path / "run" / "train")
+    assert {"epoch_loss", "epoch_class_error", "epoch_bbox_mae", "epoch_mAP@0.5",
+            "validation_detections"} <= event_tags(tmp_path / "run" / "validation")
+
+
+def test_export_serves_without_kerasnotes(trained):
+    tmp_path, result = trained
+    assert result.returncode == 0, result.stderr[-3000:]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    served = subprocess.run([sys.executable, "-c", LOAD_AND_SERVE, str(tmp_path / "export" / "1")],
+                            capture_output=True, text=True, timeout=120, cwd=str(tmp_path),
+                            env=env)
+    assert served.returncode == 0, served.stderr[-3000:]
+    report = json.loads(served.stdout.strip().splitlines()[-1])
+    assert report["keys"] == ["detection_boxes", "detection_class_names", "detection_classes",
+                              "detection_scores", "num_detections"]
+    assert report["shapes"]["detection_boxes"] == [2, 10, 4]
+    assert report["shapes"]["num_detections"] == [2]
+    assert report["same"]
+    assert "is not a JPEG, PNG, GIF or BMP image" in report["error"]
+    assert "image_bytes[" in report["error"]
+    assert report["after_error"] == [1]
+    assert not report["kerasnotes_imported"]
+
+
+def test_predict_subcommand(trained):
+    tmp_path, result = trained
+    assert result.returncode == 0, result.stderr[-3000:]
+    image = next((tmp_path / "cache" / "synthetic_detection-32-16-64" / "bananas_val" / "images")
+                 .iterdir())
+    out = tmp_path / "predicted.png"
+    predicted = run_app(["predict", "--image", str(image), "--out", str(out), "--model-dir",
+                         str(tmp_path / "export"), "--score-threshold", "0.0"], tmp_path)
+    assert predicted.returncode == 0, predicted.stderr[-3000:]
+    assert f"{tmp_path / 'export' / '1'}: " in predicted.stdout
+    assert f"drawn on {out}" in predicted.stdout
+    assert out.stat().st_size > 0
+
+    corrupt = tmp_path / "corrupt.jpg"
+    corrupt.write_bytes(b"this is not a picture")
+    bad = run_app(["predict", "--image", str(corrupt), "--out", str(out), "--model-dir",
+                   str(tmp_path / "export")], tmp_path)
+    assert bad.returncode == 2
+    assert "corrupt.jpg: the model could not read this image" in bad.stderr
+    assert "is not a JPEG, PNG, GIF or BMP image" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def write_banana(folder, rows):
+    (folder / "bananas_train" / "images").mkdir(parents=True)
+    image = tf.io.encode_png(tf.zeros((64, 64, 3), tf.uint8)).numpy()
+    (folder / "bananas_train" / "images" / "0.png").write_bytes(image)
+    (folder / "bananas_train" / "label.csv").write_text(
+        "img_name,label,xmin,ymin,xmax,ymax\n" + "".join(f"{r}\n" for r in rows))
+
+
+@pytest.mark.parametrize(
+    "case, args, message",
+    [
+        ("none", ["--data", "banana:/nonexistent/bananas"], "/nonexistent/bananas"),
+        ("none", ["--data", "coco"], "unknown --data 'coco'"),
+        ("none", ["--image-size", "32"], "--image-size"),
+        ("none", ["--lr", "0"], "--lr"),
+        ("no_labels", ["--data", "banana:{root}"], "the image folder has no labels"),
+        ("bad_box", ["--data", "banana:{root}"], "label.csv:2"),
+        ("none", ["predict", "--image", "x.png", "--out", "y.png", "--model-dir", "{root}"],
+         "no SavedModel there"),
+    ],
+)
+def test_bad_input_gives_one_clear_line(tmp_path, case, args, message):
+    root = tmp_path / "data"
+    if case == "no_labels":
+        write_banana(root, [])
+    elif case == "bad_box":
+        write_banana(root, ["0.png,0,40,10,20,30"])  # xmin > xmax
+    args = [a.format(root=root) for a in args]
+    if args[0] != "predict":
+        args = [*TINY, "--logdir", str(tmp_path / "run"), "--cache-dir", str(tmp_path), *args]
+    result = run_app(args, tmp_path, timeout=120)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_help_documents_every_flag_and_the_predict_subcommand(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        ssd.parse_args(["--help"])
+    assert exit_info.value.code == 0
+    shown = capsys.readouterr().out
+    for flag in ("--image-size", "--num-train", "--cache-dir", "--augment", "predict"):
+        assert flag in shown
+    with pytest.raises(SystemExit):
+        ssd.parse_predict_args(["--help"])
+    assert "--model-dir" in capsys.readouterr().out
+
+
+def test_defaults_are_visible_in_the_config():
+    config = ssd.parse_args([])
+    assert (config.data, config.image_size, config.epochs, config.cache_dir) == (
+        "synthetic", 128, ssd.SSDConfig.epochs, "data_cache")
+
+
+@pytest.mark.slow
+def test_default_run_reaches_map_of_0_8(tmp_path):
+    """The README's first command: `python -m apps.ssd` with no flags (minutes)."""
+    result = run_app([], tmp_path, timeout=1800)
+    assert result.returncode == 0, result.stderr[-3000:]
+    # The last such line is the final report (each epoch also prints one).
+    line = [x for x in result.stdout.splitlines() if x.startswith("  val_mAP@0.5: ")][-1]
+    assert float(line.split(":")[1]) >= 0.8, line
