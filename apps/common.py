@@ -62,7 +62,8 @@ def make_parser(config, description):
     )
     group = parser.add_argument_group("common flags")
     group.add_argument("--epochs", type=positive_int, default=config.epochs,
-                       help="total epochs; a resumed run trains the ones left (default %(default)s)")
+                       help="total epochs; a resumed run trains the ones left "
+                            "(default %(default)s)")
     group.add_argument("--batch-size", type=positive_int, default=config.batch_size,
                        help="global batch size, over all replicas (default %(default)s)")
     group.add_argument("--lr", type=positive_float, default=config.lr,

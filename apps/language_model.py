@@ -156,8 +156,10 @@ def build_dataset(config):
     validation_dataset, train_ids, validation_ids)`."""
     import numpy as np
 
-    from kerasnotes.data.sequence_sampling import (random_sampling_dataset,
-                                                   sequential_sampling_dataset)
+    from kerasnotes.data.sequence_sampling import (
+        random_sampling_dataset,
+        sequential_sampling_dataset,
+    )
     from kerasnotes.data.text_corpus import load_text_corpus
     from kerasnotes.data.text_vocabulary import TextVocabulary
 

@@ -52,7 +52,7 @@ def main():
     corpora = [("docstrings", [])]
     if args.lyrics and os.path.exists(args.lyrics):
         corpora.append(("lyrics", ["--text", args.lyrics]))
-    for corpus_name, corpus_flags in corpora:
+    for _, corpus_flags in corpora:
         common = ["--max-chars", str(args.max_chars), "--batch-size", str(args.batch_size),
                   "--num-steps", str(args.num_steps), "--units", str(args.units),
                   "--lr", str(args.lr), "--epochs", str(args.epochs), *corpus_flags]
@@ -75,7 +75,7 @@ def main():
                                   keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                                   optimizer, [Perplexity()], clip_global_norm=1.0, verbose=0)
                 start = time.perf_counter()
-                history = trainer.fit(lambda epoch: train_data(epoch, model),
+                history = trainer.fit(lambda epoch: train_data(epoch, model),  # noqa: B023
                                       epochs=args.epochs, validation_data=validation)
                 seconds = time.perf_counter() - start
                 curve = " ".join(f"{p:.2f}" for p in history["val_perplexity"])

@@ -61,7 +61,8 @@ def main():
     fit_median, trainer_median = statistics.median(fit_rates), statistics.median(trainer_rates)
     print(f"LeNet, {len(x)} images, batch {args.batch_size}, {steps} steps/epoch, "
           f"{args.runs} runs, TF {tf.__version__}, Keras {keras.__version__}")
-    print(f"model.fit: {fit_median:8.1f} steps/s  (runs: {', '.join(f'{r:.1f}' for r in fit_rates)})")
+    fit_runs = ", ".join(f"{r:.1f}" for r in fit_rates)
+    print(f"model.fit: {fit_median:8.1f} steps/s  (runs: {fit_runs})")
     print(f"Trainer:   {trainer_median:8.1f} steps/s  "
           f"(runs: {', '.join(f'{r:.1f}' for r in trainer_rates)})")
     print(f"ratio Trainer / fit: {trainer_median / fit_median:.3f}  (target >= 0.95)")

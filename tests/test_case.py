@@ -11,8 +11,8 @@ Example:
                          expected_output_shape=(2, 3, 3, 8))
 """
 
-import numpy as np
 import keras
+import numpy as np
 import tensorflow as tf
 
 

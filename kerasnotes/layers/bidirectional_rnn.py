@@ -3,8 +3,11 @@
 import keras
 from keras import ops
 
-from kerasnotes.layers.deep_rnn import (check_cell_and_implementation, recurrent_layer,
-                                        states_per_layer)
+from kerasnotes.layers.deep_rnn import (
+    check_cell_and_implementation,
+    recurrent_layer,
+    states_per_layer,
+)
 from kerasnotes.layers.rnn_cell import check_units
 
 

@@ -172,7 +172,7 @@ class RNNLanguageModel(keras.Model):
             states.append(tf.cond(
                 tf.equal(tf.shape(value)[0], batch_size),
                 lambda value=value: value,
-                lambda: tf.zeros((batch_size, self.units), value.dtype),
+                lambda: tf.zeros((batch_size, self.units), value.dtype),  # noqa: B023
             ))
         return states
 

@@ -12,5 +12,8 @@ from kerasnotes.ops.boxes import (
     pixel_to_normalized,
 )
 from kerasnotes.ops.corr2d import corr2d, corr2d_multi_in, corr2d_multi_in_out
+from kerasnotes.ops.embedding_queries import analogy, most_similar
 from kerasnotes.ops.exponential_moving_average import exponential_moving_average
+from kerasnotes.ops.huffman_tree import huffman_tree
 from kerasnotes.ops.nms import multibox_detection, nms
+from kerasnotes.ops.region_proposals import anchor_proposals, load_proposals

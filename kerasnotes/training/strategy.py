@@ -47,7 +47,9 @@ def choose_strategy(name="auto"):
     ...     model = keras.Sequential([keras.layers.Dense(1)])
     """
     if name not in STRATEGY_NAMES:
-        raise ValueError(f"--strategy must be one of {', '.join(STRATEGY_NAMES)}; received {name!r}")
+        raise ValueError(
+            f"--strategy must be one of {', '.join(STRATEGY_NAMES)}; received {name!r}"
+        )
     config = _tf_config()
     if name == "auto":
         if _num_workers(config) > 1:

@@ -80,7 +80,9 @@ class Trainer:
         if not model.built:
             raise ValueError("Trainer: the model must be built (call it once or give it an Input)")
         if int(log_every_n_steps) < 1:
-            raise ValueError(f"Trainer: log_every_n_steps must be >= 1; received {log_every_n_steps}")
+            raise ValueError(
+                f"Trainer: log_every_n_steps must be >= 1; received {log_every_n_steps}"
+            )
         if checkpoint_every_n_steps is not None and int(checkpoint_every_n_steps) < 1:
             raise ValueError(
                 "Trainer: checkpoint_every_n_steps must be >= 1 or None; "
@@ -343,7 +345,9 @@ class Trainer:
                 shown = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
                 print(f"Epoch {epoch + 1}/{epochs} - {shown}", flush=True)
             elif self.verbose == 1 and validation_data is not None:
-                shown = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items() if k.startswith("val_"))
+                shown = " - ".join(
+                    f"{k}: {v:.4f}" for k, v in logs.items() if k.startswith("val_")
+                )
                 print(f"  {shown}", flush=True)
         return history
 
@@ -445,7 +449,9 @@ def _all_reduce_sum(context, gradients, variables):
 
 
 def _tf_variable(variable):
-    return getattr(variable, "value", variable) if isinstance(variable, keras.Variable) else variable
+    if isinstance(variable, keras.Variable):
+        return getattr(variable, "value", variable)
+    return variable
 
 
 def _learning_rate(optimizer):

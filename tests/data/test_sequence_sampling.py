@@ -3,8 +3,11 @@
 import numpy as np
 import pytest
 
-from kerasnotes.data.sequence_sampling import (random_sampling_dataset, random_windows,
-                                               sequential_sampling_dataset)
+from kerasnotes.data.sequence_sampling import (
+    random_sampling_dataset,
+    random_windows,
+    sequential_sampling_dataset,
+)
 
 CORPUS = np.arange(1, 33)  # the notes' example: tokens 1..32
 

@@ -1,7 +1,6 @@
 import pytest
 
-from kerasnotes.data.text_corpus import (load_text_corpus, python_docstrings_corpus,
-                                         read_text_file)
+from kerasnotes.data.text_corpus import load_text_corpus, python_docstrings_corpus, read_text_file
 
 
 def test_docstring_corpus_is_deterministic_real_text():

@@ -10,9 +10,13 @@ import tensorflow as tf
 from kerasnotes.layers.gru_cell import GRUCell
 from kerasnotes.layers.lstm_cell import LSTMCell
 from kerasnotes.layers.rnn_cell import RNNCell
-from tests.test_case import (assert_config_round_trip, assert_keras_save_load,
-                             assert_same_values_and_gradients, assert_trains_one_step,
-                             random_inputs)
+from tests.test_case import (
+    assert_config_round_trip,
+    assert_keras_save_load,
+    assert_same_values_and_gradients,
+    assert_trains_one_step,
+    random_inputs,
+)
 
 BATCH, STEPS, FEATURES, UNITS = 3, 5, 4, 6
 

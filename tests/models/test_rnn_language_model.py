@@ -13,8 +13,7 @@ from kerasnotes.metrics.perplexity import Perplexity
 from kerasnotes.models.rnn_language_model import RNNLanguageModel
 from kerasnotes.training.trainer import Trainer
 from tests.layers.test_recurrent_cells import scratch_as_keras
-from tests.test_case import (assert_config_round_trip, assert_keras_save_load,
-                             assert_trains_one_step)
+from tests.test_case import assert_config_round_trip, assert_keras_save_load, assert_trains_one_step
 
 TEXT = "the quick brown fox jumps over the lazy dog. " * 4
 VOCAB = TextVocabulary.from_text(TEXT)
