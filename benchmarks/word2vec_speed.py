@@ -8,9 +8,14 @@
    over sentences and tokens, cached `random.choices` for the noise words), on the same tokens.
    Prints the words/s of each and the ratio (median of --repeats).
 2. Step: one SkipGram training step (batch 512, d = 100, 60 context/noise slots) with
-   Adam, whose update touches every row of both embedding tables (dense m and v), vs
-   plain SGD, whose update scatters only the rows of the batch (IndexedSlices). Prints
-   the median step time of each and the ratio: the optimizer's share of the step.
+   Keras' Adam, whose update touches every row of both embedding tables (dense m and v),
+   with kerasnotes' LazyAdam (the apps.word2vec default), which gathers and scatters only
+   the rows of the batch (IndexedSlices), and with plain SGD, which scatters only those
+   rows too. Prints the median step time of each and the ratios to SGD: the optimizer's
+   share of the step.
+3. Scores: the skip-gram forward and backward pass (lookups, scores u_o^T v_c, masked
+   loss, gradients) with the einsum `SkipGram` uses vs `matmul(v, transpose(u))`, which
+   copies u and its gradient. Prints the median time of each and the ratio.
 """
 
 import argparse
@@ -76,6 +81,7 @@ def main():
     from kerasnotes.data.word2vec_vocabulary import Word2VecVocabulary
     from kerasnotes.losses.masked_binary_cross_entropy import masked_binary_cross_entropy
     from kerasnotes.models.skip_gram import SkipGram
+    from kerasnotes.optimizers.lazy_adam import LazyAdam
 
     sentences = read_ptb_sentences(args.corpus)
     vocabulary = Word2VecVocabulary.from_sentences(sentences, min_count=5)
@@ -106,6 +112,7 @@ def main():
     masks = tf.constant((rng.random((512, 60)) < 0.6).astype("float32"))
     times = {}
     for name, optimizer in [("adam", keras.optimizers.Adam(0.002)),
+                            ("lazy_adam", LazyAdam(0.002)),
                             ("sgd", keras.optimizers.SGD(1.0))]:
         model = SkipGram(size, 100)
         model.build()
@@ -128,7 +135,39 @@ def main():
             samples.append((time.perf_counter() - start) / 10)
         times[name] = statistics.median(samples)
     print(f"training step (batch 512): adam {times['adam'] * 1000:.1f} ms  "
-          f"sgd {times['sgd'] * 1000:.1f} ms  ratio adam/sgd {times['adam'] / times['sgd']:.1f}")
+          f"lazy_adam {times['lazy_adam'] * 1000:.1f} ms  sgd {times['sgd'] * 1000:.1f} ms  "
+          f"ratio adam/sgd {times['adam'] / times['sgd']:.1f}  "
+          f"lazy_adam/sgd {times['lazy_adam'] / times['sgd']:.1f}  "
+          f"adam/lazy_adam {times['adam'] / times['lazy_adam']:.1f}")
+
+    tables = [tf.Variable(rng.normal(size=(size, 100)).astype("float32") * 0.01)
+              for _ in range(2)]
+    scorers = {"einsum": lambda v, u: keras.ops.einsum("bid,bjd->bij", v, u),
+               "matmul_transpose": lambda v, u: keras.ops.matmul(
+                   v, keras.ops.transpose(u, (0, 2, 1)))}
+    passes = {}
+    for name, scores in scorers.items():
+
+        @tf.function
+        def forward_backward(scores=scores):
+            with tf.GradientTape() as tape:
+                v, u = tf.gather(tables[0], centers), tf.gather(tables[1], slots)
+                loss = tf.reduce_mean(masked_binary_cross_entropy(labels, scores(v, u)[:, 0],
+                                                                  masks))
+            return [tf.reduce_sum(g.values) for g in tape.gradient(loss, tables)]
+
+        forward_backward()
+        passes[name] = forward_backward
+    samples = {name: [] for name in passes}
+    for _ in range(5):  # interleaved, so that a burst of load hits both
+        for name, forward_backward in passes.items():
+            start = time.perf_counter()
+            for _ in range(10):
+                forward_backward()
+            samples[name].append((time.perf_counter() - start) / 10)
+    einsum, matmul = (statistics.median(samples[n]) for n in ("einsum", "matmul_transpose"))
+    print(f"forward+backward (batch 512): einsum {einsum * 1000:.1f} ms  "
+          f"matmul+transpose {matmul * 1000:.1f} ms  ratio matmul/einsum {matmul / einsum:.2f}")
 
 
 if __name__ == "__main__":

@@ -88,6 +88,7 @@ def test_train_probe_projector_export_and_resume(tmp_path):
     (["--min-count", "100000"], "min_count=100000"),
     (["--window", "0"], "--window"),  # and --negatives, same argparse check
     (["--data", "wikipedia"], "--data"),
+    (["--optimizer", "rmsprop"], "--optimizer"),
 ])
 def test_bad_input_gives_one_clear_line(tmp_path, args, message):
     result = run_app([*TINY, "--logdir", str(tmp_path / "run"), *args], tmp_path, timeout=120)
@@ -112,3 +113,18 @@ def test_help_and_defaults():
     config = word2vec.parse_args([])
     assert (config.model, config.loss, config.corpus, config.window, config.negatives,
             config.subsample, config.min_count) == ("skipgram", "negative", None, 5, 5, 1e-4, 5)
+    assert config.optimizer == "lazy_adam"
+
+
+def test_optimizer_flag_chooses_the_optimizer():
+    import keras
+
+    from kerasnotes.optimizers.lazy_adam import LazyAdam
+    from kerasnotes.optimizers.sgd import SGD
+
+    expected = {"lazy_adam": LazyAdam, "adam": keras.optimizers.Adam, "sgd": SGD}
+    for name, cls in expected.items():
+        optimizer = word2vec.build_optimizer(word2vec.parse_args(["--optimizer", name,
+                                                                  "--lr", "0.5"]))
+        assert type(optimizer) is cls
+        assert float(keras.ops.convert_to_numpy(optimizer.learning_rate)) == 0.5
