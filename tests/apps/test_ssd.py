@@ -1,5 +1,6 @@
 """apps.ssd end to end, as a user runs it: subprocesses on a tiny config."""
 
+import functools
 import json
 import os
 import subprocess
@@ -9,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 from apps import ssd
+from tests.apps import app_runner
 
 TINY = ["--num-train", "32", "--num-val", "16", "--image-size", "64", "--batch-size", "16",
         "--verbose", "2", "--log-every-n-steps", "1", "--max-detections", "10"]
@@ -38,18 +40,10 @@ print(json.dumps(report))
 """
 
 
-def run_app(args, cwd, timeout=300):
-    env = dict(os.environ, PYTHONPATH=os.getcwd())
-    return subprocess.run([sys.executable, "-m", "apps.ssd", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+run_app = functools.partial(app_runner.run_app, "ssd")
 
 
-def event_tags(folder):
-    tags = set()
-    for name in os.listdir(folder):
-        for event in tf.compat.v1.train.summary_iterator(os.path.join(folder, name)):
-            tags.update(value.tag for value in event.summary.value)
-    return tags
+event_tags = app_runner.event_tags
 
 
 @pytest.fixture(scope="module")

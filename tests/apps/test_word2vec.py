@@ -1,14 +1,15 @@
 """apps.word2vec end to end, as a user runs it: a subprocess on a tiny config."""
 
+import functools
 import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from apps import word2vec
+from tests.apps import app_runner
 
 TINY = ["--max-sentences", "600", "--min-count", "3", "--batch-size", "128",
         "--embedding-dim", "8", "--verbose", "2", "--log-every-n-steps", "2", "--top-k", "3"]
@@ -25,18 +26,10 @@ assert "kerasnotes" not in sys.modules
 """
 
 
-def run_app(args, cwd, timeout=300):
-    env = dict(os.environ, PYTHONPATH=os.getcwd())
-    return subprocess.run([sys.executable, "-m", "apps.word2vec", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+run_app = functools.partial(app_runner.run_app, "word2vec")
 
 
-def event_tags(folder):
-    tags = set()
-    for name in os.listdir(folder):
-        for event in tf.compat.v1.train.summary_iterator(os.path.join(folder, name)):
-            tags.update(value.tag for value in event.summary.value)
-    return tags
+event_tags = app_runner.event_tags
 
 
 def test_train_probe_projector_export_and_resume(tmp_path):
@@ -70,6 +63,7 @@ def test_train_probe_projector_export_and_resume(tmp_path):
                             env=env)
     assert served.returncode == 0, served.stderr[-3000:]
     import json
+
     out = json.loads(served.stdout.strip().splitlines()[-1])
     assert out["ids"][1] == 0  # unknown token -> <unk>
     assert len(out["vectors"][0]) == 8 and len(out["neighbors"][0]) == 3
