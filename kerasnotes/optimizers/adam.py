@@ -42,10 +42,11 @@ class Adam(keras.optimizers.Optimizer):
     """
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8, **kwargs):
-        learning_rate = check_learning_rate("Adam", learning_rate)
-        beta_1 = check_decay("Adam", "beta_1", beta_1)
-        beta_2 = check_decay("Adam", "beta_2", beta_2)
-        epsilon = check_epsilon("Adam", epsilon)
+        name = type(self).__name__  # subclasses (LazyAdam) name themselves in errors
+        learning_rate = check_learning_rate(name, learning_rate)
+        beta_1 = check_decay(name, "beta_1", beta_1)
+        beta_2 = check_decay(name, "beta_2", beta_2)
+        epsilon = check_epsilon(name, epsilon)
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.beta_1 = beta_1
         self.beta_2 = beta_2

@@ -4,16 +4,12 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from kerasnotes.optimizers._utils import (
-    check_decay,
-    check_epsilon,
-    check_learning_rate,
-    sum_duplicate_indices,
-)
+from kerasnotes.optimizers._utils import sum_duplicate_indices
+from kerasnotes.optimizers.adam import Adam
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
-class LazyAdam(keras.optimizers.Optimizer):
+class LazyAdam(Adam):
     """Lazy Adam: Adam's update applied only to the rows named by a sparse gradient.
 
     For a dense gradient this is exactly `kerasnotes.optimizers.adam.Adam` (epsilon added
@@ -59,28 +55,9 @@ class LazyAdam(keras.optimizers.Optimizer):
     >>> model.compile(optimizer=LazyAdam(learning_rate=0.001), loss="mse")
     """
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8, **kwargs):
-        learning_rate = check_learning_rate("LazyAdam", learning_rate)
-        beta_1 = check_decay("LazyAdam", "beta_1", beta_1)
-        beta_2 = check_decay("LazyAdam", "beta_2", beta_2)
-        epsilon = check_epsilon("LazyAdam", epsilon)
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-
-    def build(self, var_list):
-        if self.built:
-            return
-        super().build(var_list)
-        self._momentums = [
-            self.add_variable_from_reference(variable, name="momentum") for variable in var_list
-        ]
-        self._velocities = [
-            self.add_variable_from_reference(variable, name="velocity") for variable in var_list
-        ]
-
     def update_step(self, gradient, variable, learning_rate):
+        if not isinstance(gradient, tf.IndexedSlices):
+            return super().update_step(gradient, variable, learning_rate)
         eta = ops.cast(learning_rate, variable.dtype)
         g = ops.cast(gradient, variable.dtype)
         index = self._get_variable_index(variable)
@@ -94,36 +71,15 @@ class LazyAdam(keras.optimizers.Optimizer):
         root_correction_2 = ops.sqrt(1.0 - ops.power(self.beta_2, t))
         alpha = eta * root_correction_2 / (1.0 - ops.power(self.beta_1, t))
         epsilon_hat = self.epsilon * root_correction_2
-        if isinstance(g, tf.IndexedSlices):
-            g = sum_duplicate_indices(g)
-            rows = g.indices
-            m_rows = ops.take(m, rows, axis=0)
-            v_rows = ops.take(v, rows, axis=0)
-            m_rows = ops.add(
-                m_rows, ops.multiply(1.0 - self.beta_1, ops.subtract(g.values, m_rows))
-            )
-            v_rows = ops.add(
-                v_rows, ops.multiply(1.0 - self.beta_2, ops.subtract(ops.square(g.values), v_rows))
-            )
-            self.assign(m, tf.IndexedSlices(m_rows, rows, g.dense_shape))
-            self.assign(v, tf.IndexedSlices(v_rows, rows, g.dense_shape))
-            step = ops.divide(ops.multiply(alpha, m_rows), ops.add(ops.sqrt(v_rows), epsilon_hat))
-            self.assign_sub(variable, tf.IndexedSlices(step, rows, g.dense_shape))
-        else:
-            # m_t = beta_1 * m + (1 - beta_1) * g written as m += (1 - beta_1) * (g - m).
-            self.assign_add(m, ops.multiply(1.0 - self.beta_1, ops.subtract(g, m)))
-            self.assign_add(v, ops.multiply(1.0 - self.beta_2, ops.subtract(ops.square(g), v)))
-            self.assign_sub(
-                variable, ops.divide(ops.multiply(alpha, m), ops.add(ops.sqrt(v), epsilon_hat))
-            )
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon})
-        return config
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        # Keras' Optimizer.from_config replaces a serialized learning-rate schedule inside the
-        # dict it is given; work on a copy so that the caller's config is left unchanged.
-        return super().from_config(dict(config), custom_objects=custom_objects)
+        g = sum_duplicate_indices(g)
+        rows = g.indices
+        m_rows = ops.take(m, rows, axis=0)
+        v_rows = ops.take(v, rows, axis=0)
+        m_rows = ops.add(m_rows, ops.multiply(1.0 - self.beta_1, ops.subtract(g.values, m_rows)))
+        v_rows = ops.add(
+            v_rows, ops.multiply(1.0 - self.beta_2, ops.subtract(ops.square(g.values), v_rows))
+        )
+        self.assign(m, tf.IndexedSlices(m_rows, rows, g.dense_shape))
+        self.assign(v, tf.IndexedSlices(v_rows, rows, g.dense_shape))
+        step = ops.divide(ops.multiply(alpha, m_rows), ops.add(ops.sqrt(v_rows), epsilon_hat))
+        self.assign_sub(variable, tf.IndexedSlices(step, rows, g.dense_shape))
