@@ -62,6 +62,7 @@ def test_one_class_folder_gives_one_clear_line(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--head-lr-multiplier", "2000"], "--head-lr-multiplier"),
     (["--source-model", "a.keras", "--weights", "imagenet"], "--source-model"),
+    (["--bn-momentum", "1"], "--bn-momentum"),
 ])
 def test_bad_flags(capsys, args, message):
     with pytest.raises(SystemExit) as exit_info:
@@ -90,3 +91,9 @@ def test_finetuning_wins_on_the_default(tmp_path):
     line = next(text for text in result.stdout.splitlines()
                 if text.startswith("Target test accuracy"))
     assert "(fine-tuning wins)" in line, line
+    metrics = dict(text.strip().split(": ") for text in result.stdout.splitlines()
+                   if text.strip().startswith(("finetuned_test_", "scratch_test_")))
+    finetuned = float(metrics["finetuned_test_accuracy"])
+    scratch = float(metrics["scratch_test_accuracy"])
+    # The default run measured 0.87 vs 0.61 (seed 0) and 0.94 vs 0.78 (seed 1).
+    assert finetuned >= 0.8 and finetuned - scratch >= 0.1, line
