@@ -5,22 +5,7 @@ import operator
 import keras
 from keras import ops
 
-from kerasnotes.ops.corr2d import output_size, padding_amounts, sliding_windows
-
-
-def _positive_pair(layer_name, arg_name, value):
-    """An int or a pair of ints, all >= 1, as a tuple of two Python ints."""
-    try:
-        pair = (value, value) if not hasattr(value, "__len__") else tuple(value)
-        pair = tuple(operator.index(v) for v in pair if not isinstance(v, bool))
-    except TypeError:
-        pair = ()
-    if len(pair) != 2 or min(pair) < 1:
-        raise ValueError(
-            f"{layer_name}: {arg_name} must be a positive int or a pair of positive ints; "
-            f"received {arg_name}={value!r}"
-        )
-    return pair
+from kerasnotes.ops.corr2d import output_size, padding_amounts, positive_pair, sliding_windows
 
 
 def _conv_padding(layer_name, value):
@@ -97,8 +82,8 @@ class Conv2D(keras.layers.Layer):
                 f"Conv2D: filters must be a positive int; received filters={filters!r}"
             )
         self.filters = filters
-        self.kernel_size = _positive_pair("Conv2D", "kernel_size", kernel_size)
-        self.strides = _positive_pair("Conv2D", "strides", strides)
+        self.kernel_size = positive_pair("Conv2D", "kernel_size", kernel_size)
+        self.strides = positive_pair("Conv2D", "strides", strides)
         self.padding = _conv_padding("Conv2D", padding)
         self.activation = keras.activations.get(activation)
         self.use_bias = bool(use_bias)

@@ -1,28 +1,11 @@
 """A 2-D max / average pooling layer written from the notes' definition (池化层)."""
 
-import operator
-
 import keras
 from keras import ops
 
-from kerasnotes.ops.corr2d import output_size, padding_amounts, sliding_windows
+from kerasnotes.ops.corr2d import output_size, padding_amounts, positive_pair, sliding_windows
 
 POOL_MODES = ("max", "avg")
-
-
-def _positive_pair(layer_name, arg_name, value):
-    """An int or a pair of ints, all >= 1, as a tuple of two Python ints."""
-    try:
-        pair = (value, value) if not hasattr(value, "__len__") else tuple(value)
-        pair = tuple(operator.index(v) for v in pair if not isinstance(v, bool))
-    except TypeError:
-        pair = ()
-    if len(pair) != 2 or min(pair) < 1:
-        raise ValueError(
-            f"{layer_name}: {arg_name} must be a positive int or a pair of positive ints; "
-            f"received {arg_name}={value!r}"
-        )
-    return pair
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -67,10 +50,10 @@ class Pool2D(keras.layers.Layer):
 
     def __init__(self, pool_size, strides=None, padding="valid", mode="max", **kwargs):
         super().__init__(**kwargs)
-        self.pool_size = _positive_pair("Pool2D", "pool_size", pool_size)
+        self.pool_size = positive_pair("Pool2D", "pool_size", pool_size)
         self.strides = (
             self.pool_size if strides is None
-            else _positive_pair("Pool2D", "strides", strides)
+            else positive_pair("Pool2D", "strides", strides)
         )
         if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
             raise ValueError(

@@ -25,6 +25,8 @@ elements it was copied to, via zero padding), because TensorFlow's gradients of 
 slices are several times slower on CPU.
 """
 
+import operator
+
 import keras
 from keras import ops
 
@@ -283,3 +285,18 @@ def corr2d_multi_in_out(x, k):
     # (oh, ow, kh, kw, c_i) . (kh, kw, c_i, c_o) -> (oh, ow, c_o)
     y = ops.tensordot(windows[0], ops.transpose(k, (2, 3, 1, 0)), axes=3)
     return ops.transpose(y, (2, 0, 1))
+
+
+def positive_pair(layer_name, arg_name, value):
+    """An int or a pair of ints, all >= 1, as a tuple of two Python ints."""
+    try:
+        pair = (value, value) if not hasattr(value, "__len__") else tuple(value)
+        pair = tuple(operator.index(v) for v in pair if not isinstance(v, bool))
+    except TypeError:
+        pair = ()
+    if len(pair) != 2 or min(pair) < 1:
+        raise ValueError(
+            f"{layer_name}: {arg_name} must be a positive int or a pair of positive ints; "
+            f"received {arg_name}={value!r}"
+        )
+    return pair
