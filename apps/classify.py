@@ -129,7 +129,7 @@ def build_dataset(config):
     """Loads the data; returns `(data, train_data(epoch), test_dataset)`."""
     import tensorflow as tf
 
-    from kerasnotes.data.classification_datasets import (
+    from kerasnotes.data.images.classification_datasets import (
         load_classification_data,
         make_classification_dataset,
     )
@@ -149,7 +149,7 @@ def build_dataset(config):
         dataset = resized(make_classification_dataset(
             data.x_train, data.y_train, config.batch_size, shuffle_seed=config.seed, epoch=epoch))
         if config.augment:
-            from kerasnotes.data.image_augmentation import augment_dataset
+            from kerasnotes.data.images.image_augmentation import augment_dataset
 
             dataset = augment_dataset(dataset, seed=config.seed, epoch=epoch)
         return dataset
@@ -205,8 +205,8 @@ def main(argv=None):
     print(f"Data: {data.name}: {len(data.x_train)} training and {len(data.x_test)} test "
           f"images of shape {data.image_shape}, {data.num_classes} classes")
 
-    from kerasnotes.training.classifier_export import ImageClassifierServer
-    from kerasnotes.training.export import export_saved_model
+    from kerasnotes.serving.classifier import ImageClassifierServer
+    from kerasnotes.serving.export import export_saved_model
     from kerasnotes.training.trainer import Trainer
 
     with strategy.scope():

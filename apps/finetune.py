@@ -122,7 +122,7 @@ def parse_args(argv=None):
 
 def build_dataset(config):
     """Returns `(source ClassificationData or None, target ClassificationData)`."""
-    from kerasnotes.data.synthetic_finetune_data import (
+    from kerasnotes.data.images.synthetic_finetune_data import (
         load_synthetic_source,
         load_synthetic_target,
     )
@@ -131,7 +131,7 @@ def build_dataset(config):
         target = load_synthetic_target(train_per_class=config.target_train_per_class,
                                        seed=config.seed)
     else:
-        from kerasnotes.data.image_folder import load_image_folder
+        from kerasnotes.data.images.image_folder import load_image_folder
 
         target = load_image_folder(config.data, (config.image_size, config.image_size))
     source = None
@@ -202,7 +202,7 @@ def train(config, strategy, run_dir, model, optimizer, data, epochs):
     """Trains `model` on `data` with the Trainer; returns the test metrics."""
     import keras
 
-    from kerasnotes.data.classification_datasets import make_classification_dataset
+    from kerasnotes.data.images.classification_datasets import make_classification_dataset
     from kerasnotes.training.trainer import Trainer
 
     def train_data(epoch):
@@ -237,9 +237,9 @@ def main(argv=None):
           f"{', '.join(target.class_names)}")
 
     from kerasnotes.optimizers.learning_rate_multipliers import LearningRateMultipliers
-    from kerasnotes.training.classifier_export import ImageClassifierServer
-    from kerasnotes.training.export import export_saved_model
-    from kerasnotes.training.finetune import make_target_model
+    from kerasnotes.serving.classifier import ImageClassifierServer
+    from kerasnotes.serving.export import export_saved_model
+    from kerasnotes.models.finetune import make_target_model
 
     head_lr = config.lr * config.head_lr_multiplier
     # Step 1: the source model.

@@ -156,12 +156,12 @@ def build_dataset(config):
     validation_dataset, train_ids, validation_ids)`."""
     import numpy as np
 
-    from kerasnotes.data.sequence_sampling import (
+    from kerasnotes.data.text.sequence_sampling import (
         random_sampling_dataset,
         sequential_sampling_dataset,
     )
-    from kerasnotes.data.text_corpus import load_text_corpus
-    from kerasnotes.data.text_vocabulary import TextVocabulary
+    from kerasnotes.data.text.text_corpus import load_text_corpus
+    from kerasnotes.data.text.text_vocabulary import TextVocabulary
 
     corpus = load_text_corpus(config.text, max_chars=config.max_chars)
     vocabulary = TextVocabulary.from_text(corpus.text, config.token_level, config.min_freq)
@@ -336,7 +336,7 @@ def main(argv=None):
           f"{len(vocabulary)}; {config.sampling} sampling, {config.num_steps} steps")
 
     from kerasnotes.metrics.perplexity import Perplexity
-    from kerasnotes.training.export import export_saved_model
+    from kerasnotes.serving.export import export_saved_model
     from kerasnotes.training.trainer import Trainer
 
     with strategy.scope():

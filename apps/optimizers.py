@@ -36,7 +36,7 @@ import time
 
 from apps import common
 
-# kerasnotes.data.minibatch_sampling.SAMPLING_MODES (not imported: --help stays fast).
+# kerasnotes.data.tabular.minibatch_sampling.SAMPLING_MODES (not imported: --help stays fast).
 SAMPLING_MODES = ("without_replacement", "with_replacement")
 
 # name -> (kerasnotes module, class name, default hyperparameters).
@@ -272,7 +272,7 @@ def train_with(config, strategy, name, hyperparameters, x, y, run_dir):
     """Trains a fresh model with one optimizer; returns `(final loss, seconds per epoch)`."""
     import keras
 
-    from kerasnotes.data.minibatch_sampling import make_minibatch_dataset
+    from kerasnotes.data.tabular.minibatch_sampling import make_minibatch_dataset
     from kerasnotes.losses.squared_loss import SquaredLoss
     from kerasnotes.training.trainer import Trainer
 

@@ -114,15 +114,15 @@ def parse_predict_args(argv):
 
 def build_dataset(config):
     """Reads the data; returns `(name, class_names, train_data(epoch), val_dataset, val_split)`."""
-    from kerasnotes.data.segmentation_pipeline import filter_by_size, make_segmentation_dataset
-    from kerasnotes.data.voc_colormap import VOC_CLASSES
-    from kerasnotes.data.voc_segmentation import SegmentationSplit, read_voc_segmentation
+    from kerasnotes.data.segmentation.segmentation_pipeline import filter_by_size, make_segmentation_dataset
+    from kerasnotes.data.segmentation.voc_colormap import VOC_CLASSES
+    from kerasnotes.data.segmentation.voc_segmentation import SegmentationSplit, read_voc_segmentation
 
     if config.data == "voc":
         root, class_names = config.voc_dir, VOC_CLASSES
         name = f"Pascal VOC 2012 segmentation at {root}"
     else:
-        from kerasnotes.data.synthetic_segmentation import (
+        from kerasnotes.data.segmentation.synthetic_segmentation import (
             DESCRIPTION,
             SYNTHETIC_CLASS_NAMES,
             synthetic_segmentation_dir,
@@ -181,8 +181,8 @@ def image_summary(val_dataset, count=4):
     """A Trainer summary hook: input | ground truth | prediction, colored, for a few crops."""
     import tensorflow as tf
 
-    from kerasnotes.data.segmentation_pipeline import RGB_MEAN, RGB_STD
-    from kerasnotes.data.voc_colormap import label_to_colormap
+    from kerasnotes.data.segmentation.segmentation_pipeline import RGB_MEAN, RGB_STD
+    from kerasnotes.data.segmentation.voc_colormap import label_to_colormap
 
     images, labels = next(iter(val_dataset.unbatch().batch(count)))
 
@@ -211,8 +211,8 @@ def main(argv=None):
 
     from kerasnotes.losses.pixel_cross_entropy import PixelSoftmaxCrossEntropy
     from kerasnotes.metrics.segmentation_metrics import MeanIoU, PixelAccuracy
-    from kerasnotes.training.export import export_saved_model
-    from kerasnotes.training.segmentation_export import SegmentationServer
+    from kerasnotes.serving.export import export_saved_model
+    from kerasnotes.serving.segmentation import SegmentationServer
     from kerasnotes.training.trainer import Trainer
 
     num_classes = len(class_names)
@@ -249,7 +249,7 @@ def predict(argv):
     import numpy as np
     import tensorflow as tf
 
-    from kerasnotes.training.export import existing_versions
+    from kerasnotes.serving.export import existing_versions
 
     model_dir = args.model
     if not os.path.isfile(os.path.join(model_dir, "saved_model.pb")):

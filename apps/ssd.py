@@ -130,7 +130,7 @@ class DetectionData:
 
 def load_data(config):
     """Reads the data source of `config.data` into `DetectionData`."""
-    from kerasnotes.data.banana_detection import (
+    from kerasnotes.data.detection.banana_detection import (
         detection_dataset_from_records,
         read_banana_labels,
         read_class_names,
@@ -138,7 +138,7 @@ def load_data(config):
 
     source, _, location = config.data.partition(":")
     if source == "synthetic" and not location:
-        from kerasnotes.data.synthetic_detection import ensure_synthetic_detection_dataset
+        from kerasnotes.data.detection.synthetic_detection import ensure_synthetic_detection_dataset
 
         root = os.path.join(
             os.path.expanduser(config.cache_dir),
@@ -162,7 +162,7 @@ def load_data(config):
         class_names = read_class_names(train_dir, num_classes=num_classes)
         name = f"banana-detection layout in {root}"
     elif source == "voc" and location:
-        from kerasnotes.data.voc_detection import VOC_CLASS_NAMES, read_voc_annotations
+        from kerasnotes.data.detection.voc_detection import VOC_CLASS_NAMES, read_voc_annotations
 
         root = os.path.expanduser(location)
         records = read_voc_annotations(root, "train"), read_voc_annotations(root, "val")
@@ -195,7 +195,7 @@ def build_dataset(config, data, anchors):
     """
     import tensorflow as tf
 
-    from kerasnotes.data.detection_pipeline import make_detection_dataset
+    from kerasnotes.data.detection.detection_pipeline import make_detection_dataset
     from kerasnotes.losses.ssd_loss import ssd_targets
 
     anchors = tf.constant(anchors)
@@ -312,8 +312,8 @@ def main(argv=None):
 
     from kerasnotes.losses.ssd_loss import SSDLoss
     from kerasnotes.metrics.detection_metrics import AnchorClassError, BoxOffsetMAE
-    from kerasnotes.training.detection_export import DetectionServer
-    from kerasnotes.training.export import export_saved_model
+    from kerasnotes.serving.detection import DetectionServer
+    from kerasnotes.serving.export import export_saved_model
     from kerasnotes.training.trainer import Trainer
 
     with strategy.scope():
@@ -421,7 +421,7 @@ def parse_predict_args(argv):
 
 def resolve_export(model_dir):
     """`model_dir` itself if it holds saved_model.pb, else its highest integer version."""
-    from kerasnotes.training.export import existing_versions
+    from kerasnotes.serving.export import existing_versions
 
     model_dir = os.path.expanduser(model_dir)
     if os.path.isfile(os.path.join(model_dir, "saved_model.pb")):

@@ -145,7 +145,7 @@ def build_images(config):
              (("content", config.content), ("style", config.style)) if path is not None}
     import tensorflow as tf
 
-    from kerasnotes.data.synthetic_style_images import draw_content_scene, draw_stroke_texture
+    from kerasnotes.data.images.synthetic_style_images import draw_content_scene, draw_stroke_texture
 
     images, names = [], []
     for what, path, draw in (("content", config.content, draw_content_scene),

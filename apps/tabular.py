@@ -37,7 +37,7 @@ import os
 
 from apps import common
 
-# kerasnotes.data.minibatch_sampling.SAMPLING_MODES (not imported: --help stays fast).
+# kerasnotes.data.tabular.minibatch_sampling.SAMPLING_MODES (not imported: --help stays fast).
 SAMPLING_MODES = ("without_replacement", "with_replacement")
 
 
@@ -147,7 +147,7 @@ def parse_args(argv=None):
 
 def build_dataset(config):
     """Loads the data; returns `(train_table, predict_table, what_predict_table_is)`."""
-    from kerasnotes.data.house_prices import read_house_prices_csv, synthetic_house_prices
+    from kerasnotes.data.tabular.house_prices import read_house_prices_csv, synthetic_house_prices
 
     categorical = tuple(c.strip() for c in config.categorical.split(",") if c.strip())
     if config.data == "synthetic":
@@ -200,7 +200,7 @@ def build_model(config, table):
     import keras
     import numpy as np
 
-    from kerasnotes.data.tabular_preprocessing import TabularPreprocessing
+    from kerasnotes.data.tabular.tabular_preprocessing import TabularPreprocessing
     from kerasnotes.layers.dropout import Dropout
     from kerasnotes.layers.weight_decay import L2WeightDecay
     from kerasnotes.optimizers.adam import Adam
@@ -248,7 +248,7 @@ def predict(model, table, batch_size):
     """The model's predictions of the target (not its log), float64 `(N,)`."""
     import numpy as np
 
-    from kerasnotes.data.minibatch_sampling import make_minibatch_dataset
+    from kerasnotes.data.tabular.minibatch_sampling import make_minibatch_dataset
 
     dataset = make_minibatch_dataset(table.features, batch_size, seed=None)
     logs = [np.asarray(model(batch, training=False)).reshape(-1) for batch in dataset]
@@ -269,7 +269,7 @@ def train_one(config, strategy, table, run_dir, validation_table=None, fold=0):
     """Fits preprocessing and MLP on `table` with the Trainer; returns the model."""
     import keras
 
-    from kerasnotes.data.minibatch_sampling import make_minibatch_dataset
+    from kerasnotes.data.tabular.minibatch_sampling import make_minibatch_dataset
     from kerasnotes.losses.squared_loss import SquaredLoss
     from kerasnotes.training.trainer import Trainer
 
@@ -352,8 +352,8 @@ def main(argv=None):
           f"numeric and {len(train.categorical_columns)} categorical columns, target "
           f"{train.target_column!r}; {test.num_rows} rows to predict")
 
-    from kerasnotes.data.house_prices import write_predictions_csv
-    from kerasnotes.training.export import export_saved_model
+    from kerasnotes.data.tabular.house_prices import write_predictions_csv
+    from kerasnotes.serving.export import export_saved_model
 
     folds = k_fold_indices(train.num_rows, config.k_folds, config.seed)
     train_scores, valid_scores = [], []

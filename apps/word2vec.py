@@ -114,9 +114,9 @@ def parse_args(argv=None):
 
 def load_corpus(config):
     """The `EncodedCorpus` chosen by --corpus (or --data)."""
-    from kerasnotes.data.ptb_corpus import encode_corpus, read_ptb_sentences
-    from kerasnotes.data.stdlib_corpus import stdlib_docstring_sentences
-    from kerasnotes.data.word2vec_vocabulary import Word2VecVocabulary
+    from kerasnotes.data.text.ptb_corpus import encode_corpus, read_ptb_sentences
+    from kerasnotes.data.text.stdlib_corpus import stdlib_docstring_sentences
+    from kerasnotes.data.text.word2vec_vocabulary import Word2VecVocabulary
 
     if config.corpus is None and config.data != "stdlib":
         raise ValueError(f"--data must be 'stdlib' (the embedded corpus); received "
@@ -150,7 +150,7 @@ def probe_words(config, vocabulary):
 
 def build_dataset(config, corpus):
     """Returns `train_data(epoch)`: the epoch's `(x, y)` batches for the Trainer."""
-    from kerasnotes.data.word2vec_dataset import make_word2vec_dataset
+    from kerasnotes.data.text.word2vec_dataset import make_word2vec_dataset
 
     negatives = config.negatives if config.loss == "negative" else None
 
@@ -259,9 +259,9 @@ def main(argv=None):
     print(f"Data: {corpus.name}")
     train_data = build_dataset(config, corpus)
 
-    from kerasnotes.data.word2vec_dataset import subsampled_centers
-    from kerasnotes.training.embedding_export import WordVectorServer
-    from kerasnotes.training.export import export_saved_model
+    from kerasnotes.data.text.word2vec_dataset import subsampled_centers
+    from kerasnotes.serving.embedding import WordVectorServer
+    from kerasnotes.serving.export import export_saved_model
     from kerasnotes.training.trainer import Trainer
 
     with strategy.scope():

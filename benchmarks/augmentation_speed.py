@@ -21,8 +21,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from kerasnotes.data.classification_datasets import make_classification_dataset  # noqa: E402
-from kerasnotes.data.image_augmentation import augment_dataset, default_augmentation  # noqa: E402
+from kerasnotes.data.images.classification_datasets import make_classification_dataset  # noqa: E402
+from kerasnotes.data.images.image_augmentation import augment_dataset, default_augmentation  # noqa: E402
 from kerasnotes.models.resnet import ResNet18  # noqa: E402
 
 

@@ -23,7 +23,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from kerasnotes.data.text_vocabulary import TextVocabulary  # noqa: E402
+from kerasnotes.data.text.text_vocabulary import TextVocabulary  # noqa: E402
 from kerasnotes.models.rnn_language_model import RNNLanguageModel  # noqa: E402
 
 

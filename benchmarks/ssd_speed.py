@@ -28,13 +28,13 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from kerasnotes.data.banana_detection import load_banana_detection  # noqa: E402
-from kerasnotes.data.detection_pipeline import make_detection_dataset  # noqa: E402
-from kerasnotes.data.synthetic_detection import ensure_synthetic_detection_dataset  # noqa: E402
+from kerasnotes.data.detection.banana_detection import load_banana_detection  # noqa: E402
+from kerasnotes.data.detection.detection_pipeline import make_detection_dataset  # noqa: E402
+from kerasnotes.data.detection.synthetic_detection import ensure_synthetic_detection_dataset  # noqa: E402
 from kerasnotes.losses.ssd_loss import ssd_loss, ssd_targets  # noqa: E402
 from kerasnotes.models.tiny_ssd import TinySSD  # noqa: E402
 from kerasnotes.ops.nms import multibox_detection, nms  # noqa: E402
-from kerasnotes.training.detection_export import DetectionServer  # noqa: E402
+from kerasnotes.serving.detection import DetectionServer  # noqa: E402
 
 
 def timings(fn, repeats, warmup=1):

@@ -18,7 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf  # noqa: E402
 
-from kerasnotes.data.synthetic_style_images import draw_content_scene, draw_stroke_texture  # noqa: E402,E501
+from kerasnotes.data.images.synthetic_style_images import draw_content_scene, draw_stroke_texture  # noqa: E402,E501
 from kerasnotes.models.style_transfer import StyleTransfer  # noqa: E402
 from kerasnotes.models.vgg19_features import preprocess_image, vgg19_feature_extractor  # noqa: E402,E501
 

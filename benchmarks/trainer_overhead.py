@@ -18,8 +18,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from kerasnotes.data.classification_datasets import make_classification_dataset  # noqa: E402
-from kerasnotes.data.synthetic_glyphs import load_synthetic_glyphs  # noqa: E402
+from kerasnotes.data.images.classification_datasets import make_classification_dataset  # noqa: E402
+from kerasnotes.data.images.synthetic_glyphs import load_synthetic_glyphs  # noqa: E402
 from kerasnotes.models.lenet import LeNet  # noqa: E402
 from kerasnotes.training.trainer import Trainer  # noqa: E402
 

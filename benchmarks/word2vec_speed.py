@@ -76,9 +76,9 @@ def main():
     import numpy as np
     import tensorflow as tf
 
-    from kerasnotes.data.ptb_corpus import encode_corpus, read_ptb_sentences
-    from kerasnotes.data.word2vec_dataset import make_word2vec_dataset
-    from kerasnotes.data.word2vec_vocabulary import Word2VecVocabulary
+    from kerasnotes.data.text.ptb_corpus import encode_corpus, read_ptb_sentences
+    from kerasnotes.data.text.word2vec_dataset import make_word2vec_dataset
+    from kerasnotes.data.text.word2vec_vocabulary import Word2VecVocabulary
     from kerasnotes.losses.masked_binary_cross_entropy import masked_binary_cross_entropy
     from kerasnotes.models.skip_gram import SkipGram
     from kerasnotes.optimizers.lazy_adam import LazyAdam

@@ -46,7 +46,7 @@ def make_optimizer(name, lr):
 def train_kerasnotes(corpus, epochs, batch_size, lr, seed, optimizer):
     import keras
 
-    from kerasnotes.data.word2vec_dataset import make_word2vec_dataset, subsampled_centers
+    from kerasnotes.data.text.word2vec_dataset import make_word2vec_dataset, subsampled_centers
     from kerasnotes.losses.masked_binary_cross_entropy import MaskedBinaryCrossEntropy
     from kerasnotes.models.skip_gram import SkipGram
     from kerasnotes.training.trainer import Trainer
@@ -113,7 +113,7 @@ def main():
     except ImportError:
         sys.exit("gensim is not installed: pip install gensim==4.4.0 (benchmark only)")
 
-    from kerasnotes.data.ptb_corpus import load_ptb_corpus, read_ptb_sentences
+    from kerasnotes.data.text.ptb_corpus import load_ptb_corpus, read_ptb_sentences
     from kerasnotes.ops.embedding_queries import most_similar
 
     corpus = load_ptb_corpus(args.corpus, min_count=5)

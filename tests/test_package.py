@@ -23,11 +23,13 @@ def test_subpackages_export_their_public_names():
     import kerasnotes.models
     import kerasnotes.ops
     import kerasnotes.optimizers
+    import kerasnotes.serving
     import kerasnotes.training
 
     for module in (kerasnotes.data, kerasnotes.layers, kerasnotes.losses, kerasnotes.models,
-                   kerasnotes.ops, kerasnotes.optimizers, kerasnotes.training):
+                   kerasnotes.ops, kerasnotes.optimizers, kerasnotes.serving, kerasnotes.training):
         public = [name for name in dir(module) if not name.startswith("_")]
         assert public, module.__name__
     assert kerasnotes.models.LeNet.__module__ == "kerasnotes.models.lenet"
     assert kerasnotes.training.Trainer.__module__ == "kerasnotes.training.trainer"
+    assert kerasnotes.serving.DetectionServer.__module__ == "kerasnotes.serving.detection"

@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from kerasnotes.data.text_vocabulary import TextVocabulary
+from kerasnotes.data.text.text_vocabulary import TextVocabulary
 from kerasnotes.layers.bidirectional_rnn import BidirectionalRNN
 from kerasnotes.layers.deep_rnn import DeepRNN, check_cell_and_implementation, states_per_layer
 

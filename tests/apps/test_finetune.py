@@ -36,8 +36,8 @@ def test_image_folder_with_a_saved_source_model(tmp_path):
     assert first.returncode == 0, first.stderr[-3000:]
     source = tmp_path / "run" / "source_model.keras"
     export_dir = tmp_path / "export"
-    from kerasnotes.data.image_folder import write_image_folder
-    from kerasnotes.data.synthetic_finetune_data import load_synthetic_target
+    from kerasnotes.data.images.image_folder import write_image_folder
+    from kerasnotes.data.images.synthetic_finetune_data import load_synthetic_target
 
     write_image_folder(str(tmp_path / "folder"), load_synthetic_target(3, 2))
     result = run_app([*TINY, "--data", str(tmp_path / "folder"), "--source-model", str(source),

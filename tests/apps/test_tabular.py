@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from apps import tabular
-from kerasnotes.data.house_prices import synthetic_house_prices, write_house_prices_csv
+from kerasnotes.data.tabular.house_prices import synthetic_house_prices, write_house_prices_csv
 from tests.apps import app_runner
 
 TINY = ["--num-train", "48", "--num-test", "7", "--k-folds", "2", "--batch-size", "16",

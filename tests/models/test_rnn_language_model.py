@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerasnotes.data.sequence_sampling import sequential_sampling_dataset
-from kerasnotes.data.text_vocabulary import TextVocabulary
+from kerasnotes.data.text.sequence_sampling import sequential_sampling_dataset
+from kerasnotes.data.text.text_vocabulary import TextVocabulary
 from kerasnotes.metrics.perplexity import Perplexity
 from kerasnotes.models.rnn_language_model import RNNLanguageModel
 from kerasnotes.training.trainer import Trainer

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerasnotes.data.synthetic_style_images import draw_content_scene, draw_stroke_texture
+from kerasnotes.data.images.synthetic_style_images import draw_content_scene, draw_stroke_texture
 from kerasnotes.losses.style_transfer_losses import content_loss, gram_matrix, style_loss
 from kerasnotes.models.style_transfer import StyleTransfer
 from kerasnotes.models.vgg19_features import (

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerasnotes.data.ptb_corpus import encode_corpus
-from kerasnotes.data.word2vec_dataset import make_word2vec_dataset
-from kerasnotes.data.word2vec_vocabulary import Word2VecVocabulary
+from kerasnotes.data.text.ptb_corpus import encode_corpus
+from kerasnotes.data.text.word2vec_dataset import make_word2vec_dataset
+from kerasnotes.data.text.word2vec_vocabulary import Word2VecVocabulary
 from kerasnotes.layers.hierarchical_softmax import HierarchicalSoftmaxLoss
 from kerasnotes.losses.masked_binary_cross_entropy import MaskedBinaryCrossEntropy
 from kerasnotes.models.cbow import CBOW

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from kerasnotes.data.word2vec_vocabulary import Word2VecVocabulary
+from kerasnotes.data.text.word2vec_vocabulary import Word2VecVocabulary
 from kerasnotes.ops.embedding_queries import analogy, cosine_similarities, most_similar
 
 TOKENS = ["<unk>", "king", "queen", "man", "woman", "apple"]

@@ -1,0 +1,1 @@
+"""Semantic segmentation data: VOC segmentation, its colormap, the synthetic scenes, the pipeline."""

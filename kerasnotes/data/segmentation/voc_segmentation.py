@@ -1,0 +1,109 @@
+"""Reading a Pascal VOC 2012 segmentation folder (or anything written in its layout)."""
+
+import dataclasses
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from kerasnotes.data.segmentation.voc_colormap import UNKNOWN_LABEL, colormap_to_label
+
+
+@dataclasses.dataclass
+class SegmentationSplit:
+    """Images and label maps of one split, each at its own size.
+
+    `images[i]`: uint8 `(H_i, W_i, 3)`; `labels[i]`: uint8 `(H_i, W_i)` class indices
+    (255 = boundary, ignored); `names[i]`: the VOC image id.
+    """
+
+    images: list
+    labels: list
+    names: list
+
+    def __len__(self):
+        return len(self.images)
+
+
+def read_split_names(voc_dir, split):
+    """The image ids listed in `voc_dir/ImageSets/Segmentation/<split>.txt`."""
+    path = os.path.join(voc_dir, "ImageSets", "Segmentation", f"{split}.txt")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"no VOC segmentation split file {path} (expected the VOC2012 layout: "
+            "JPEGImages/, SegmentationClass/, ImageSets/Segmentation/{train,val}.txt)")
+    with open(path) as f:
+        names = [line.strip() for line in f if line.strip()]
+    if not names:
+        raise ValueError(f"the VOC split file {path} lists no image")
+    return names
+
+
+def read_label_png(path):
+    """A VOC label PNG (palette or RGB) -> uint8 `(H, W)` class indices.
+
+    The colors are mapped with `colormap_to_label`; a color outside the colormap raises a
+    `ValueError` naming the file, the color and how many pixels have it.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"missing VOC label image {path}")
+    rgb = tf.io.decode_png(tf.io.read_file(path), channels=3)
+    labels = colormap_to_label(rgb).numpy()
+    unknown = labels == UNKNOWN_LABEL
+    if unknown.any():
+        colors, counts = np.unique(rgb.numpy()[unknown], axis=0, return_counts=True)
+        raise ValueError(
+            f"label image {path} has {int(unknown.sum())} pixels of colors outside the VOC "
+            f"colormap, e.g. RGB {tuple(int(c) for c in colors[np.argmax(counts)])} "
+            f"({int(counts.max())} pixels)")
+    return labels
+
+
+def read_voc_segmentation(voc_dir, split="train", max_images=None):
+    """Reads one split of a VOC2012-style segmentation folder into memory.
+
+    d2l's `read_voc_images`: `voc_dir/ImageSets/Segmentation/<split>.txt` lists ids; the
+    image is `JPEGImages/<id>.jpg` and its label `SegmentationClass/<id>.png`, a palette
+    image whose colors (`VOC_COLORMAP`, boundary `(224, 224, 192)`) become class indices
+    0..20 and 255.
+
+    Args:
+        voc_dir: the folder holding `JPEGImages/`, `SegmentationClass/`, `ImageSets/`
+            (e.g. `.../VOCdevkit/VOC2012`).
+        split: `"train"`, `"val"` or any other list in `ImageSets/Segmentation/`.
+        max_images: read only the first ones (quick runs).
+
+    Returns:
+        a `SegmentationSplit`.
+
+    Raises:
+        FileNotFoundError (an `OSError`): a missing folder, list, image or label file.
+        ValueError: a label color outside the colormap (with the file name), or an image and
+            its label of different sizes.
+
+    Example:
+
+    >>> split = read_voc_segmentation("../shared/data/voc2012_samples", "val")
+    >>> split.images[0].shape, split.labels[0].shape
+    ((513, 513, 3), (513, 513))
+    """
+    if not os.path.isdir(voc_dir):
+        raise FileNotFoundError(f"VOC folder not found: {voc_dir}")
+    names = read_split_names(voc_dir, split)
+    if max_images is not None:
+        names = names[: int(max_images)]
+    images, labels = [], []
+    for name in names:
+        image_path = os.path.join(voc_dir, "JPEGImages", f"{name}.jpg")
+        if not os.path.isfile(image_path):
+            raise FileNotFoundError(f"missing VOC image {image_path}")
+        image = tf.io.decode_image(tf.io.read_file(image_path), channels=3,
+                                   expand_animations=False).numpy()
+        label_path = os.path.join(voc_dir, "SegmentationClass", f"{name}.png")
+        label = read_label_png(label_path)
+        if image.shape[:2] != label.shape:
+            raise ValueError(f"image {image_path} is {image.shape[:2]} but its label "
+                             f"{label_path} is {label.shape}")
+        images.append(image)
+        labels.append(label)
+    return SegmentationSplit(images=images, labels=labels, names=names)

@@ -1,0 +1,1 @@
+"""Tabular data: the house-prices table, its preprocessing, and minibatch sampling."""

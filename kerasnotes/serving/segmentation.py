@@ -1,0 +1,59 @@
+"""The serving module of a semantic segmentation model."""
+
+import numpy as np
+import tensorflow as tf
+
+from kerasnotes.data.segmentation.segmentation_pipeline import RGB_MEAN, RGB_STD
+from kerasnotes.data.segmentation.voc_colormap import BOUNDARY_COLOR, IGNORE_LABEL, VOC_COLORMAP
+
+
+class SegmentationServer(tf.Module):
+    """Serving wrapper of a per-pixel classifier such as `FCN`.
+
+    `serve` takes uint8 images `(N, H, W, 3)` of any height and width, standardizes them
+    as in training, pads the bottom and right to a multiple of the model's stride (zeros
+    after standardization, i.e. the mean color), runs the model, crops back to `H x W`
+    and returns named outputs:
+
+    - `labels`: `(N, H, W)` uint8, the argmax class of every pixel;
+    - `colored`: `(N, H, W, 3)` uint8, those labels in the VOC colormap.
+
+    The class names and colormap travel inside the SavedModel, which loads with plain
+    `tf.saved_model.load`.
+
+    Example:
+
+    >>> server = SegmentationServer(model, class_names, stride=32)
+    >>> export_saved_model(server, "saved_models/segmentation",
+    ...                    {"serving_default": server.serve})
+    """
+
+    def __init__(self, model, class_names, stride=32):
+        super().__init__(name="segmentation_server")
+        if len(class_names) != model.output_shape[-1]:
+            raise ValueError(f"SegmentationServer: {len(class_names)} class names for a model "
+                             f"with {model.output_shape[-1]} outputs")
+        self.model = model
+        self.stride = int(stride)
+        self.class_names = tf.constant(list(class_names))
+        palette = np.zeros((256, 3), "uint8")
+        palette[: len(VOC_COLORMAP)] = VOC_COLORMAP
+        palette[IGNORE_LABEL] = BOUNDARY_COLOR
+        self.palette = tf.constant(palette)
+        self.serve = tf.function(
+            self._serve,
+            input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")])
+
+    def _serve(self, images):
+        shape = tf.shape(images)
+        height, width = shape[1], shape[2]
+        x = (tf.cast(images, tf.float32) / 255.0 - tf.constant(RGB_MEAN)) / tf.constant(RGB_STD)
+        pad_h = (-height) % self.stride
+        pad_w = (-width) % self.stride
+        x = tf.pad(x, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]])
+        logits = self.model(x, training=False)[:, :height, :width, :]
+        labels = tf.cast(tf.argmax(logits, axis=-1), tf.int32)
+        return {
+            "labels": tf.cast(labels, tf.uint8),
+            "colored": tf.gather(self.palette, labels),
+        }
