@@ -23,11 +23,12 @@ class_names).
 import argparse
 import dataclasses
 
-from apps import common
+from apps import flags
+from apps.runner import App, cli, parse_config, run_app
 
 
 @dataclasses.dataclass
-class ClassifyConfig(common.CommonConfig):
+class ClassifyConfig(flags.CommonConfig):
     task: str = "classify"
     model: str = "lenet"
     # The notes' sigmoid LeNet learns slowly with plain SGD (d2l: lr 0.9, ~0.8 accuracy
@@ -44,34 +45,18 @@ class ClassifyConfig(common.CommonConfig):
     augment: bool = False
 
 
-def _softmax(num_classes, input_shape, width_divisor):
-    from kerasnotes.models.softmax_regression import SoftmaxRegression
-
-    return SoftmaxRegression(num_classes=num_classes, input_shape=input_shape)
-
-
-def _mlp(num_classes, input_shape, width_divisor):
-    from kerasnotes.models.mlp import MLP
-
-    return MLP(num_classes=num_classes, input_shape=input_shape,
-               hidden_units=(max(256 // width_divisor, 1),))
-
-
-def _lenet(num_classes, input_shape, width_divisor):
-    from kerasnotes.models.lenet import LeNet
-
-    return LeNet(num_classes=num_classes, input_shape=input_shape)
-
-
-def _cnn(module, class_name, **fixed):
-    """A builder for the CNNs of kerasnotes.models that take a width divisor."""
+def _cnn(module, class_name, divisible=True):
+    """A builder `(num_classes, input_shape, width_divisor) -> model` of kerasnotes.models."""
 
     def build(num_classes, input_shape, width_divisor):
         import importlib
 
         model_class = getattr(importlib.import_module(f"kerasnotes.models.{module}"), class_name)
-        return model_class(num_classes=num_classes, input_shape=input_shape,
-                           width_divisor=width_divisor, **fixed)
+        if module == "mlp":
+            return model_class(num_classes=num_classes, input_shape=input_shape,
+                               hidden_units=(max(256 // width_divisor, 1),))
+        extra = {"width_divisor": width_divisor} if divisible else {}
+        return model_class(num_classes=num_classes, input_shape=input_shape, **extra)
 
     return build
 
@@ -79,9 +64,9 @@ def _cnn(module, class_name, **fixed):
 # --model name -> (builder(num_classes, input_shape, width_divisor), default --resize).
 # Default sizes as in d2l; None keeps the data's size. Adding a model is one line here.
 MODELS = {
-    "softmax": (_softmax, None),
-    "mlp": (_mlp, None),
-    "lenet": (_lenet, 28),
+    "softmax": (_cnn("softmax_regression", "SoftmaxRegression", divisible=False), None),
+    "mlp": (_cnn("mlp", "MLP"), None),
+    "lenet": (_cnn("lenet", "LeNet", divisible=False), 28),
     "alexnet": (_cnn("alexnet", "AlexNet"), 224),
     "vgg11": (_cnn("vgg", "VGG"), 224),
     "nin": (_cnn("nin", "NiN"), 224),
@@ -93,20 +78,18 @@ MODELS = {
 OPTIMIZERS = ("sgd", "momentum", "adam")
 
 
-def parse_args(argv=None):
-    defaults = ClassifyConfig()
-    parser = common.make_parser(defaults, __doc__)
+def add_flags(parser, defaults):
     group = parser.add_argument_group("classification flags")
     group.add_argument("--model", choices=sorted(MODELS), default=defaults.model,
                        help="architecture (default %(default)s)")
     group.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer,
                        help="minibatch SGD, SGD with momentum 0.9, or Adam (default %(default)s; "
                             "d2l trains LeNet with --optimizer sgd --lr 0.9)")
-    group.add_argument("--resize", type=common.positive_int, default=None,
+    group.add_argument("--resize", type=flags.positive_int, default=None,
                        help="resize images to RESIZE x RESIZE (default per model, as d2l: 224 "
                             "for alexnet/vgg11/nin, 96 for googlenet/resnet18/densenet, 28 for "
                             "lenet, the data's size for softmax/mlp)")
-    group.add_argument("--width-divisor", type=common.positive_int, default=1,
+    group.add_argument("--width-divisor", type=flags.positive_int, default=1,
                        help="divide the CNNs' channel counts and dense widths by this, for "
                             "quick CPU runs (default %(default)s)")
     group.add_argument("--augment", action=argparse.BooleanOptionalAction,
@@ -115,18 +98,23 @@ def parse_args(argv=None):
                             "random resized crop (10-100%% of the area, aspect 0.5-2), "
                             "brightness and contrast (+ hue, saturation for RGB); seeded by "
                             "--seed (default: off)")
-    group.add_argument("--num-train", type=common.positive_int, default=None,
+    group.add_argument("--num-train", type=flags.positive_int, default=None,
                        help="use only the first N training examples (quick runs)")
-    group.add_argument("--num-test", type=common.positive_int, default=None,
+    group.add_argument("--num-test", type=flags.positive_int, default=None,
                        help="use only the first N test examples (quick runs)")
-    config = common.to_config(ClassifyConfig, parser.parse_args(argv))
+
+
+def finish_config(config, parser):
     if config.resize is None:
         config.resize = MODELS[config.model][1]
-    return config
 
 
-def build_dataset(config):
-    """Loads the data; returns `(data, train_data(epoch), test_dataset)`."""
+def parse_args(argv=None):
+    return parse_config(APP, argv)
+
+
+def build_data(config):
+    """The data of `--data` as `train(epoch)` and `validation` (the test split) datasets."""
     import tensorflow as tf
 
     from kerasnotes.data.images.classification_datasets import (
@@ -137,6 +125,8 @@ def build_dataset(config):
     data = load_classification_data(config.data, data_dir=config.data_dir,
                                     num_train=config.num_train, num_test=config.num_test,
                                     seed=config.seed)
+    print(f"Data: {data.name}: {len(data.x_train)} training and {len(data.x_test)} test "
+          f"images of shape {data.image_shape}, {data.num_classes} classes")
 
     def resized(dataset):
         if config.resize is None or data.image_shape[:2] == (config.resize, config.resize):
@@ -145,7 +135,7 @@ def build_dataset(config):
         return dataset.map(lambda x, y: (tf.image.resize(x, size), y),
                            num_parallel_calls=tf.data.AUTOTUNE)
 
-    def train_data(epoch):
+    def train(epoch):
         dataset = resized(make_classification_dataset(
             data.x_train, data.y_train, config.batch_size, shuffle_seed=config.seed, epoch=epoch))
         if config.augment:
@@ -154,19 +144,20 @@ def build_dataset(config):
             dataset = augment_dataset(dataset, seed=config.seed, epoch=epoch)
         return dataset
 
-    test_dataset = resized(
+    data.train = train
+    data.validation = resized(
         make_classification_dataset(data.x_test, data.y_test, config.batch_size))
-    return data, train_data, test_dataset
+    return data
 
 
-def build_model(config, num_classes, image_shape):
+def build_model(config, data):
     import keras
 
-    input_shape = image_shape
+    input_shape = data.image_shape
     if config.resize is not None:
-        input_shape = (config.resize, config.resize, image_shape[-1])
+        input_shape = (config.resize, config.resize, data.image_shape[-1])
     build, _ = MODELS[config.model]
-    model = build(num_classes, input_shape, config.width_divisor)
+    model = build(data.num_classes, input_shape, config.width_divisor)
     if config.optimizer == "adam":
         optimizer = keras.optimizers.Adam(config.lr)
     else:
@@ -175,65 +166,52 @@ def build_model(config, num_classes, image_shape):
     return model, optimizer
 
 
-def image_summary(test_images, class_names):
-    """A Trainer summary hook: a few test images with the predicted class as text."""
-    import tensorflow as tf
-
-    images = test_images[:8]
-
-    def hook(model, epoch):
-        pixels = tf.cast(images, tf.float32) / 255.0
-        model_input = tf.image.resize(pixels, model.input_shape[1:3])
-        predicted = tf.argmax(model(model_input, training=False), axis=-1).numpy()
-        tf.summary.image("test_images", pixels, step=epoch, max_outputs=len(images))
-        tf.summary.text("test_predictions",
-                        " | ".join(class_names[i] for i in predicted), step=epoch)
-
-    return hook
-
-
-def main(argv=None):
-    config = parse_args(argv)
+def loss_and_metrics(config, data, model):
     import keras
 
-    from kerasnotes.training.strategy import choose_strategy
+    return (keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            [keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
 
-    strategy = choose_strategy(config.strategy)  # first: multi-worker setup precedes other ops
-    keras.utils.set_random_seed(config.seed)
-    run_dir = common.prepare_run_dir(config, config.model)
-    data, train_data, test_dataset = build_dataset(config)
-    print(f"Data: {data.name}: {len(data.x_train)} training and {len(data.x_test)} test "
-          f"images of shape {data.image_shape}, {data.num_classes} classes")
 
+def callbacks(run, data, model):
+    import keras
+    import tensorflow as tf
+
+    images, class_names = data.x_test[:8], data.class_names
+
+    class TestImageSummary(keras.callbacks.Callback):
+        """A few test images with their predicted classes, in TensorBoard, every epoch."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            pixels = tf.cast(images, tf.float32) / 255.0
+            model_input = tf.image.resize(pixels, self.model.input_shape[1:3])
+            predicted = tf.argmax(self.model(model_input, training=False), axis=-1).numpy()
+            tf.summary.image("test_images", pixels, step=epoch, max_outputs=len(images))
+            tf.summary.text("test_predictions",
+                            " | ".join(class_names[i] for i in predicted), step=epoch)
+
+    return [TestImageSummary()]
+
+
+def evaluate(run, data, model, trainer):
+    return {f"test_{k}": v for k, v in trainer.evaluate(data.validation).items()}
+
+
+def build_server(config, data, model):
     from kerasnotes.serving.classifier import ImageClassifierServer
-    from kerasnotes.serving.export import export_saved_model
-    from kerasnotes.training.trainer import Trainer
-
-    with strategy.scope():
-        model, optimizer = build_model(config, data.num_classes, data.image_shape)
-    trainer = Trainer(
-        model,
-        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        optimizer,
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-        strategy=strategy,
-        run_dir=run_dir,
-        log_every_n_steps=config.log_every_n_steps,
-        checkpoint_every_n_steps=config.checkpoint_every_n_steps,
-        summary_hook=image_summary(data.x_test, data.class_names),
-        verbose=config.verbose,
-    )
-    trainer.fit(train_data, epochs=config.epochs, validation_data=test_dataset)
-    metrics = {f"test_{k}": v for k, v in trainer.evaluate(test_dataset).items()}
 
     server = ImageClassifierServer(model, data.class_names)
-    export_path = export_saved_model(
-        server, config.export_dir or f"saved_models/{config.task}",
-        {"serving_default": server.serve}, strategy=strategy,
-    )
-    common.print_report(config, metrics, export_path, data.name)
-    return metrics, export_path
+    return server, {"serving_default": server.serve}
+
+
+APP = App(task="classify", config_class=ClassifyConfig, doc=__doc__, add_flags=add_flags,
+          finish_config=finish_config, run_name=lambda config: config.model,
+          build_data=build_data, build_model=build_model, loss_and_metrics=loss_and_metrics,
+          callbacks=callbacks, evaluate=evaluate, build_server=build_server)
+
+def main(argv=None):
+    return run_app(APP, argv)
 
 
 if __name__ == "__main__":
-    common.run(main, "classify")
+    cli(APP)

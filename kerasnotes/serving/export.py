@@ -6,7 +6,10 @@ import tempfile
 
 import tensorflow as tf
 
+from kerasnotes.training.fault_injection import fail_point
 from kerasnotes.training.strategy import is_chief
+
+TEMPORARY_PREFIX = ".export-"
 
 
 def existing_versions(export_base):
@@ -14,6 +17,42 @@ def existing_versions(export_base):
     if not os.path.isdir(export_base):
         return []
     return sorted(int(name) for name in os.listdir(export_base) if name.isdigit())
+
+
+def resolve_export(model_dir, hint="train first"):
+    """`model_dir` itself if it holds saved_model.pb, else its highest integer version.
+
+    The one "newest export" lookup of every app's `predict` subcommand.
+    """
+    model_dir = os.path.expanduser(model_dir)
+    if os.path.isfile(os.path.join(model_dir, "saved_model.pb")):
+        return model_dir
+    versions = existing_versions(model_dir)
+    if not versions:
+        raise ValueError(f"--model-dir {model_dir}: no SavedModel there (no saved_model.pb and "
+                         f"no integer version folders); {hint}")
+    return os.path.join(model_dir, str(versions[-1]))
+
+
+def remove_stale_temporaries(export_base):
+    """Removes `.export-<pid>-*` folders left by exports whose process is gone (a kill)."""
+    for name in os.listdir(export_base):
+        if not name.startswith(TEMPORARY_PREFIX):
+            continue
+        pid = name[len(TEMPORARY_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and _process_alive(int(pid)):
+            continue
+        shutil.rmtree(os.path.join(export_base, name), ignore_errors=True)
+
+
+def _process_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def export_saved_model(module, export_base, signatures, strategy=None):
@@ -39,9 +78,11 @@ def export_saved_model(module, export_base, signatures, strategy=None):
     'saved_models/classify/1'
     """
     os.makedirs(export_base, exist_ok=True)
-    temporary = tempfile.mkdtemp(prefix=".export-", dir=export_base)
+    remove_stale_temporaries(export_base)
+    temporary = tempfile.mkdtemp(prefix=f"{TEMPORARY_PREFIX}{os.getpid()}-", dir=export_base)
     try:
         tf.saved_model.save(module, temporary, signatures=signatures)
+        fail_point("export")
         if not is_chief(strategy):
             return None
         while True:

@@ -9,11 +9,12 @@ import numpy as np
 import tensorflow as tf
 
 from kerasnotes.optimizers.clip_by_global_norm import clip_by_global_norm
-from kerasnotes.training.strategy import is_chief, worker_dir
+from kerasnotes.training.checkpoints import NonFiniteLossError, RunCheckpoint
+from kerasnotes.training.fault_injection import fail_point
+from kerasnotes.training.strategy import is_chief
+from kerasnotes.training.summaries import SummaryWriters
 
-
-class NonFiniteLossError(FloatingPointError):
-    """Raised when the training loss becomes NaN or infinite."""
+__all__ = ["NonFiniteLossError", "Trainer"]
 
 
 class Trainer:
@@ -30,11 +31,26 @@ class Trainer:
     batch. With `clip_global_norm=theta` the summed gradient `g` is clipped as the notes
     write it, `g <- min(theta / ||g||, 1) g`, before the optimizer applies it.
 
-    It also shows a progress bar, writes TensorBoard scalars (`run_dir/train`,
-    `run_dir/validation`), checkpoints model, optimizer, epoch and step to
-    `run_dir/checkpoints` with `tf.train.CheckpointManager`, and resumes from the newest
-    checkpoint when the same run is started again. Only the chief writes summaries and
-    checkpoints; other workers write checkpoints to private folders that are deleted.
+    What it owns: a progress bar; TensorBoard scalars (`run_dir/train`, `run_dir/validation`,
+    see `SummaryWriters`); checkpoints of model, optimizer, metric states, epoch and step in
+    `run_dir/checkpoints` (`RunCheckpoint`), resumed from when the same run starts again,
+    mid-epoch included; a guard that stops with `NonFiniteLossError` as soon as the loss,
+    the weights or a validation result is NaN or infinite, so no checkpoint ever holds
+    non-finite weights. Only the chief writes summaries and checkpoints.
+
+    What varies per task comes in as Keras callbacks (`keras.callbacks.Callback`), called
+    on every worker: `on_train_begin`, `on_epoch_begin(epoch)` (before the epoch's data is
+    built, e.g. to reset a stateful model), `on_train_batch_end(global_step, logs)` after
+    every execution, `on_epoch_end(epoch, logs)` after validation, with the validation
+    summary writer as default writer (write `tf.summary.image(..., step=epoch)` there), and
+    `on_train_end`. A callback may add entries to `logs` in `on_epoch_end` (e.g.
+    `logs["val_mAP@0.5"] = ...`): they go to the history, the epoch line and TensorBoard
+    (`val_` names as `epoch_<name>` of the validation run, others of the train run).
+
+    Mixed precision: build the model under a `keras.mixed_precision` policy; the loss and
+    metrics are computed on float32 predictions; under `mixed_float16` the optimizer is
+    wrapped in a `keras.optimizers.LossScaleOptimizer` (pass one yourself to tune it), and
+    clipping acts on the unscaled gradient.
 
     Build the model and the optimizer under `strategy.scope()`; the trainer clones the
     metrics into that scope itself.
@@ -47,16 +63,17 @@ class Trainer:
         metrics: `keras.metrics.Metric` objects, e.g. `[keras.metrics.SparseCategoricalAccuracy()]`.
         strategy: the `tf.distribute.Strategy` (default: the current one).
         run_dir: folder for TensorBoard events and checkpoints; `None` disables both.
+        callbacks: `keras.callbacks.Callback` objects.
         log_every_n_steps: how often to write the step loss, learning rate and examples/s.
         checkpoint_every_n_steps: also checkpoint inside an epoch every this many steps
             (`None`: at the end of every epoch only).
         max_checkpoints: how many checkpoints to keep.
         clip_global_norm: clip the gradient to this global norm (`None`: no clipping).
-        summary_hook: optional `hook(model, epoch)` called on the chief after each epoch
-            with the validation summary writer as default, for image or text summaries
-            (`tf.summary.image(..., step=epoch)`).
-        epoch_begin_hook: optional `hook(model, epoch)` called on every worker before each
-            epoch's data is built, e.g. to reset a stateful model's carried hidden state.
+        steps_per_execution: training steps per `tf.function` call (as in `Model.compile`);
+            larger values cut the per-step Python overhead of small models. Checkpoints and
+            profiles still fall on their exact steps.
+        profile_steps: `(first, last)` global steps to trace with `tf.profiler` into
+            `run_dir/train` (TensorBoard's Profile tab), or `None`.
         verbose: 0 silent, 1 progress bar, 2 one line per epoch.
 
     Example:
@@ -73,62 +90,64 @@ class Trainer:
     """
 
     def __init__(self, model, loss, optimizer, metrics=(), strategy=None, run_dir=None,
-                 log_every_n_steps=50, checkpoint_every_n_steps=None, max_checkpoints=3,
-                 clip_global_norm=None, summary_hook=None, epoch_begin_hook=None, verbose=1):
+                 callbacks=(), log_every_n_steps=50, checkpoint_every_n_steps=None,
+                 max_checkpoints=3, clip_global_norm=None, steps_per_execution=1,
+                 profile_steps=None, verbose=1, summary_hook=None, epoch_begin_hook=None):
         if not isinstance(model, keras.Model):
             raise ValueError(f"Trainer: model must be a keras.Model; received {type(model)}")
         if not model.built:
             raise ValueError("Trainer: the model must be built (call it once or give it an Input)")
-        if int(log_every_n_steps) < 1:
-            raise ValueError(
-                f"Trainer: log_every_n_steps must be >= 1; received {log_every_n_steps}"
-            )
-        if checkpoint_every_n_steps is not None and int(checkpoint_every_n_steps) < 1:
-            raise ValueError(
-                "Trainer: checkpoint_every_n_steps must be >= 1 or None; "
-                f"received {checkpoint_every_n_steps}"
-            )
-        if clip_global_norm is not None and not float(clip_global_norm) > 0:
-            raise ValueError(
-                f"Trainer: clip_global_norm must be > 0 or None; received {clip_global_norm}"
-            )
+        _check_positive("log_every_n_steps", log_every_n_steps)
+        _check_positive("steps_per_execution", steps_per_execution)
+        if checkpoint_every_n_steps is not None:
+            _check_positive("checkpoint_every_n_steps", checkpoint_every_n_steps)
+        if profile_steps is not None:
+            first, last = (int(s) for s in profile_steps)
+            if not 1 <= first <= last:
+                raise ValueError("Trainer: profile_steps must be (first, last) with "
+                                 f"1 <= first <= last; received {profile_steps}")
+            profile_steps = (first, last)
         for metric in metrics:
             if not isinstance(metric, keras.metrics.Metric):
                 raise ValueError(
                     f"Trainer: metrics must be keras.metrics.Metric objects; received {metric!r}"
                 )
         self.model = model
-        self.optimizer = optimizer
         self.strategy = strategy or tf.distribute.get_strategy()
         self.run_dir = run_dir
         self.log_every_n_steps = int(log_every_n_steps)
-        self.checkpoint_every_n_steps = checkpoint_every_n_steps
+        self.checkpoint_every_n_steps = (None if checkpoint_every_n_steps is None
+                                         else int(checkpoint_every_n_steps))
         self.clip_global_norm = None if clip_global_norm is None else float(clip_global_norm)
-        self.summary_hook = summary_hook
-        self.epoch_begin_hook = epoch_begin_hook
+        self.steps_per_execution = int(steps_per_execution)
+        self.profile_steps = profile_steps
         self.verbose = verbose if is_chief(self.strategy) else 0
         self._loss_fn = _unreduced(loss)
         self._check_in_scope()
         with self.strategy.scope():
+            if (model.dtype_policy.name == "mixed_float16"
+                    and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer)):
+                optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
             self.metrics = [m.__class__.from_config(m.get_config()) for m in metrics]
             self.loss_tracker = keras.metrics.Mean(name="loss")
             if not optimizer.built:
                 optimizer.build(model.trainable_variables)
+        self.optimizer = optimizer
+        callbacks = list(callbacks)
+        if summary_hook is not None or epoch_begin_hook is not None:  # until every app uses callbacks
+            callbacks.append(_HookCallback(summary_hook, epoch_begin_hook, self.strategy))
+        self.callbacks = keras.callbacks.CallbackList(callbacks, model=model)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.step_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="step_in_epoch")
-        self._checkpoint = tf.train.Checkpoint(
-            model=model, optimizer=optimizer, epoch=self.epoch, step_in_epoch=self.step_in_epoch
+        self.global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+        self.checkpoint = RunCheckpoint(
+            run_dir, self.strategy, max_to_keep=max_checkpoints, model=model,
+            optimizer=optimizer, metrics=[self.loss_tracker, *self.metrics], epoch=self.epoch,
+            step_in_epoch=self.step_in_epoch, global_step=self.global_step,
         )
-        self._manager = None
-        if run_dir is not None:
-            self._checkpoint_dir = os.path.join(run_dir, "checkpoints")
-            self._manager = tf.train.CheckpointManager(
-                self._checkpoint,
-                worker_dir(self._checkpoint_dir, self.strategy),
-                max_to_keep=max_checkpoints,
-            )
         self._writers = None
-        self._train_function = tf.function(self._distributed_train_step, reduce_retracing=True)
+        self._profiling = False
+        self._train_function = tf.function(self._distributed_train_steps, reduce_retracing=True)
         self._test_function = tf.function(self._distributed_test_step, reduce_retracing=True)
 
     # ---------------------------------------------------------------- steps
@@ -156,50 +175,88 @@ class Trainer:
         local_count = tf.cast(tf.shape(tf.nest.flatten(x)[0])[0], tf.float32)
         global_count = context.all_reduce(tf.distribute.ReduceOp.SUM, local_count)
         with tf.GradientTape() as tape:
-            y_pred = self.model(x, training=True)
+            y_pred = _to_float32(self.model(x, training=True))
             per_example = self._per_example_loss(y, y_pred, sample_weight)
             loss = tf.reduce_sum(per_example) / tf.maximum(global_count, 1.0)
             if self.model.losses:
-                loss += tf.add_n(self.model.losses) / context.num_replicas_in_sync
+                regularization = tf.add_n([tf.cast(r, tf.float32) for r in self.model.losses])
+                loss += regularization / context.num_replicas_in_sync
+            scaled_loss = self.optimizer.scale_loss(loss)
         variables = self.model.trainable_variables
-        gradients = tape.gradient(loss, variables)
+        gradients = tape.gradient(scaled_loss, variables)
         if self.clip_global_norm is not None:
-            # The norm is that of the gradient summed over replicas, so sum first; the
-            # optimizer sums again, hence the division by the number of replicas.
-            gradients = _all_reduce_sum(context, gradients, variables)
-            gradients, _ = clip_by_global_norm(gradients, self.clip_global_norm)
-            gradients = [g / context.num_replicas_in_sync for g in gradients]
+            gradients = self._clipped(context, gradients, variables)
         self.optimizer.apply_gradients(zip(gradients, variables))
         self.loss_tracker.update_state(per_example)
         for metric in self.metrics:
             metric.update_state(y, y_pred, sample_weight)
         return loss, local_count
 
+    def _clipped(self, context, gradients, variables):
+        # The norm is that of the gradient summed over replicas, so sum first; the
+        # optimizer sums again, hence the division by the number of replicas. Under loss
+        # scaling the norm is that of the unscaled gradient, and the result is scaled back
+        # (the LossScaleOptimizer unscales it and skips the step if it is not finite).
+        gradients = _all_reduce_sum(context, gradients, variables)
+        scale = getattr(self.optimizer, "scale", None) if isinstance(
+            self.optimizer, keras.optimizers.LossScaleOptimizer) else None
+        if scale is not None:
+            gradients = [g / tf.cast(scale, g.dtype) for g in gradients]
+        gradients, _ = clip_by_global_norm(gradients, self.clip_global_norm)
+        if scale is not None:
+            gradients = [g * tf.cast(scale, g.dtype) for g in gradients]
+        return [g / context.num_replicas_in_sync for g in gradients]
+
     def _replica_test_step(self, batch):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(batch)
-        y_pred = self.model(x, training=False)
+        y_pred = _to_float32(self.model(x, training=False))
         self.loss_tracker.update_state(self._per_example_loss(y, y_pred, sample_weight))
         for metric in self.metrics:
             metric.update_state(y, y_pred, sample_weight)
         return tf.cast(tf.shape(tf.nest.flatten(x)[0])[0], tf.float32)
 
-    def _distributed_train_step(self, iterator):
-        # `get_next_as_optional` instead of `next`: calling past the end must not run any
-        # stateful op of the step (a bare `next` lets the optimizer's iteration counter
-        # advance before the end-of-data error surfaces). Under multi-worker training all
-        # workers agree on whether any data is left.
-        optional = iterator.get_next_as_optional()
+    def _distributed_train_steps(self, iterator, num_steps):
+        """Runs up to `num_steps` steps; returns (steps, mean loss, examples, first bad step).
 
-        def step():
-            loss, count = self.strategy.run(self._replica_train_step, args=(optional.get_value(),))
-            sum_ = tf.distribute.ReduceOp.SUM
-            return (self.strategy.reduce(sum_, loss, axis=None),
-                    self.strategy.reduce(sum_, count, axis=None))
+        `get_next_as_optional` instead of `next`: calling past the end must not run any
+        stateful op of the step (a bare `next` lets the optimizer's iteration counter
+        advance before the end-of-data error surfaces). Under multi-worker training all
+        workers agree on whether any data is left. The first bad step is the 1-based index
+        of the first step whose loss was not finite, 0 if all were.
+        """
+        sum_ = tf.distribute.ReduceOp.SUM
 
-        def end_of_data():
-            return tf.constant(0.0), tf.constant(0.0)
+        def one_step():
+            optional = iterator.get_next_as_optional()
 
-        return tf.cond(optional.has_value(), step, end_of_data)
+            def step():
+                loss, count = self.strategy.run(self._replica_train_step,
+                                                args=(optional.get_value(),))
+                return (self.strategy.reduce(sum_, loss, axis=None),
+                        self.strategy.reduce(sum_, count, axis=None), tf.constant(True))
+
+            def end_of_data():
+                return tf.constant(0.0), tf.constant(0.0), tf.constant(False)
+
+            return tf.cond(optional.has_value(), step, end_of_data)
+
+        def condition(steps, more, loss_sum, count_sum, first_bad):
+            return tf.logical_and(more, steps < num_steps)
+
+        def body(steps, more, loss_sum, count_sum, first_bad):
+            loss, count, more = one_step()
+            steps = steps + tf.cast(more, tf.int32)
+            bad = tf.logical_and(more, tf.logical_not(tf.math.is_finite(loss)))
+            first_bad = tf.where(tf.logical_and(bad, first_bad == 0), steps, first_bad)
+            return steps, more, loss_sum + loss, count_sum + count, first_bad
+
+        steps, _, loss_sum, count_sum, first_bad = tf.while_loop(
+            condition, body,
+            (tf.constant(0), tf.constant(True), tf.constant(0.0), tf.constant(0.0),
+             tf.constant(0)),
+        )
+        mean_loss = loss_sum / tf.maximum(tf.cast(steps, tf.float32), 1.0)
+        return steps, mean_loss, count_sum, first_bad
 
     def _distributed_test_step(self, iterator):
         optional = iterator.get_next_as_optional()
@@ -215,58 +272,33 @@ class Trainer:
     def restore(self):
         """Restores the newest checkpoint of `run_dir`, if any.
 
-        Returns the `(epoch, step_in_epoch)` to continue from.
+        The learning rate given to this Trainer's optimizer wins over the restored one (a
+        resumed run may lower it). Returns the `(epoch, step_in_epoch)` to continue from.
         """
-        if self._manager is not None:
-            latest = tf.train.latest_checkpoint(self._checkpoint_dir)
-            if latest:
-                self._checkpoint.restore(latest).assert_existing_objects_matched()
-                if self.verbose:
-                    print(
-                        f"Resuming from {latest}: epoch {int(self.epoch.numpy()) + 1}, "
-                        f"step {int(self.step_in_epoch.numpy())} of that epoch"
-                    )
-        self._check_workers_agree()
+        learning_rate = _constant_learning_rate(self.optimizer)
+        latest = self.checkpoint.restore()
+        if latest:
+            if learning_rate is not None:
+                _set_learning_rate(self.optimizer, learning_rate)
+            if self.verbose:
+                print(f"Resuming from {latest}: epoch {int(self.epoch.numpy()) + 1}, "
+                      f"step {int(self.step_in_epoch.numpy())} of that epoch")
+        self.checkpoint.check_workers_agree(self.global_step)
         return int(self.epoch.numpy()), int(self.step_in_epoch.numpy())
 
-    def _check_workers_agree(self):
-        if not self.strategy.extended._in_multi_worker_mode():
-            return
-        # Every worker computes the same mean and mean square of the restored global step;
-        # they differ only if some worker restored another checkpoint, and then all raise.
-        position = tf.cast(self.optimizer.iterations, tf.float64)
-        per_replica = self.strategy.run(lambda: tf.stack([position, position * position]))
-        mean, mean_square = self.strategy.reduce(
-            tf.distribute.ReduceOp.MEAN, per_replica, axis=None
-        ).numpy()
-        if mean_square - mean * mean > 1e-9:
-            raise RuntimeError(
-                "Trainer: workers restored different checkpoints (mean global step "
-                f"{mean:.1f}). Put run_dir on storage that every worker can read, or remove "
-                "the stale checkpoints."
-            )
-
     def save_checkpoint(self):
-        """Writes a checkpoint (on every worker; only the chief's copy is kept)."""
-        if self._manager is None:
-            return None
-        path = self._manager.save(checkpoint_number=self.optimizer.iterations)
-        if not is_chief(self.strategy):
-            tf.io.gfile.rmtree(self._manager.directory)
-        return path
+        """Writes a checkpoint (on every worker; only the chief's copy is kept).
+
+        Raises `NonFiniteLossError` instead if any weight is NaN or infinite.
+        """
+        where = (f"epoch {int(self.epoch.numpy()) + 1}, step {int(self.step_in_epoch.numpy())} "
+                 f"(global step {int(self.global_step.numpy())})")
+        variables = self.model.weights + self.optimizer.variables
+        return self.checkpoint.save(int(self.global_step.numpy()), variables, where)
 
     def _summary_writers(self):
         if self._writers is None:
-            if self.run_dir is not None and is_chief(self.strategy):
-                self._writers = {
-                    "train": tf.summary.create_file_writer(os.path.join(self.run_dir, "train")),
-                    "validation": tf.summary.create_file_writer(
-                        os.path.join(self.run_dir, "validation")
-                    ),
-                }
-            else:
-                noop = tf.summary.create_noop_writer()
-                self._writers = {"train": noop, "validation": noop}
+            self._writers = SummaryWriters(self.run_dir, self.strategy)
         return self._writers
 
     # ---------------------------------------------------------------- loops
@@ -289,7 +321,7 @@ class Trainer:
     def evaluate(self, dataset):
         """Mean loss and metrics over `dataset` (global batches). Returns a dict."""
         self._reset_metrics()
-        iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
+        iterator = iter(self.strategy.experimental_distribute_dataset(_stall_free(dataset)))
         while float(self._test_function(iterator)) > 0:
             pass
         return self._results()
@@ -300,15 +332,15 @@ class Trainer:
         Args:
             train_data: a `tf.data.Dataset` of global batches `(x, y)` or
                 `(x, y, sample_weight)`, or a function `epoch -> Dataset`. Use the function
-                form with a seeded, per-epoch shuffle (`shuffle(n, seed=seed + epoch)`)
-                when a resumed run must see exactly the batches an uninterrupted run sees.
+                form with a seeded, per-epoch order when a resumed run must see exactly the
+                batches an uninterrupted run sees.
             epochs: total number of epochs (a resumed run trains only those left).
             validation_data: optional `tf.data.Dataset` of global batches, evaluated after
                 every epoch.
 
         Returns:
             A dict `{name: [value per epoch trained in this call]}` with the training loss
-            and metrics, and `val_`-prefixed validation ones.
+            and metrics, `val_`-prefixed validation ones, and what callbacks added.
         """
         if int(epochs) < 1:
             raise ValueError(f"Trainer.fit: epochs must be >= 1; received {epochs}")
@@ -317,105 +349,196 @@ class Trainer:
         writers = self._summary_writers()
         if start_epoch >= epochs and self.verbose:
             print(f"Already trained for {start_epoch} epochs (asked for {epochs}); nothing to do.")
+        self.callbacks.on_train_begin()
         for epoch in range(start_epoch, int(epochs)):
-            if self.epoch_begin_hook is not None:
-                self.epoch_begin_hook(self.model, epoch)
+            self.callbacks.on_epoch_begin(epoch)
             dataset = train_data(epoch) if callable(train_data) else train_data
             if skip_steps:
                 dataset = dataset.skip(skip_steps)
             logs = self._train_epoch(dataset, epoch, int(epochs), skip_steps, writers)
             skip_steps = 0
+            fail_point("validation", int(self.global_step.numpy()))
             if validation_data is not None:
                 val_logs = self.evaluate(validation_data)
-                with writers["validation"].as_default():
-                    for name, value in val_logs.items():
-                        tf.summary.scalar(f"epoch_{name}", value, step=epoch)
+                self._check_finite(val_logs, f"validation after epoch {epoch + 1}")
+                writers.scalars("validation", val_logs, step=epoch, prefix="epoch_")
                 logs.update({f"val_{name}": value for name, value in val_logs.items()})
-            if self.summary_hook is not None and is_chief(self.strategy):
-                with writers["validation"].as_default():
-                    self.summary_hook(self.model, epoch)
-            for writer in writers.values():
-                writer.flush()
+            known = set(logs)
+            with writers["validation"].as_default():
+                self.callbacks.on_epoch_end(epoch, logs)
+            added = {k: v for k, v in logs.items() if k not in known}
+            writers.scalars("validation", {k[4:]: v for k, v in added.items()
+                                           if k.startswith("val_")}, step=epoch, prefix="epoch_")
+            writers.scalars("train", {k: v for k, v in added.items()
+                                      if not k.startswith("val_")}, step=epoch, prefix="epoch_")
+            writers.flush()
+            fail_point("epoch_end", int(self.global_step.numpy()))
             self.epoch.assign(epoch + 1)
             self.step_in_epoch.assign(0)
             self.save_checkpoint()
             for name, value in logs.items():
                 history.setdefault(name, []).append(value)
-            if self.verbose == 2:
-                shown = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
-                print(f"Epoch {epoch + 1}/{epochs} - {shown}", flush=True)
-            elif self.verbose == 1 and validation_data is not None:
-                shown = " - ".join(
-                    f"{k}: {v:.4f}" for k, v in logs.items() if k.startswith("val_")
-                )
-                print(f"  {shown}", flush=True)
+            self._print_epoch(epoch, epochs, logs, validation_data is not None)
+        self.callbacks.on_train_end()
         return history
 
+    def _print_epoch(self, epoch, epochs, logs, validated):
+        if self.verbose == 2:
+            shown = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
+            print(f"Epoch {epoch + 1}/{epochs} - {shown}", flush=True)
+        elif self.verbose == 1 and validated:
+            shown = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items() if k.startswith("val_"))
+            print(f"  {shown}", flush=True)
+
+    def _check_finite(self, logs, where):
+        bad = {k: v for k, v in logs.items() if not math.isfinite(v)}
+        if bad:
+            shown = ", ".join(f"{k} = {v}" for k, v in bad.items())
+            raise NonFiniteLossError(
+                f"{shown} at {where}; nothing was saved. The last good checkpoint is "
+                f"{self.checkpoint.latest or 'none (no checkpoint yet)'}. Lower the learning "
+                "rate or clip gradients, then rerun (the run resumes from it)."
+            )
+
+    def _steps_in_next_call(self):
+        """Steps of the next execution: at most steps_per_execution, ending on the next
+        checkpoint or profile boundary so that those fall on their exact steps."""
+        steps = self.steps_per_execution
+        global_step = int(self.global_step.numpy())
+        if self.checkpoint_every_n_steps is not None:
+            steps = min(steps, self.checkpoint_every_n_steps
+                        - global_step % self.checkpoint_every_n_steps)
+        if self.profile_steps is not None:
+            for boundary in (self.profile_steps[0] - 1, self.profile_steps[1]):
+                if boundary > global_step:
+                    steps = min(steps, boundary - global_step)
+        return max(steps, 1)
+
+    def _profile(self, global_step):
+        if self.profile_steps is None or self.run_dir is None or not is_chief(self.strategy):
+            return
+        first, last = self.profile_steps
+        if not self._profiling and global_step == first - 1:
+            tf.profiler.experimental.start(os.path.join(self.run_dir, "train"))
+            self._profiling = True
+        elif self._profiling and global_step >= last:
+            tf.profiler.experimental.stop()
+            self._profiling = False
+            if self.verbose:
+                print(f"Profile of steps {first}-{last} written to {self.run_dir}/train "
+                      "(TensorBoard's Profile tab)")
+
     def _train_epoch(self, dataset, epoch, epochs, skip_steps, writers):
-        self._reset_metrics()
-        steps = int(dataset.cardinality())
-        target = steps + skip_steps if steps >= 0 else None
+        if not skip_steps:
+            self._reset_metrics()  # a resumed epoch continues its restored metric states
+        steps_in_data = int(dataset.cardinality())
+        target = steps_in_data + skip_steps if steps_in_data >= 0 else None
         progbar = None
         if self.verbose == 1:
             print(f"Epoch {epoch + 1}/{epochs}")
             progbar = keras.utils.Progbar(target, stateful_metrics=["loss"])
-        iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
+        iterator = iter(self.strategy.experimental_distribute_dataset(_stall_free(dataset)))
         step = skip_steps
         epoch_start = interval_start = time.perf_counter()
         epoch_examples = interval_examples = 0.0
         while True:
-            loss, count = self._train_function(iterator)
-            count = float(count)
-            if count == 0:
+            self._profile(int(self.global_step.numpy()))
+            steps, loss, count, first_bad = self._train_function(
+                iterator, tf.constant(self._steps_in_next_call()))
+            steps = int(steps)
+            if steps == 0:
                 break
-            step += 1
-            loss = float(loss)
-            global_step = int(self.optimizer.iterations.numpy())
-            if not math.isfinite(loss):
+            first_step = int(self.global_step.numpy())
+            if int(first_bad):
+                bad_step = step + int(first_bad)
                 raise NonFiniteLossError(
-                    f"Training loss became {loss} at epoch {epoch + 1}, step {step} (global "
-                    f"step {global_step}). Lower the learning rate or clip gradients; the last "
-                    f"checkpoint is in {self._manager.directory if self._manager else 'none'}."
+                    f"the training loss became {float(loss)} at epoch {epoch + 1}, step "
+                    f"{bad_step} (global step {first_step + int(first_bad)}); nothing was "
+                    f"saved. The last good checkpoint is "
+                    f"{self.checkpoint.latest or 'none (no checkpoint yet)'}. Lower the "
+                    "learning rate or clip gradients, then rerun (the run resumes from it)."
                 )
+            step += steps
+            global_step = first_step + steps
+            loss, count = float(loss), float(count)
+            self.global_step.assign(global_step)
+            self.step_in_epoch.assign(step)
             epoch_examples += count
             interval_examples += count
-            self.step_in_epoch.assign(step)
-            if global_step % self.log_every_n_steps == 0:
+            if global_step // self.log_every_n_steps > first_step // self.log_every_n_steps:
                 now = time.perf_counter()
-                with writers["train"].as_default():
-                    tf.summary.scalar("batch_loss", loss, step=global_step)
-                    tf.summary.scalar(
-                        "learning_rate", _learning_rate(self.optimizer), step=global_step
-                    )
-                    tf.summary.scalar(
-                        "examples_per_second",
-                        interval_examples / max(now - interval_start, 1e-9),
-                        step=global_step,
-                    )
+                writers.scalars("train", {
+                    "batch_loss": loss,
+                    "learning_rate": _learning_rate(self.optimizer),
+                    "examples_per_second": interval_examples / max(now - interval_start, 1e-9),
+                }, step=global_step)
                 interval_start, interval_examples = now, 0.0
-            if (
-                self.checkpoint_every_n_steps is not None
-                and global_step % int(self.checkpoint_every_n_steps) == 0
-            ):
+            self.callbacks.on_train_batch_end(global_step, {"loss": loss})
+            fail_point("after_step", global_step)
+            if (self.checkpoint_every_n_steps is not None
+                    and global_step % self.checkpoint_every_n_steps == 0):
                 self.save_checkpoint()
+                fail_point("after_checkpoint", global_step)
             if progbar is not None:
                 progbar.update(step, [("loss", loss)])
-        if step == skip_steps:
+        self._profile(int(self.global_step.numpy()) + 10**9)  # stop a profile cut short
+        if step == 0:
             raise ValueError(
                 f"Trainer.fit: the training dataset of epoch {epoch + 1} yielded no batch."
             )
+        # step == skip_steps > 0: the run was checkpointed after the epoch's last step and
+        # resumed; the epoch's training is complete and its metric states were restored.
         seconds = time.perf_counter() - epoch_start
         logs = self._results()
-        with writers["train"].as_default():
-            for name, value in logs.items():
-                tf.summary.scalar(f"epoch_{name}", value, step=epoch)
-            tf.summary.scalar("epoch_learning_rate", _learning_rate(self.optimizer), step=epoch)
-            tf.summary.scalar(
-                "epoch_examples_per_second", epoch_examples / max(seconds, 1e-9), step=epoch
-            )
+        writers.scalars("train", logs, step=epoch, prefix="epoch_")
+        writers.scalars("train", {
+            "learning_rate": _learning_rate(self.optimizer),
+            "examples_per_second": epoch_examples / max(seconds, 1e-9),
+        }, step=epoch, prefix="epoch_")
         if progbar is not None:
             progbar.update(step, list(logs.items()), finalize=True)
         return logs
+
+
+class _HookCallback(keras.callbacks.Callback):
+    def __init__(self, summary_hook, epoch_begin_hook, strategy):
+        super().__init__()
+        self.summary_hook, self.epoch_begin_hook, self.strategy = (
+            summary_hook, epoch_begin_hook, strategy)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.epoch_begin_hook is not None:
+            self.epoch_begin_hook(self.model, epoch)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.summary_hook is not None and is_chief(self.strategy):
+            self.summary_hook(self.model, epoch)
+
+
+def _check_positive(name, value):
+    if isinstance(value, bool) or int(value) != value or int(value) < 1:
+        raise ValueError(f"Trainer: {name} must be an integer >= 1; received {value!r}")
+
+
+def _stall_free(dataset):
+    """`dataset` with tf.data autotuning off.
+
+    Deleting a used-up iterator of an autotuned pipeline sometimes blocks 1-3 s here (the
+    autotune thread is joined), which made every epoch boundary stall. Without autotune,
+    `AUTOTUNE` parallelism falls back to the number of cores, which is what it converged to
+    on these machines anyway (benchmarks/epoch_boundary.py).
+    """
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.with_options(options)
+
+
+def _to_float32(outputs):
+    """Floating-point outputs cast to float32 (losses and metrics run in float32)."""
+    return tf.nest.map_structure(
+        lambda t: tf.cast(t, tf.float32) if t.dtype.is_floating and t.dtype != tf.float32 else t,
+        outputs,
+    )
 
 
 def _unreduced(loss):
@@ -454,5 +577,21 @@ def _tf_variable(variable):
     return variable
 
 
+def _inner(optimizer):
+    return getattr(optimizer, "inner_optimizer", optimizer)
+
+
+def _constant_learning_rate(optimizer):
+    """The optimizer's learning rate if it is a plain value (not a schedule), else None."""
+    rate = getattr(_inner(optimizer), "_learning_rate", None)
+    if isinstance(rate, keras.Variable):
+        return float(np.asarray(rate.numpy()))
+    return None
+
+
+def _set_learning_rate(optimizer, value):
+    _inner(optimizer)._learning_rate.assign(value)
+
+
 def _learning_rate(optimizer):
-    return float(np.asarray(keras.ops.convert_to_numpy(optimizer.learning_rate)))
+    return float(np.asarray(keras.ops.convert_to_numpy(_inner(optimizer).learning_rate)))

@@ -1,5 +1,6 @@
 """apps.classify end to end, as a user runs it: a subprocess on a tiny config."""
 
+import types
 import functools
 import os
 
@@ -89,7 +90,8 @@ def test_defaults_are_visible_in_the_config():
 @pytest.mark.parametrize("name", ["alexnet", "vgg11", "nin", "googlenet", "resnet18", "densenet"])
 def test_every_cnn_builds_at_its_default_size(name):
     config = classify.parse_args(["--model", name, "--width-divisor", "16"])
-    model, _ = classify.build_model(config, 10, (28, 28, 1))
+    data = types.SimpleNamespace(num_classes=10, image_shape=(28, 28, 1))
+    model, _ = classify.build_model(config, data)
     assert model.input_shape == (None, config.resize, config.resize, 1)
     assert model.output_shape == (None, 10)
 

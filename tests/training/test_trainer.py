@@ -94,10 +94,10 @@ def test_resume_mid_epoch_skips_the_batches_already_trained(tmp_path):
     crashing = build(run_dir=str(tmp_path / "b"), checkpoint_every_n_steps=3)
     original = crashing._train_function
 
-    def crash_at_step_12(iterator):
+    def crash_at_step_12(iterator, num_steps):
         if int(crashing.optimizer.iterations.numpy()) == 12:
             raise Crash()
-        return original(iterator)
+        return original(iterator, num_steps)
 
     crashing._train_function = crash_at_step_12
     with pytest.raises(Crash):

@@ -1,0 +1,174 @@
+"""Command-line flags every app shares, and the checks of flag values (argparse types).
+
+Each check raises `argparse.ArgumentTypeError`, so a bad value gives argparse's one line
+`python -m apps.<task>: error: argument --lr: must be ...` and exit code 2.
+"""
+
+import argparse
+import dataclasses
+import math
+
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
+STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
+# Larger learning rates only diverge (the largest the notes use is d2l's word2vec SGD, ~10).
+MAX_LEARNING_RATE = 1000.0
+
+
+@dataclasses.dataclass
+class CommonConfig:
+    """Defaults of the common flags; each app subclasses it with its own defaults."""
+
+    task: str = "app"
+    epochs: int = 10
+    batch_size: int = 256
+    lr: float = 0.1
+    seed: int = 0
+    data: str = "synthetic"
+    data_dir: str = None
+    logdir: str = None
+    export_dir: str = None
+    strategy: str = "auto"
+    precision: str = "float32"
+    resume: bool = True
+    log_every_n_steps: int = 50
+    checkpoint_every_n_steps: int = None
+    steps_per_execution: int = 1
+    profile_steps: str = None
+    verbose: int = 1
+
+
+def _number(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def positive_float(text):
+    value = _number(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def non_negative_float(text):
+    value = _number(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def unit_float(text):
+    """A number in [0, 1] (a score threshold, a fraction of data)."""
+    value = _number(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {text}")
+    return value
+
+
+def open_unit_float(text):
+    """A number in [0, 1) (a dropout rate)."""
+    value = _number(text)
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
+    return value
+
+
+def learning_rate(text):
+    value = positive_float(text)
+    if value > MAX_LEARNING_RATE:
+        raise argparse.ArgumentTypeError(
+            f"must be at most {MAX_LEARNING_RATE:g} (larger rates only diverge), got {text}")
+    return value
+
+
+def int_list(text):
+    """Comma-separated positive integers, e.g. `256,128` -> (256, 128)."""
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be comma-separated positive integers, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be comma-separated positive integers, got {text!r}")
+    return values
+
+
+def step_range(text):
+    """`A,B` with 1 <= A <= B: the first and last global steps of a profile."""
+    values = int_list(text)
+    if len(values) != 2 or values[0] > values[1]:
+        raise argparse.ArgumentTypeError(f"must be A,B with 1 <= A <= B, got {text!r}")
+    return text
+
+
+def make_parser(config, description):
+    """An argparse parser with the common flags, their defaults taken from `config`."""
+    parser = argparse.ArgumentParser(
+        prog=f"python -m apps.{config.task}",
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    group = parser.add_argument_group("common flags")
+    add = group.add_argument
+    add("--epochs", type=positive_int, default=config.epochs,
+        help="total epochs; a resumed run trains the ones left (default %(default)s)")
+    add("--batch-size", type=positive_int, default=config.batch_size,
+        help="global batch size, over all replicas (default %(default)s)")
+    add("--lr", type=learning_rate, default=config.lr,
+        help="learning rate; may change when a run is resumed (default %(default)s)")
+    add("--seed", type=int, default=config.seed,
+        help="seed of weights, data order and augmentation (default %(default)s)")
+    add("--data", default=config.data,
+        help="data source (default %(default)s; see the app's description)")
+    add("--data-dir", default=config.data_dir,
+        help="folder of prepared TFDS datasets, for tfds data sources")
+    add("--logdir", default=config.logdir,
+        help="run folder: config.json, TensorBoard events, checkpoints "
+             f"(default runs/{config.task}/<model>)")
+    add("--export-dir", default=config.export_dir,
+        help=f"export base: versions go to EXPORT_DIR/<n> (default saved_models/{config.task})")
+    add("--strategy", default=config.strategy, choices=STRATEGIES,
+        help="tf.distribute strategy; auto picks multi_worker when TF_CONFIG names several "
+             "workers (default %(default)s)")
+    add("--precision", default=config.precision, choices=PRECISIONS,
+        help="Keras dtype policy of training: float32, mixed_bfloat16 (fast on CPUs with AMX), "
+             "mixed_float16 (GPUs; with loss scaling), or auto (bf16 on an AMX/AVX512_BF16 "
+             "CPU, float16 on a GPU, else float32); exports are float32 (default %(default)s)")
+    add("--resume", action=argparse.BooleanOptionalAction, default=config.resume,
+        help="continue from the run folder's last checkpoint; --no-resume moves an existing "
+             "run folder aside and starts afresh (default: resume)")
+    add("--log-every-n-steps", type=positive_int, default=config.log_every_n_steps,
+        help="TensorBoard step scalars every N steps (default %(default)s)")
+    add("--checkpoint-every-n-steps", type=positive_int, default=config.checkpoint_every_n_steps,
+        help="checkpoint inside epochs too (default: at the end of each epoch)")
+    add("--steps-per-execution", type=positive_int, default=config.steps_per_execution,
+        help="training steps per tf.function call (default %(default)s)")
+    add("--profile-steps", type=step_range, default=config.profile_steps,
+        help="A,B: trace global steps A to B with tf.profiler into RUN_DIR/train "
+             "(TensorBoard's Profile tab)")
+    add("--verbose", type=int, choices=[0, 1, 2], default=config.verbose,
+        help="0 silent, 1 progress bar, 2 one line per epoch (default %(default)s)")
+    return parser
+
+
+def to_config(config_class, args, **extra):
+    """The app's config dataclass filled from parsed `args`."""
+    names = {f.name for f in dataclasses.fields(config_class)}
+    values = {k: v for k, v in vars(args).items() if k in names}
+    values.update(extra)
+    return config_class(**values)

@@ -1,0 +1,254 @@
+"""The one runner every app is declared over: `App` (what a task knows) and `run_app`.
+
+An app declares its config dataclass, its flags and a few functions; the runner does the
+rest, in this order: flags -> strategy -> seed -> precision -> run folder (lock, settings
+check) -> data -> model and optimizer (under the strategy's scope) -> Trainer (with the
+app's loss, metrics and callbacks) -> config.json -> fit -> evaluation -> export (a float32
+copy of the model, written atomically) -> the report. `python -m apps.<task> predict ...`
+runs the app's `predict` on the newest export. Apps whose training is not one `fit` (K-fold
+cross-validation, several optimizers, fine-tuning's two phases) give `train(run)` and use
+`run.trainer(...)` and `run.export(...)` for each phase.
+
+Exit codes: 0 done; 2 bad input (one `error:` line naming the flag, file or shape);
+3 training diverged (NaN/Inf; nothing non-finite was saved, rerun with a lower --lr to
+resume from the last good checkpoint); 130 interrupted (Ctrl-C; rerun to resume);
+`FAULT_EXIT_CODE` (97) only under test fault injection.
+
+Example (a whole app; see apps/classify.py):
+
+    APP = App(task="classify", config_class=ClassifyConfig, doc=__doc__, add_flags=add_flags,
+              run_name=lambda config: config.model, build_data=build_data,
+              build_model=build_model, loss_and_metrics=loss_and_metrics,
+              build_server=build_server)
+    def main(argv=None):
+        return run_app(APP, argv)
+
+    if __name__ == "__main__":
+        cli(APP)
+"""
+
+import argparse
+import dataclasses
+import os
+import sys
+from typing import Callable
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from apps import flags  # noqa: E402
+from apps.run_folder import RunFolder  # noqa: E402
+
+EXIT_BAD_INPUT = 2
+EXIT_DIVERGED = 3
+EXIT_INTERRUPTED = 130
+
+
+@dataclasses.dataclass
+class App:
+    """What one task declares. Every function gets the resolved config first.
+
+    Attributes:
+        task: the name in `python -m apps.<task>`, `runs/<task>`, `saved_models/<task>`.
+        config_class: a `flags.CommonConfig` subclass with the app's defaults.
+        doc: the app's description (its module docstring) for `--help`.
+        add_flags: `add_flags(parser, defaults)` adds the app's own flags.
+        finish_config: `finish_config(config, parser)` fills derived defaults and checks
+            combinations (call `parser.error(...)` for a bad one).
+        run_name: `run_name(config)` -> the run folder's name under `runs/<task>/`.
+        build_data: `build_data(config)` -> an object with `name` (printed; says
+            "synthetic" for generated data), `train` (a dataset or `epoch -> dataset`),
+            `validation` (a dataset or None) and whatever the app's other functions need.
+        build_model: `build_model(config, data)` -> `(model, optimizer)`, called under the
+            strategy's scope and the precision policy.
+        loss_and_metrics: `loss_and_metrics(config, data, model)` -> `(loss, [metrics])`.
+        callbacks: `callbacks(run, data, model)` -> Keras callbacks (summaries, mAP, ...).
+        trainer_options: `trainer_options(config)` -> extra Trainer arguments
+            (`clip_global_norm`, ...).
+        evaluate: `evaluate(run, data, model, trainer)` -> `{name: value}` of the final
+            report (default: the Trainer's loss and metrics on `data.validation`, `val_`).
+        build_server: `build_server(config, data, model)` -> `(tf.Module, signatures)` of
+            the export; `model` is a float32 copy of the trained model.
+        after_export: `after_export(run, data, export_path)`, e.g. drawing detections.
+        train: `train(run)` -> `(metrics, export_path, data_name)`: replaces the standard
+            flow for apps that train in several phases.
+        add_predict_flags, predict: the `predict` subcommand: `add_predict_flags(parser)`
+            and `predict(args, export_path)`.
+    """
+
+    task: str
+    config_class: type
+    doc: str
+    run_name: Callable
+    add_flags: Callable = None
+    finish_config: Callable = None
+    build_data: Callable = None
+    build_model: Callable = None
+    loss_and_metrics: Callable = None
+    callbacks: Callable = None
+    trainer_options: Callable = None
+    evaluate: Callable = None
+    build_server: Callable = None
+    after_export: Callable = None
+    train: Callable = None
+    add_predict_flags: Callable = None
+    predict: Callable = None
+
+
+class Run:
+    """One run of an app: its config, strategy, precision policy and run folder."""
+
+    def __init__(self, app, config, strategy, policy):
+        from kerasnotes.training.strategy import is_chief
+
+        self.app, self.config, self.strategy, self.policy = app, config, strategy, policy
+        self.folder = RunFolder(config, app.run_name(config), chief=is_chief(strategy))
+        self.run_dir = self.folder.path
+
+    def trainer(self, model, loss, optimizer, metrics=(), callbacks=(), run_dir=None,
+                **options):
+        """A Trainer with the run's common settings (logging, checkpoints, profile)."""
+        from kerasnotes.training.trainer import Trainer
+
+        config = self.config
+        profile = (tuple(int(s) for s in config.profile_steps.split(","))
+                   if config.profile_steps else None)
+        settings = dict(strategy=self.strategy, run_dir=run_dir or self.run_dir,
+                        callbacks=callbacks, log_every_n_steps=config.log_every_n_steps,
+                        checkpoint_every_n_steps=config.checkpoint_every_n_steps,
+                        steps_per_execution=config.steps_per_execution,
+                        profile_steps=profile, verbose=config.verbose)
+        settings.update(options)
+        return Trainer(model, loss, optimizer, metrics, **settings)
+
+    def start_training(self):
+        """Writes config.json: called once data and model are ready."""
+        self.folder.write_config()
+
+    def export(self, server, signatures):
+        """Writes `saved_models/<task>/<next version>/` (or --export-dir); returns it."""
+        from kerasnotes.serving.export import export_saved_model
+
+        base = self.config.export_dir or os.path.join("saved_models", self.config.task)
+        return export_saved_model(server, base, signatures, strategy=self.strategy)
+
+    def report(self, metrics, export_path, data_name):
+        """The closing lines of every app: data, metrics, export, TensorBoard command."""
+        config = self.config
+        print()
+        print(f"Data: {data_name}")
+        for name, value in metrics.items():
+            print(f"  {name}: {value:.4f}" if isinstance(value, float) else f"  {name}: {value}")
+        if export_path:
+            print(f"Exported SavedModel: {export_path}")
+        print(f"Run folder (config, checkpoints, events): {config.logdir}")
+        default_parent = os.path.join("runs", config.task)
+        parent = os.path.dirname(os.path.normpath(config.logdir))
+        # Default runs sit side by side under runs/<task>, so TensorBoard can overlay them.
+        shown = parent if os.path.normpath(parent) == default_parent else config.logdir
+        print(f"TensorBoard: tensorboard --logdir {shown}")
+
+
+def parse_config(app, argv=None):
+    """The app's config from the command line (common flags + the app's own)."""
+    defaults = app.config_class()
+    parser = flags.make_parser(defaults, app.doc)
+    if app.add_flags is not None:
+        app.add_flags(parser, defaults)
+    config = flags.to_config(app.config_class, parser.parse_args(argv))
+    if app.finish_config is not None:
+        app.finish_config(config, parser)
+    return config
+
+
+def run_app(app, argv=None):
+    """Runs `python -m apps.<task> ARGV`; returns `(metrics, export_path)`."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["predict"] and app.predict is not None:
+        return run_predict(app, argv[1:])
+    config = parse_config(app, argv)
+    import keras
+
+    from kerasnotes.training.precision import resolve_precision, set_precision
+    from kerasnotes.training.strategy import choose_strategy
+
+    strategy = choose_strategy(config.strategy)  # first: multi-worker setup precedes other ops
+    keras.utils.set_random_seed(config.seed)
+    policy, reason = resolve_precision(config.precision)
+    set_precision(policy)
+    if config.verbose:
+        print(f"Precision: {policy} ({reason})")
+    run = Run(app, config, strategy, policy)
+    run.folder.open()
+    if app.train is not None:
+        metrics, export_path, data_name = app.train(run)
+        run.report(metrics, export_path, data_name)
+        return metrics, export_path
+    data = app.build_data(config)
+    with strategy.scope():
+        model, optimizer = app.build_model(config, data)
+    loss, metrics = app.loss_and_metrics(config, data, model)
+    callbacks = app.callbacks(run, data, model) if app.callbacks else []
+    options = app.trainer_options(config) if app.trainer_options else {}
+    trainer = run.trainer(model, loss, optimizer, metrics, callbacks, **options)
+    run.start_training()
+    trainer.fit(data.train, epochs=config.epochs, validation_data=data.validation)
+    if app.evaluate is not None:
+        results = app.evaluate(run, data, model, trainer)
+    else:
+        results = {f"val_{k}": v for k, v in trainer.evaluate(data.validation).items()}
+    export_path = None
+    if app.build_server is not None:
+        from kerasnotes.training.precision import float32_copy
+
+        export_path = run.export(*app.build_server(config, data, float32_copy(model)))
+    if app.after_export is not None and export_path:
+        app.after_export(run, data, export_path)
+    run.report(results, export_path, data.name)
+    return results, export_path
+
+
+def run_predict(app, argv):
+    """`python -m apps.<task> predict --model-dir DIR ...` on the newest export in DIR."""
+    parser = argparse.ArgumentParser(prog=f"python -m apps.{app.task} predict",
+                                     description=f"Run a {app.task} export on new input.")
+    parser.add_argument("--model-dir", "--model", dest="model_dir",
+                        default=os.path.join("saved_models", app.task),
+                        help="an export version folder, or an export base whose highest "
+                             "version is used (default %(default)s)")
+    app.add_predict_flags(parser)
+    args = parser.parse_args(argv)
+    from kerasnotes.serving.export import resolve_export
+
+    export_path = resolve_export(args.model_dir, hint=f"train first with python -m apps."
+                                                      f"{app.task}")
+    return app.predict(args, export_path)
+
+
+def cli(app, argv=None):
+    """Entry point of `python -m apps.<task>`: expected failures print one line and exit
+    with the codes of the module docstring (KERASNOTES_DEBUG=1 shows the traceback)."""
+    try:
+        run_app(app, argv)
+    except KeyboardInterrupt:
+        print("\nInterrupted: rerun the same command to resume from the last checkpoint.",
+              file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as error:  # noqa: BLE001 - only the expected kinds are reported briefly
+        # Imported here so that a bad flag fails fast, before TensorFlow is imported.
+        from kerasnotes.training.checkpoints import NonFiniteLossError
+
+        if os.environ.get("KERASNOTES_DEBUG"):
+            raise
+        if isinstance(error, NonFiniteLossError):
+            print(f"python -m apps.{app.task}: error: {error}", file=sys.stderr)
+            sys.exit(EXIT_DIVERGED)
+        if isinstance(error, (ValueError, OSError)):
+            print(f"python -m apps.{app.task}: error: {_one_line(error)}", file=sys.stderr)
+            sys.exit(EXIT_BAD_INPUT)
+        raise
+
+
+def _one_line(error):
+    if isinstance(error, OSError) and error.filename and error.strerror:
+        return f"{error.filename}: {error.strerror}"
+    return " ".join(str(error).split())
