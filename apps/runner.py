@@ -112,8 +112,12 @@ class Run:
         config = self.config
         profile = (tuple(int(s) for s in config.profile_steps.split(","))
                    if config.profile_steps else None)
+        from kerasnotes.training.fault_injection import poison_callback
+
+        poison = poison_callback()  # None unless a test asks for a divergence
         settings = dict(strategy=self.strategy, run_dir=run_dir or self.run_dir,
-                        callbacks=callbacks, log_every_n_steps=config.log_every_n_steps,
+                        callbacks=[*callbacks, poison] if poison else callbacks,
+                        log_every_n_steps=config.log_every_n_steps,
                         checkpoint_every_n_steps=config.checkpoint_every_n_steps,
                         steps_per_execution=config.steps_per_execution,
                         profile_steps=profile, verbose=config.verbose)

@@ -37,3 +37,21 @@ def fail_point(phase, global_step=None):
     print(f"KERASNOTES_FAIL_AT={wanted}: ending the process here (fault injection)",
           file=sys.stderr, flush=True)
     os._exit(FAULT_EXIT_CODE)
+
+
+def poison_callback():
+    """A Keras callback that sets the model's weights to NaN after the global step named by
+    `KERASNOTES_POISON_AT` (test-only: a deterministic divergence), or None when unset."""
+    step = os.environ.get("KERASNOTES_POISON_AT")
+    if not step:
+        return None
+    import keras
+    import numpy as np
+
+    class PoisonWeights(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if int(batch) == int(step):
+                for weight in self.model.trainable_weights:
+                    weight.assign(np.full(weight.shape, np.nan, weight.dtype))
+
+    return PoisonWeights()

@@ -7,9 +7,12 @@ import sys
 import tensorflow as tf
 
 
-def run_app(task, args, cwd, timeout=300):
-    """`python -m apps.<task> ARGS` in a subprocess started in `cwd`; returns the result."""
-    env = dict(os.environ, PYTHONPATH=os.getcwd())
+def run_app(task, args, cwd, timeout=300, env=None):
+    """`python -m apps.<task> ARGS` in a subprocess started in `cwd`; returns the result.
+
+    `env` adds environment variables (e.g. the fault-injection `KERASNOTES_FAIL_AT`).
+    """
+    env = dict(os.environ, PYTHONPATH=os.getcwd(), **(env or {}))
     return subprocess.run([sys.executable, "-m", f"apps.{task}", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
