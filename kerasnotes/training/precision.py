@@ -59,10 +59,24 @@ def float32_copy(model):
     previous = keras.mixed_precision.dtype_policy()
     keras.mixed_precision.set_dtype_policy("float32")
     try:
-        config = model.get_config()
-        config.pop("dtype", None)
-        copy = model.__class__.from_config(config)
+        copy = model.__class__.from_config(_float32_config(model.get_config()))
     finally:
         keras.mixed_precision.set_dtype_policy(previous)
     copy.set_weights(model.get_weights())
     return copy
+
+
+def _float32_config(config):
+    """`config` with every layer's dtype policy replaced by float32 (nested configs too)."""
+    if isinstance(config, dict):
+        return {key: ("float32" if key == "dtype" and _is_policy(value) else
+                      _float32_config(value)) for key, value in config.items()}
+    if isinstance(config, (list, tuple)):
+        return type(config)(_float32_config(item) for item in config)
+    return config
+
+
+def _is_policy(value):
+    if isinstance(value, str):
+        return value.startswith("mixed_") or value in ("float16", "bfloat16")
+    return isinstance(value, dict) and "DTypePolicy" in str(value.get("class_name", ""))

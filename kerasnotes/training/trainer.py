@@ -198,8 +198,8 @@ class Trainer:
         # scaling the norm is that of the unscaled gradient, and the result is scaled back
         # (the LossScaleOptimizer unscales it and skips the step if it is not finite).
         gradients = _all_reduce_sum(context, gradients, variables)
-        scale = getattr(self.optimizer, "scale", None) if isinstance(
-            self.optimizer, keras.optimizers.LossScaleOptimizer) else None
+        scale = (self.optimizer.dynamic_scale
+                 if isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer) else None)
         if scale is not None:
             gradients = [g / tf.cast(scale, g.dtype) for g in gradients]
         gradients, _ = clip_by_global_norm(gradients, self.clip_global_norm)
@@ -365,7 +365,8 @@ class Trainer:
                 logs.update({f"val_{name}": value for name, value in val_logs.items()})
             known = set(logs)
             with writers["validation"].as_default():
-                self.callbacks.on_epoch_end(epoch, logs)
+                for callback in self.callbacks.callbacks:  # each sees (and may extend) logs
+                    callback.on_epoch_end(epoch, logs)
             added = {k: v for k, v in logs.items() if k not in known}
             writers.scalars("validation", {k[4:]: v for k, v in added.items()
                                            if k.startswith("val_")}, step=epoch, prefix="epoch_")
