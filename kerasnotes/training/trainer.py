@@ -1,5 +1,6 @@
 """The training loop every app uses, under any `tf.distribute` strategy."""
 
+import concurrent.futures
 import math
 import os
 import time
@@ -147,6 +148,7 @@ class Trainer:
         )
         self._writers = None
         self._profiling = False
+        self._prefetcher = None
         self._train_function = tf.function(self._distributed_train_steps, reduce_retracing=True)
         self._test_function = tf.function(self._distributed_test_step, reduce_retracing=True)
 
@@ -350,12 +352,19 @@ class Trainer:
         if start_epoch >= epochs and self.verbose:
             print(f"Already trained for {start_epoch} epochs (asked for {epochs}); nothing to do.")
         self.callbacks.on_train_begin()
+        upcoming = None
         for epoch in range(start_epoch, int(epochs)):
             self.callbacks.on_epoch_begin(epoch)
-            dataset = train_data(epoch) if callable(train_data) else train_data
-            if skip_steps:
-                dataset = dataset.skip(skip_steps)
-            logs = self._train_epoch(dataset, epoch, int(epochs), skip_steps, writers)
+            if upcoming is None:
+                upcoming = self._epoch_input(train_data, epoch, skip_steps)
+            dataset, iterator = upcoming.result() if hasattr(upcoming, "result") else upcoming
+            # The next epoch's dataset and iterator are made while this epoch trains, so an
+            # epoch boundary costs no pipeline start-up (benchmarks/epoch_boundary.py).
+            upcoming = (self._prefetch_epoch_input(train_data, epoch + 1)
+                        if epoch + 1 < int(epochs) else None)
+            logs = self._train_epoch(dataset, epoch, int(epochs), skip_steps, writers,
+                                     iterator=iterator)
+            del iterator
             skip_steps = 0
             fail_point("validation", int(self.global_step.numpy()))
             if validation_data is not None:
@@ -429,7 +438,24 @@ class Trainer:
                 print(f"Profile of steps {first}-{last} written to {self.run_dir}/train "
                       "(TensorBoard's Profile tab)")
 
-    def _train_epoch(self, dataset, epoch, epochs, skip_steps, writers):
+    def _epoch_input(self, train_data, epoch, skip_steps=0):
+        """`(dataset, distributed iterator)` of `epoch`, its first `skip_steps` skipped."""
+        dataset = train_data(epoch) if callable(train_data) else train_data
+        if skip_steps:
+            dataset = dataset.skip(skip_steps)
+        return dataset, iter(self.strategy.experimental_distribute_dataset(_stall_free(dataset)))
+
+    def _prefetch_epoch_input(self, train_data, epoch):
+        """The next epoch's input, made in a background thread (single process only: a
+        multi-worker run makes it in the loop, in the same order on every worker)."""
+        if self.strategy.extended._in_multi_worker_mode():
+            return None
+        if self._prefetcher is None:
+            self._prefetcher = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="kerasnotes-next-epoch")
+        return self._prefetcher.submit(self._epoch_input, train_data, epoch)
+
+    def _train_epoch(self, dataset, epoch, epochs, skip_steps, writers, iterator=None):
         if not skip_steps:
             self._reset_metrics()  # a resumed epoch continues its restored metric states
         steps_in_data = int(dataset.cardinality())
@@ -438,7 +464,8 @@ class Trainer:
         if self.verbose == 1:
             print(f"Epoch {epoch + 1}/{epochs}")
             progbar = keras.utils.Progbar(target, stateful_metrics=["loss"])
-        iterator = iter(self.strategy.experimental_distribute_dataset(_stall_free(dataset)))
+        if iterator is None:
+            iterator = iter(self.strategy.experimental_distribute_dataset(_stall_free(dataset)))
         step = skip_steps
         epoch_start = interval_start = time.perf_counter()
         epoch_examples = interval_examples = 0.0

@@ -1,0 +1,91 @@
+"""Cost of an epoch boundary in the Trainer: tf.data autotune on (A) vs off (B, the default).
+
+Deleting a used-up iterator of an autotuned pipeline sometimes blocks 1-3 s here. The
+Trainer turns autotuning off for the datasets it iterates (`trainer._stall_free`). This
+script trains a tiny model for 21 epochs of 2 steps on an app-like pipeline (a parallel
+map and a prefetch, both AUTOTUNE) and measures, for each of the 20 boundaries, the time
+between the last step of epoch e and the first step of epoch e + 1, minus the time between
+two steps inside an epoch. A and B alternate (A B A B ...) in one process, same threads.
+
+    python benchmarks/epoch_boundary.py [--rounds 2]
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from kerasnotes.training import trainer as trainer_module  # noqa: E402
+
+EPOCHS = 21
+STEPS = 2
+
+
+def dataset_for_epoch(epoch):
+    x = np.random.default_rng(epoch).normal(size=(STEPS * 32, 16)).astype("float32")
+    y = x[:, :1] * 2.0
+    return (tf.data.Dataset.from_tensor_slices((x, y))
+            .map(lambda a, b: (a * 1.0, b), num_parallel_calls=tf.data.AUTOTUNE)
+            .batch(32).prefetch(tf.data.AUTOTUNE))
+
+
+class StepTimes(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.times = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.times.append(time.perf_counter())
+
+
+def boundary_costs(autotune):
+    original = trainer_module._stall_free
+    if autotune:
+        trainer_module._stall_free = lambda dataset: dataset
+    try:
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((16,)), keras.layers.Dense(8),
+                                  keras.layers.Dense(1)])
+        probe = StepTimes()
+        trainer = trainer_module.Trainer(model, keras.losses.MeanSquaredError(),
+                                         keras.optimizers.SGD(0.01), callbacks=[probe],
+                                         verbose=0)
+        trainer.fit(dataset_for_epoch, epochs=EPOCHS)
+    finally:
+        trainer_module._stall_free = original
+    times = np.array(probe.times).reshape(EPOCHS, STEPS)
+    inside = np.median(times[:, 1] - times[:, 0])
+    across = times[1:, 0] - times[:-1, 1]
+    return across - inside
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    tf.config.threading.set_intra_op_parallelism_threads(2)
+    results = {"A autotune on": [], "B autotune off (Trainer default)": []}
+    boundary_costs(False)  # warm-up: tracing
+    for _ in range(args.rounds):
+        results["A autotune on"].extend(boundary_costs(True))
+        results["B autotune off (Trainer default)"].extend(boundary_costs(False))
+    for name, costs in results.items():
+        costs_ms = np.array(costs) * 1000
+        print(f"{name:34s} boundaries {len(costs_ms):3d}  median {np.median(costs_ms):7.1f} ms"
+              f"  max {costs_ms.max():7.1f} ms  over 50 ms: {(costs_ms > 50).sum()}")
+    a = max(results["A autotune on"])
+    b = max(results["B autotune off (Trainer default)"])
+    print(f"max boundary cost A / B: {a / max(b, 1e-6):.1f}x; "
+          f"median A / B: {statistics.median(results['A autotune on']) / max(statistics.median(results['B autotune off (Trainer default)']), 1e-6):.2f}x")
+
+
+if __name__ == "__main__":
+    main()
