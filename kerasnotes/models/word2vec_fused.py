@@ -1,0 +1,314 @@
+"""word2vec's fused training path: SGD on unpadded examples, by a C++ kernel or by TF ops.
+
+The Keras models (`SkipGram`, `CBOW`) are the notes' readable version: padded batches,
+autodiff, an optimizer. This path trains the same losses the way word2vec.c and gensim do:
+
+- unpadded examples (`kerasnotes.data.text.word2vec_examples`): one SGD step per example,
+  the notes' loss of one center (skip-gram) or one window (CBOW);
+- the gradient written out from the notes' formulas, with `h` the example's hidden vector
+  (skip-gram: `v_c`; CBOW: `v_bar_o = (v_o1 + ... + v_om) / m`) and targets `u_t`:
+
+      loss = sum_t softplus(z_t),  z_t = -u_t^T h if l_t = 1 else u_t^T h
+      g_t = sigmoid(u_t^T h) - l_t
+      dloss/du_t = g_t h,     dloss/dv_o = (sum_t g_t u_t) / m   (each input word)
+
+- plain SGD on the rows touched (sparse updates), the learning rate decaying linearly from
+  `lr` to `min_lr` over the run's words, as word2vec.c and gensim do.
+
+Two backends: `"kernel"`, the C++ op (`kerasnotes.ops.word2vec_kernel`: Hogwild SGD over
+sentences on `threads` threads, sampling inside the kernel), and `"tf"`, TF ops on batches
+of examples made in bulk with NumPy (a batch gradient: every example of a step sees the
+same parameters). `"auto"` takes the kernel when it builds, else the TF path with a
+one-line notice.
+"""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from kerasnotes.data.text.word2vec_examples import (
+    LOSSES,
+    MODELS,
+    sampling_tables,
+    sentence_examples,
+)
+
+BACKENDS = ("auto", "kernel", "tf")
+KERNEL_CALL_WORDS = 100_000  # raw words per kernel call (progress and loss per call)
+TF_STEP_WORDS = 4_096  # raw words per TF step (about 9k skip-gram examples)
+
+
+def example_losses_and_gradients(input_vectors, output_vectors, input_ids, input_splits,
+                                 target_ids, target_labels, target_splits, weights):
+    """Losses of flat examples and the gradients of `sum_e weights_e * loss_e` (TF ops).
+
+    The formulas of the module docstring, evaluated for all examples at the same
+    parameters; no autodiff. `weights` scales each example (1 for word2vec's SGD; `1 / (b
+    n_valid)` reproduces the mean of the Keras models' masked loss).
+
+    Returns:
+        `(losses, input_gradient, output_gradient)`: float32 `(E,)` unweighted losses,
+        and two `tf.IndexedSlices` of the rows of the two tables (duplicate rows summed
+        when applied).
+
+    Example:
+
+    >>> losses, d_in, d_out = example_losses_and_gradients(
+    ...     v, u, [1], [0, 1], [2, 3], [1.0, 0.0], [0, 2], [1.0])
+    """
+    input_ids = tf.convert_to_tensor(input_ids, tf.int32)
+    target_ids = tf.convert_to_tensor(target_ids, tf.int32)
+    labels = tf.convert_to_tensor(target_labels, tf.float32)
+    input_splits = tf.convert_to_tensor(input_splits, tf.int64)
+    target_splits = tf.convert_to_tensor(target_splits, tf.int64)
+    weights = tf.convert_to_tensor(weights, tf.float32)
+    examples = tf.shape(weights, out_type=tf.int64)[0]
+    input_segments = tf.ragged.row_splits_to_segment_ids(input_splits)
+    target_segments = tf.ragged.row_splits_to_segment_ids(target_splits)
+    input_counts = tf.cast(input_splits[1:] - input_splits[:-1], tf.float32)[:, None]
+    v = tf.gather(input_vectors, input_ids)
+    h = tf.math.unsorted_segment_sum(v, input_segments, examples) / input_counts  # (E, d)
+    u = tf.gather(output_vectors, target_ids)  # (T, d)
+    h_t = tf.gather(h, target_segments)
+    scores = tf.reduce_sum(u * h_t, axis=-1)
+    z = tf.where(labels > 0.5, -scores, scores)
+    losses = tf.math.unsorted_segment_sum(tf.nn.softplus(z), target_segments, examples)
+    g = (tf.sigmoid(scores) - labels) * tf.gather(weights, target_segments)
+    output_gradient = tf.IndexedSlices(g[:, None] * h_t, target_ids)
+    grad_h = tf.math.unsorted_segment_sum(g[:, None] * u, target_segments, examples)
+    input_gradient = tf.IndexedSlices(tf.gather(grad_h / input_counts, input_segments),
+                                      input_ids)
+    return losses, input_gradient, output_gradient
+
+
+def _mean_over_duplicates(gradient):
+    """Divides each row's gradient by how often its row occurs in the step."""
+    _, position, occurrences = tf.unique_with_counts(gradient.indices)
+    scale = 1.0 / tf.cast(tf.gather(occurrences, position), gradient.values.dtype)
+    return tf.IndexedSlices(gradient.values * scale[:, None], gradient.indices)
+
+
+@tf.function(reduce_retracing=True)
+def tf_train_step(input_vectors, output_vectors, input_ids, input_splits, target_ids,
+                  target_labels, target_splits, weights, lr, average_duplicates=False):
+    """One SGD step of the TF path: `table -= lr * gradient` on the rows touched.
+
+    With `average_duplicates`, a row met `m` times in the step moves by `lr` times the mean
+    of its `m` gradients instead of their sum. word2vec's SGD applies one example at a
+    time; a batched step of thousands of examples sums hundreds of gradients into the
+    rows of frequent (noise) words, which diverges at word2vec's rates (PTB at lr 0.1:
+    loss 3e14 after an epoch); the mean keeps every row's step at the size of one
+    example's. Without it the step is the exact gradient step (the tests' comparisons).
+
+    Returns the float32 `(E,)` losses before the step.
+    """
+    losses, input_gradient, output_gradient = example_losses_and_gradients(
+        input_vectors, output_vectors, input_ids, input_splits, target_ids, target_labels,
+        target_splits, weights)
+    if average_duplicates:
+        input_gradient = _mean_over_duplicates(input_gradient)
+        output_gradient = _mean_over_duplicates(output_gradient)
+    input_vectors.scatter_sub(tf.IndexedSlices(lr * input_gradient.values,
+                                               input_gradient.indices))
+    output_vectors.scatter_sub(tf.IndexedSlices(lr * output_gradient.values,
+                                                output_gradient.indices))
+    return losses
+
+
+def linear_lr(lr, min_lr, words_done, total_words):
+    """word2vec's linear decay: `lr - (lr - min_lr) * min(words_done / total_words, 1)`.
+
+    Example:
+
+    >>> linear_lr(0.1, 0.0, 25, 100)
+    0.075
+    """
+    progress = min(float(words_done) / max(float(total_words), 1.0), 1.0)
+    return lr - (lr - min_lr) * progress
+
+
+def default_threads():
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def load_kernel_or_reason():
+    """`(ops, None)` when the C++ kernel builds and loads, else `(None, reason)`."""
+    from kerasnotes.ops.word2vec_kernel import KernelUnavailable, load_word2vec_kernel
+
+    try:
+        return load_word2vec_kernel(), None
+    except KernelUnavailable as error:
+        return None, str(error)
+
+
+class FusedWord2Vec(tf.Module):
+    """Skip-gram or CBOW, negative sampling or hierarchical softmax, on the fused path.
+
+    Holds the two tables as `tf.Variable`s (checkpoint them with `tf.train.Checkpoint`):
+    `input_vectors` (`V, d`: the word vectors; skip-gram's center vectors `v`, CBOW's
+    context vectors) initialized uniformly in `[-0.5/d, 0.5/d)` as word2vec does, and
+    `output_vectors` (`V, d` context/center vectors, or `V - 1, d` inner-node vectors of
+    the Huffman tree), zeros.
+
+    Args:
+        counts: `(V,)` word counts (subsampling, noise distribution, Huffman tree).
+        embedding_dim: `d`.
+        model: "skipgram" or "cbow".
+        loss: "negative" or "hierarchical".
+        window: maximum window size `n` (each center draws `1..n`).
+        negatives: `K` noise words per example.
+        subsample_t: subsampling `t` (None: no subsampling).
+        backend: "auto", "kernel" or "tf" (see the module docstring).
+        threads: kernel threads (default: the CPUs available).
+        seed: seed of the initial vectors and of every epoch's sampling.
+
+    Example:
+
+    >>> model = FusedWord2Vec(corpus.counts, 100)
+    >>> splits = sentence_splits(corpus.sentence_ids)
+    >>> stats = model.train_epoch(corpus.token_ids, splits, epoch=0, lr=0.1, min_lr=1e-4,
+    ...                           words_before=0, total_words=5 * corpus.num_tokens)
+    >>> stats["loss"], stats["kept_words"]
+    """
+
+    def __init__(self, counts, embedding_dim=100, model="skipgram", loss="negative", window=5,
+                 negatives=5, subsample_t=1e-4, backend="auto", threads=None, seed=0,
+                 name="fused_word2vec"):
+        super().__init__(name=name)
+        if model not in MODELS or loss not in LOSSES or backend not in BACKENDS:
+            raise ValueError(f"model must be in {MODELS}, loss in {LOSSES}, backend in "
+                             f"{BACKENDS}; received {model!r}, {loss!r}, {backend!r}")
+        counts = np.asarray(counts, np.int64)
+        self.model, self.loss, self.window = model, loss, int(window)
+        self.negatives = int(negatives) if loss == "negative" else 0
+        self.seed = int(seed)
+        self.threads = int(threads or default_threads())
+        self.tables = sampling_tables(counts, subsample_t, loss)
+        dim = int(embedding_dim)
+        rng = np.random.default_rng(self.seed)
+        self.input_vectors = tf.Variable(
+            ((rng.random((counts.size, dim), dtype=np.float32) - 0.5) / dim),
+            name="input_vectors")
+        self.output_vectors = tf.Variable(
+            np.zeros((self.tables.output_rows, dim), np.float32), name="output_vectors")
+        self.kernel, self.kernel_unavailable = None, None
+        if backend in ("auto", "kernel"):
+            self.kernel, self.kernel_unavailable = load_kernel_or_reason()
+            if self.kernel is None and backend == "kernel":
+                from kerasnotes.ops.word2vec_kernel import KernelUnavailable
+
+                raise KernelUnavailable(self.kernel_unavailable)
+        self.backend = "kernel" if self.kernel is not None else "tf"
+
+    @property
+    def word_vectors(self):
+        """The `(V, d)` word vectors (the input table)."""
+        return self.input_vectors
+
+    def describe(self):
+        """One line naming the training path, for the apps' output."""
+        if self.backend == "kernel":
+            return (f"C++ kernel (Hogwild SGD, {self.threads} thread"
+                    f"{'s' if self.threads != 1 else ''})")
+        reason = f"; kernel unavailable: {self.kernel_unavailable}" \
+            if self.kernel_unavailable else ""
+        return f"fused TF ops (batched sparse SGD{reason})"
+
+    def _empty_tree(self):
+        if self.tables.paths is None:
+            empty = np.zeros((0, 0), np.int32)
+            return empty, empty, np.zeros((0,), np.int32)
+        return (self.tables.paths.astype(np.int32), self.tables.codes.astype(np.int32),
+                self.tables.lengths.astype(np.int32))
+
+    def kernel_call(self, tokens, splits, first, last, epoch, lr, min_lr, words_before,
+                    total_words, threads=None, return_examples=False):
+        """One call of the kernel's `Word2VecTrainSentences` on sentences `first..last-1`.
+
+        `words_before` counts the run's raw words before sentence `first`: the sentence at
+        token offset `o` trains at `linear_lr(lr, min_lr, words_before + o - offset(first),
+        total_words)`. Each sentence draws from its own generator seeded by `(seed, epoch,
+        sentence)`, so on one thread an epoch gives the same result in one call or many.
+
+        Returns the op's outputs: `stats` `[loss sum, examples, targets, kept words, raw
+        words]` and (with `return_examples`, one thread) the examples it trained on.
+        """
+        paths, codes, lengths = self._empty_tree()
+        return self.kernel.word2_vec_train_sentences(
+            self.input_vectors.handle, self.output_vectors.handle, tokens, splits,
+            np.array([first, last], np.int64), self.tables.keep, self.tables.accept,
+            self.tables.alias, paths, codes, lengths, np.array([lr, min_lr], np.float32),
+            np.array([words_before, total_words], np.int64),
+            np.array([self.seed, epoch], np.int64), model=self.model, loss=self.loss,
+            window=self.window, negatives=self.negatives,
+            num_threads=int(threads or self.threads), return_examples=return_examples)
+
+    def train_epoch(self, tokens, splits, epoch, lr, min_lr, words_before, total_words,
+                    on_batch=None):
+        """Trains one epoch over all sentences; returns its statistics.
+
+        Args:
+            tokens: int32 `(N,)` corpus ids; splits: `sentence_splits` of the corpus.
+            epoch: the epoch number (its sampling is seeded by `(seed, epoch)`).
+            lr, min_lr: the rate at the start and at the end of the run.
+            words_before: raw words trained before this epoch (of the whole run).
+            total_words: raw words of the whole run (epochs x corpus words).
+            on_batch: optional `on_batch(loss_per_target, lr)` after each call/step.
+
+        Returns:
+            dict: `loss` (mean loss per target, the notes' masked-BCE scale), `examples`,
+            `kept_words` (after subsampling), `raw_words`, `lr` (at the epoch's end).
+        """
+        token_array = np.asarray(tokens, np.int32)
+        tokens = tf.constant(token_array)
+        splits = np.asarray(splits, np.int64)
+        starts = splits[:-1]
+        step_words = KERNEL_CALL_WORDS if self.backend == "kernel" else TF_STEP_WORDS
+        # Sentence boundaries every `step_words` raw words.
+        marks = np.searchsorted(starts, np.arange(0, splits[-1], step_words), side="left")
+        bounds = np.unique(np.r_[marks, starts.size])
+        loss_sum, examples, targets, kept, raw = 0.0, 0, 0, 0, 0
+        rng = np.random.default_rng([self.seed, int(epoch)])
+        splits_tensor = tf.constant(splits)
+        for first, last in zip(bounds[:-1], bounds[1:]):
+            done = words_before + int(splits[first])
+            if self.backend == "kernel":
+                stats = self.kernel_call(tokens, splits_tensor, int(first), int(last), epoch,
+                                         lr, min_lr, done, total_words)[0].numpy()
+                batch_loss, batch_targets = float(stats[0]), int(stats[2])
+                examples += int(stats[1])
+                kept += int(stats[3])
+                raw += int(stats[4])
+            else:
+                batch = sentence_examples(token_array, splits, int(first), int(last),
+                                          self.tables, self.window, self.model, self.loss,
+                                          self.negatives, rng)
+                kept += batch.kept_words
+                raw += batch.raw_words
+                if batch.size == 0:
+                    continue
+                step_lr = linear_lr(lr, min_lr, done, total_words)
+                losses = tf_train_step(
+                    self.input_vectors, self.output_vectors, batch.input_ids,
+                    batch.input_splits, batch.target_ids, batch.target_labels,
+                    batch.target_splits, tf.ones([batch.size]), tf.constant(step_lr),
+                    average_duplicates=True)
+                batch_loss, batch_targets = float(tf.reduce_sum(losses)), batch.target_ids.size
+                examples += batch.size
+            loss_sum += batch_loss
+            targets += batch_targets
+            if on_batch is not None:
+                on_batch(batch_loss / max(batch_targets, 1),
+                         linear_lr(lr, min_lr, words_before + int(splits[last]), total_words))
+        return {
+            "loss": loss_sum / max(targets, 1),
+            "examples": examples,
+            "kept_words": kept,
+            "raw_words": raw,
+            "lr": linear_lr(lr, min_lr, words_before + int(splits[-1]), total_words),
+        }
