@@ -30,19 +30,21 @@ serving_default takes one 1-D tensor per raw feature column, float32 numbers wit
 missing values and strings, and returns predictions (the target) and log_predictions).
 """
 
-import argparse
+
 import dataclasses
-import math
 import os
 
-from apps import common
+from apps import flags
+from apps.runner import App, cli, parse_config, run_app
 
 # kerasnotes.data.tabular.minibatch_sampling.SAMPLING_MODES (not imported: --help stays fast).
 SAMPLING_MODES = ("without_replacement", "with_replacement")
+SYNTHETIC_SIZES = (1000, 400)
+OPTIMIZERS = ("sgd", "momentum", "adam")
 
 
 @dataclasses.dataclass
-class TabularConfig(common.CommonConfig):
+class TabularConfig(flags.CommonConfig):
     task: str = "tabular"
     epochs: int = 40
     batch_size: int = 64
@@ -63,118 +65,67 @@ class TabularConfig(common.CommonConfig):
     log_every_n_steps: int = 10
 
 
-SYNTHETIC_SIZES = (1000, 400)
-OPTIMIZERS = ("sgd", "momentum", "adam")
+def layer_sizes(text):
+    """`--hidden-units`: checked with `flags.int_list`, kept as text (as in config.json)."""
+    flags.int_list(text)
+    return text
 
 
-def dropout_rate(text):
-    value = float(text)
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
-    return value
+def add_flags(parser, defaults):
+    add = parser.add_argument_group("tabular flags").add_argument
+    add("--target", default=defaults.target, help="target column of the CSV (default %(default)s)")
+    add("--id-column", default=defaults.id_column,
+        help="id column, copied to the predictions (default %(default)s)")
+    add("--test-csv", default=None,
+        help="CSV of the rows to predict, same columns without the target (default: the "
+             "synthetic test table, or the training rows)")
+    add("--categorical", default=defaults.categorical,
+        help="comma-separated CSV columns to treat as categorical even though they hold "
+             "numbers (e.g. MSSubClass)")
+    add("--num-train", type=flags.positive_int, default=None,
+        help=f"use only the first N training rows (synthetic default {SYNTHETIC_SIZES[0]})")
+    add("--num-test", type=flags.positive_int, default=None,
+        help=f"use only the first N rows to predict (synthetic default {SYNTHETIC_SIZES[1]})")
+    add("--k-folds", type=flags.positive_int, default=defaults.k_folds,
+        help="K of the K-fold cross-validation, >= 2 (default %(default)s)")
+    add("--hidden-units", type=layer_sizes, default=defaults.hidden_units,
+        help="hidden layer sizes of the MLP, comma-separated (default %(default)s)")
+    add("--weight-decay", type=flags.non_negative_float, default=defaults.weight_decay,
+        help="lambda of the L2 penalty lambda/2 * sum(w^2) on the weights (default %(default)s)")
+    add("--dropout", type=flags.open_unit_float, default=defaults.dropout,
+        help="dropout rate after each hidden layer, in [0, 1) (default %(default)s)")
+    add("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer,
+        help="kerasnotes optimizer: minibatch SGD, Momentum (gamma 0.9) or Adam "
+             "(default %(default)s)")
+    add("--sampling", choices=SAMPLING_MODES, default=defaults.sampling,
+        help="minibatches drawn without replacement (each row once per epoch) or with "
+             "replacement (default %(default)s)")
+    add("--predictions", default=None,
+        help="predictions CSV to write (default <run folder>/predictions.csv)")
 
 
-def non_negative_float(text):
-    value = float(text)
-    if not value >= 0.0 or not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
-    return value
-
-
-def at_least_two(text):
-    value = int(text)
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 2, got {text}")
-    return value
-
-
-def parse_hidden_units(text):
-    try:
-        units = tuple(int(u) for u in text.split(",") if u.strip())
-    except ValueError:
-        units = ()
-    if not units or any(u < 1 for u in units):
-        raise ValueError(f"--hidden-units must be positive integers separated by commas "
-                         f"(e.g. 64 or 128,64); received {text!r}")
-    return units
+def finish_config(config, parser):
+    if config.k_folds < 2:
+        parser.error(f"argument --k-folds: must be an integer >= 2, got {config.k_folds}")
 
 
 def parse_args(argv=None):
-    defaults = TabularConfig()
-    parser = common.make_parser(defaults, __doc__)
-    group = parser.add_argument_group("tabular flags")
-    group.add_argument("--target", default=defaults.target,
-                       help="target column of the CSV (default %(default)s)")
-    group.add_argument("--id-column", default=defaults.id_column,
-                       help="id column, copied to the predictions (default %(default)s)")
-    group.add_argument("--test-csv", default=None,
-                       help="CSV of the rows to predict, same columns without the target "
-                            "(default: the synthetic test table, or the training rows)")
-    group.add_argument("--categorical", default=defaults.categorical,
-                       help="comma-separated CSV columns to treat as categorical even though "
-                            "they hold numbers (e.g. MSSubClass)")
-    group.add_argument("--num-train", type=common.positive_int, default=None,
-                       help="use only the first N training rows (synthetic default "
-                            f"{SYNTHETIC_SIZES[0]})")
-    group.add_argument("--num-test", type=common.positive_int, default=None,
-                       help=f"use only the first N rows to predict (synthetic default "
-                            f"{SYNTHETIC_SIZES[1]})")
-    group.add_argument("--k-folds", type=at_least_two, default=defaults.k_folds,
-                       help="K of the K-fold cross-validation (default %(default)s)")
-    group.add_argument("--hidden-units", default=defaults.hidden_units,
-                       help="hidden layer sizes of the MLP, comma-separated (default %(default)s)")
-    group.add_argument("--weight-decay", type=non_negative_float, default=defaults.weight_decay,
-                       help="lambda of the L2 penalty lambda/2 * sum(w^2) on the weights "
-                            "(default %(default)s)")
-    group.add_argument("--dropout", type=dropout_rate, default=defaults.dropout,
-                       help="dropout rate after each hidden layer, in [0, 1) "
-                            "(default %(default)s)")
-    group.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer,
-                       help="kerasnotes optimizer: minibatch SGD, Momentum (gamma 0.9) or Adam "
-                            "(default %(default)s)")
-    group.add_argument("--sampling", choices=SAMPLING_MODES, default=defaults.sampling,
-                       help="minibatches drawn without replacement (each row once per "
-                            "epoch) or with replacement (default %(default)s)")
-    group.add_argument("--predictions", default=None,
-                       help="predictions CSV to write (default <run folder>/predictions.csv)")
-    args = parser.parse_args(argv)
-    try:
-        parse_hidden_units(args.hidden_units)  # fail early, before TensorFlow starts
-    except ValueError as error:
-        parser.error(str(error))
-    return common.to_config(TabularConfig, args)
+    return parse_config(APP, argv)
+
+
+def run_name(config):
+    return "synthetic" if config.data == "synthetic" else os.path.splitext(
+        os.path.basename(config.data[len("csv:"):]))[0]
 
 
 def build_dataset(config):
     """Loads the data; returns `(train_table, predict_table, what_predict_table_is)`."""
-    from kerasnotes.data.tabular.house_prices import read_house_prices_csv, synthetic_house_prices
+    from kerasnotes.data.tabular.house_prices import load_house_prices
 
     categorical = tuple(c.strip() for c in config.categorical.split(",") if c.strip())
-    if config.data == "synthetic":
-        train, test = synthetic_house_prices(
-            num_train=config.num_train or SYNTHETIC_SIZES[0],
-            num_test=config.num_test or SYNTHETIC_SIZES[1], seed=config.seed,
-        )
-        if config.test_csv:
-            test = read_house_prices_csv(config.test_csv, train.target_column, train.id_column,
-                                         require_target=False, schema=train)
-            return train, test, config.test_csv
-        return train, test, "the synthetic test table"
-    if not config.data.startswith("csv:") or not config.data[len("csv:"):]:
-        raise ValueError(f"--data must be 'synthetic' or 'csv:PATH'; received {config.data!r}")
-    path = config.data[len("csv:"):]
-    train = read_house_prices_csv(path, config.target, config.id_column,
-                                  categorical_columns=categorical)
-    if config.num_train:
-        train = train.take(range(min(config.num_train, train.num_rows)))
-    test, test_name = train, "the training rows"
-    if config.test_csv:
-        test = read_house_prices_csv(config.test_csv, config.target, config.id_column,
-                                     require_target=False, schema=train)
-        test_name = config.test_csv
-    if config.num_test:
-        test = test.take(range(min(config.num_test, test.num_rows)))
-    return train, test, test_name
+    return load_house_prices(config.data, config.target, config.id_column, config.test_csv,
+                             categorical, config.num_train, config.num_test, config.seed,
+                             synthetic_sizes=SYNTHETIC_SIZES)
 
 
 def check_enough_rows(config, train):
@@ -182,14 +133,6 @@ def check_enough_rows(config, train):
     if train.num_rows < 2 * config.k_folds:
         raise ValueError(f"--k-folds {config.k_folds} needs at least {2 * config.k_folds} "
                          f"training rows; {train.name} has {train.num_rows}")
-
-
-def k_fold_indices(num_rows, k, seed):
-    """`k` disjoint validation index sets covering `0..num_rows-1` (rows shuffled once)."""
-    import numpy as np
-
-    order = np.random.default_rng([seed, 7]).permutation(num_rows)
-    return [np.sort(fold) for fold in np.array_split(order, k)]
 
 
 def build_model(config, table):
@@ -208,44 +151,37 @@ def build_model(config, table):
     from kerasnotes.optimizers.sgd import SGD
 
     preprocessing = TabularPreprocessing.from_data(
-        table.features, table.numeric_columns, table.categorical_columns, name="preprocessing"
-    )
-    inputs = {
-        name: keras.Input(shape=(), name=name,
-                          dtype="float32" if name in table.numeric_columns else "string")
-        for name in table.features
-    }
+        table.features, table.numeric_columns, table.categorical_columns, name="preprocessing")
+    inputs = {name: keras.Input(shape=(), name=name,
+                                dtype="float32" if name in table.numeric_columns else "string")
+              for name in table.features}
     x = preprocessing(inputs)
-    for i, units in enumerate(parse_hidden_units(config.hidden_units)):
+    for i, units in enumerate(flags.int_list(config.hidden_units)):
         x = keras.layers.Dense(units, activation="relu", name=f"hidden{i + 1}",
                                kernel_regularizer=L2WeightDecay(config.weight_decay))(x)
         if config.dropout > 0:
             x = Dropout(config.dropout, seed=config.seed + i, name=f"dropout{i + 1}")(x)
-    # The output starts at the mean log target, so training begins near the answer.
-    mean_log_target = float(np.mean(np.log(table.targets)))
+    # The output starts at the mean log target, so training begins near the answer. It
+    # computes in float32 under a mixed policy too: bfloat16 resolves a log price near 12
+    # only to 1/16, a 6% error of the price.
     outputs = keras.layers.Dense(
         1, name="log_prediction", kernel_regularizer=L2WeightDecay(config.weight_decay),
-        bias_initializer=keras.initializers.Constant(mean_log_target),
-    )(x)
-    model = keras.Model(inputs, outputs, name="tabular_mlp")
-    if config.optimizer == "adam":
-        optimizer = Adam(config.lr)
-    elif config.optimizer == "momentum":
-        optimizer = Momentum(config.lr, gamma=0.9)
-    else:
-        optimizer = SGD(config.lr)
-    return model, optimizer
+        bias_initializer=keras.initializers.Constant(float(np.mean(np.log(table.targets)))),
+        dtype="float32")(x)
+    optimizers = {"adam": lambda: Adam(config.lr), "sgd": lambda: SGD(config.lr),
+                  "momentum": lambda: Momentum(config.lr, gamma=0.9)}
+    return keras.Model(inputs, outputs, name="tabular_mlp"), optimizers[config.optimizer]()
 
 
-def make_inputs(table):
-    """`(features, log targets (N, 1) float32)` arrays of a table with targets."""
+def log_targets(table):
+    """log(target), `(N, 1)` float32: what the model is trained to predict."""
     import numpy as np
 
-    return table.features, np.log(table.targets).astype("float32").reshape(-1, 1)
+    return np.log(table.targets).astype("float32").reshape(-1, 1)
 
 
 def predict(model, table, batch_size):
-    """The model's predictions of the target (not its log), float64 `(N,)`."""
+    """The model's predictions of the target, `exp(model output)`, float64 `(N,)`."""
     import numpy as np
 
     from kerasnotes.data.tabular.minibatch_sampling import make_minibatch_dataset
@@ -265,18 +201,20 @@ def evaluate_log_rmse(model, table, batch_size):
     return float(metric.result())
 
 
-def train_one(config, strategy, table, run_dir, validation_table=None, fold=0):
-    """Fits preprocessing and MLP on `table` with the Trainer; returns the model."""
+def train_one(run, table, folder, validation_table=None, fold=0):
+    """Fits preprocessing and MLP on `table` into `run_dir/folder`; returns a float32 model
+    (a float32 copy under a mixed policy: evaluation, predictions and export agree)."""
     import keras
 
     from kerasnotes.data.tabular.minibatch_sampling import make_minibatch_dataset
     from kerasnotes.losses.squared_loss import SquaredLoss
-    from kerasnotes.training.trainer import Trainer
+    from kerasnotes.training.precision import float32_copy
 
+    config = run.config
     keras.utils.set_random_seed(config.seed + fold)
-    with strategy.scope():
+    with run.strategy.scope():
         model, optimizer = build_model(config, table)
-    train_arrays = make_inputs(table)
+    train_arrays = (table.features, log_targets(table))
     replacement = config.sampling == "with_replacement"
 
     def train_data(epoch):
@@ -285,111 +223,75 @@ def train_one(config, strategy, table, run_dir, validation_table=None, fold=0):
 
     validation = None
     if validation_table is not None:
-        validation = make_minibatch_dataset(make_inputs(validation_table), config.batch_size,
-                                            seed=None)
-    trainer = Trainer(
-        model, SquaredLoss(), optimizer,
-        # RMSE of log predictions: the log-RMSE (predictions below 1 are not clipped here).
-        metrics=[keras.metrics.RootMeanSquaredError(name="log_rmse")],
-        strategy=strategy, run_dir=run_dir,
-        log_every_n_steps=config.log_every_n_steps,
-        checkpoint_every_n_steps=config.checkpoint_every_n_steps,
-        verbose=config.verbose,
-    )
+        validation = make_minibatch_dataset(
+            (validation_table.features, log_targets(validation_table)), config.batch_size,
+            seed=None)
+    # RMSE of log predictions: the log-RMSE (predictions below 1 are not clipped here).
+    trainer = run.trainer(model, SquaredLoss(), optimizer,
+                          [keras.metrics.RootMeanSquaredError(name="log_rmse")],
+                          run_dir=os.path.join(run.run_dir, folder))
     trainer.fit(train_data, epochs=config.epochs, validation_data=validation)
-    return model
+    return float32_copy(model)
 
 
-def build_server(model, table):
-    """The serving `tf.Module`: one 1-D tensor per raw feature column in, the target out.
-
-    Numeric columns are float32 (NaN for a missing value), categorical ones strings, named
-    as in the CSV header; outputs `predictions` (the target, `exp` of the model's output)
-    and `log_predictions`, both `(N,)`.
-    """
-    import tensorflow as tf
-
-    server = tf.Module(name="tabular_regressor")
-    server.model = model
-    spec = {
-        name: tf.TensorSpec([None], tf.float32 if name in table.numeric_columns else tf.string,
-                            name=name)
-        for name in table.features
-    }
-
-    @tf.function(input_signature=[spec])
-    def serve(columns):
-        log_predictions = server.model(columns, training=False)[:, 0]
-        return {"predictions": tf.exp(log_predictions), "log_predictions": log_predictions}
-
-    server.serve = serve
-    return server
-
-
-def main(argv=None):
-    config = parse_args(argv)
-    import keras
+def train(run):
+    """K-fold cross-validation, then the final model on all rows: predictions and export."""
     import numpy as np
     import tensorflow as tf
     from absl import logging as absl_logging
 
-    from kerasnotes.training.strategy import choose_strategy
+    from kerasnotes.data.tabular.house_prices import write_predictions_csv
+    from kerasnotes.data.tabular.k_fold import k_fold_splits
+    from kerasnotes.serving.tabular import TabularRegressorServer
 
-    strategy = choose_strategy(config.strategy)  # first: multi-worker setup precedes other ops
-    keras.utils.set_random_seed(config.seed)
+    config = run.config
     # One Trainer per fold traces the same step functions again (TensorFlow warns about
     # that retracing), and tf.function renames the argument of a column such as "1stFlrSF"
     # (the SavedModel's inputs keep the CSV names): both warnings are expected here.
     tf.get_logger().setLevel("ERROR")
     absl_logging.set_verbosity(absl_logging.ERROR)
-    train, test, test_name = build_dataset(config)
-    data_name = train.name
-    check_enough_rows(config, train)
-    run_name = "synthetic" if config.data == "synthetic" else os.path.splitext(
-        os.path.basename(config.data[len("csv:"):]))[0]
-    run_dir = common.prepare_run_dir(config, run_name)
-    print(f"Data: {data_name}: {train.num_rows} training rows, {len(train.numeric_columns)} "
-          f"numeric and {len(train.categorical_columns)} categorical columns, target "
-          f"{train.target_column!r}; {test.num_rows} rows to predict")
-
-    from kerasnotes.data.tabular.house_prices import write_predictions_csv
-    from kerasnotes.serving.export import export_saved_model
-
-    folds = k_fold_indices(train.num_rows, config.k_folds, config.seed)
-    train_scores, valid_scores = [], []
-    for k, valid_rows in enumerate(folds, start=1):
-        train_rows = np.setdiff1d(np.arange(train.num_rows), valid_rows)
-        fold_train, fold_valid = train.take(train_rows), train.take(valid_rows)
+    table, test, test_name = build_dataset(config)
+    check_enough_rows(config, table)
+    print(f"Data: {table.name}: {table.num_rows} training rows, {len(table.numeric_columns)} "
+          f"numeric and {len(table.categorical_columns)} categorical columns, target "
+          f"{table.target_column!r}; {test.num_rows} rows to predict")
+    run.start_training()
+    scores = []  # (train, validation) log-RMSE per fold
+    folds = k_fold_splits(table.num_rows, config.k_folds, config.seed)
+    for k, (train_rows, valid_rows) in enumerate(folds, start=1):
+        fold_train, fold_valid = table.take(train_rows), table.take(valid_rows)
         if config.verbose:
             print(f"Fold {k}/{config.k_folds}: {len(train_rows)} training and "
                   f"{len(valid_rows)} validation rows")
-        model = train_one(config, strategy, fold_train, os.path.join(run_dir, f"fold{k}"),
-                          validation_table=fold_valid, fold=k)
-        train_scores.append(evaluate_log_rmse(model, fold_train, config.batch_size))
-        valid_scores.append(evaluate_log_rmse(model, fold_valid, config.batch_size))
-        print(f"fold {k}: train log-RMSE {train_scores[-1]:.4f}, "
-              f"valid log-RMSE {valid_scores[-1]:.4f}", flush=True)
-    print(f"{config.k_folds}-fold mean: train log-RMSE {np.mean(train_scores):.4f}, "
-          f"valid log-RMSE {np.mean(valid_scores):.4f}")
+        model = train_one(run, fold_train, f"fold{k}", validation_table=fold_valid, fold=k)
+        scores.append((evaluate_log_rmse(model, fold_train, config.batch_size),
+                       evaluate_log_rmse(model, fold_valid, config.batch_size)))
+        print(f"fold {k}: train log-RMSE {scores[-1][0]:.4f}, "
+              f"valid log-RMSE {scores[-1][1]:.4f}", flush=True)
+    mean_train, mean_valid = (float(m) for m in np.mean(scores, axis=0))
+    print(f"{config.k_folds}-fold mean: train log-RMSE {mean_train:.4f}, "
+          f"valid log-RMSE {mean_valid:.4f}")
 
     if config.verbose:
-        print(f"Final model on all {train.num_rows} training rows")
-    model = train_one(config, strategy, train, os.path.join(run_dir, "final"), fold=0)
-    predictions_path = config.predictions or os.path.join(run_dir, "predictions.csv")
+        print(f"Final model on all {table.num_rows} training rows")
+    model = train_one(run, table, "final", fold=0)
+    predictions_path = config.predictions or os.path.join(run.run_dir, "predictions.csv")
     write_predictions_csv(predictions_path, test.ids, predict(model, test, config.batch_size),
-                          test.id_column, train.target_column)
+                          test.id_column, table.target_column)
     print(f"Predictions of {test.num_rows} rows ({test_name}): {predictions_path}")
+    server = TabularRegressorServer(model, table.numeric_columns, table.categorical_columns)
+    export_path = run.export(server, {"serving_default": server.serve})
+    metrics = {"mean_train_log_rmse": mean_train, "mean_valid_log_rmse": mean_valid}
+    return metrics, export_path, table.name
 
-    server = build_server(model, train)
-    export_path = export_saved_model(
-        server, config.export_dir or f"saved_models/{config.task}",
-        {"serving_default": server.serve}, strategy=strategy,
-    )
-    metrics = {"mean_train_log_rmse": float(np.mean(train_scores)),
-               "mean_valid_log_rmse": float(np.mean(valid_scores))}
-    common.print_report(config, metrics, export_path, data_name)
-    return metrics, export_path
+
+APP = App(task="tabular", config_class=TabularConfig, doc=__doc__, add_flags=add_flags,
+          finish_config=finish_config, run_name=run_name, train=train)
+
+
+def main(argv=None):
+    return run_app(APP, argv)
 
 
 if __name__ == "__main__":
-    common.run(main, "tabular")
+    cli(APP)

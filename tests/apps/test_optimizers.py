@@ -109,27 +109,27 @@ def test_bad_flags_are_usage_errors(capsys, args, message):
     assert message in capsys.readouterr().err
 
 
-def test_read_regression_csv(tmp_path):
-    path = tmp_path / "t.csv"
-    path.write_text("# a comment\na b y\n1 2 3\n4\t5\t6\n")
-    x, y = optimizers.read_regression_csv(str(path))
-    np.testing.assert_array_equal(x, [[1, 2], [4, 5]])
-    np.testing.assert_array_equal(y, [3, 6])
-    path.write_text("frequency, angle,sound\n800,0.5,126.2\n1000,1.5e0,125.2\n")
-    x, y = optimizers.read_regression_csv(str(path))
-    np.testing.assert_array_equal(x, np.array([[800, 0.5], [1000, 1.5]], "float32"))
-    np.testing.assert_array_equal(y, np.array([126.2, 125.2], "float32"))
-    for text, message in [
-        ("", "is empty"),
-        ("a,b\n", "header but no data rows"),
-        ("1\n2\n", "at least 2 columns"),
-        ("1,2\n3,4,5\n", "line 2: 3 values for 2 columns"),
-        ("x,y\n1,2\n3,abc\n", "line 3: column 'y' holds 'abc'"),
-        ("1,2\n3,nan\n", "line 2: column 'column 2' holds 'nan'"),
-    ]:
-        path.write_text(text)
-        with pytest.raises(ValueError, match=message):
-            optimizers.read_regression_csv(str(path))
+def test_binary_csv_gives_one_error_line_naming_the_file(tmp_path):
+    (tmp_path / "blob.dat").write_bytes(np.random.default_rng(0).bytes(4096))
+    result = run_app([*TINY, "--epochs", "1", "--logdir", "run", "--csv", "blob.dat"], tmp_path,
+                     timeout=120)
+    assert result.returncode == 2, result.stderr[-3000:]
+    errors = [line for line in result.stderr.splitlines() if ": error:" in line]
+    assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert errors[0].startswith("python -m apps.optimizers: error: blob.dat, line ")
+    assert "not a text file" in errors[0]
+    assert not (tmp_path / "run" / "config.json").exists()  # nothing blocks the next run
+
+
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision(tmp_path, precision):
+    result = run_app([*TINY, "--epochs", "2", "--optimizers", "sgd,adam", "--hidden-units", "8",
+                      "--precision", precision, "--verbose", "2", "--logdir", "run"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"Precision: {precision}" in result.stdout
+    rows = table_rows(result.stdout)
+    assert list(rows) == ["sgd", "adam"]
+    assert all(0 <= loss < 0.5 for _, loss, _ in rows.values()), rows
 
 
 def test_hyperparameters_defaults_lr_and_overrides():

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from apps import tabular
+from apps.runner import Run
 from kerasnotes.data.tabular.house_prices import synthetic_house_prices, write_house_prices_csv
 from tests.apps import app_runner
 
@@ -124,6 +125,51 @@ def test_bad_input_gives_one_clear_line(tmp_path, files, args, message):
     assert "Traceback" not in result.stderr
 
 
+def binary_file(path, seed=0):
+    """4 KiB of random bytes (not UTF-8 text: the first invalid byte comes early)."""
+    path.write_bytes(np.random.default_rng(seed).bytes(4096))
+    return path
+
+
+@pytest.mark.parametrize("flag", ["--data", "--test-csv"])
+def test_binary_csv_gives_one_error_line_naming_the_file(tmp_path, flag):
+    binary_file(tmp_path / "blob.csv")
+    data = ["--data", "csv:blob.csv"] if flag == "--data" else ["--test-csv", "blob.csv"]
+    result = run_app([*TINY, "--epochs", "1", "--logdir", "run", *data], tmp_path, timeout=120)
+    assert result.returncode == 2, result.stderr[-3000:]
+    errors = [line for line in result.stderr.splitlines() if ": error:" in line]
+    assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert errors[0].startswith("python -m apps.tabular: error: ")
+    assert "blob.csv, line " in errors[0] and "not a text file" in errors[0]
+    assert not (tmp_path / "run" / "config.json").exists()  # nothing blocks the next run
+
+
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_trains_and_exports_float32(tmp_path, precision):
+    import tensorflow as tf
+
+    result = run_app([*TINY, "--epochs", "1", "--precision", precision, "--logdir", "run",
+                      "--export-dir", "export"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    folds = [i for i, line in enumerate(lines) if line.startswith("fold ")]
+    assert len(folds) == 2
+    for i in folds:
+        # The fold's score (of the float32 copy that is exported) is the trained model's
+        # own validation log-RMSE, up to the 16-bit rounding of the hidden layer.
+        trained = float(lines[i - 1].split("val_log_rmse: ")[1])
+        assert abs(float(lines[i].split()[-1]) - trained) < 0.02, (lines[i - 1], lines[i])
+    served = tf.saved_model.load(str(tmp_path / "export" / "1")).signatures["serving_default"]
+    inputs = served.structured_input_signature[1]
+    assert inputs["LotArea"].dtype == tf.float32 and inputs["MSZoning"].dtype == tf.string
+    assert all(spec.dtype == tf.float32 for spec in served.structured_outputs.values())
+    # The export predicts what the app wrote to the predictions CSV.
+    _, test = synthetic_house_prices(num_train=48, num_test=7, seed=0)
+    out = served(**{name: tf.constant(values) for name, values in test.features.items()})
+    _, _, predictions = read_predictions(tmp_path / "run" / "predictions.csv")
+    np.testing.assert_allclose(out["predictions"].numpy(), predictions, rtol=1e-6)
+
+
 @pytest.mark.parametrize(
     "text, args, message",
     [
@@ -152,10 +198,10 @@ def test_bad_csv_is_refused_before_training(tmp_path, text, args, message):
     [
         (["--lr", "-0.1"], "--lr: must be a positive number"),
         (["--dropout", "-0.2"], "--dropout: must be in [0, 1)"),
-        (["--weight-decay", "-1"], "--weight-decay: must be a number >= 0"),
+        (["--weight-decay", "-1"], "--weight-decay: must be >= 0"),
         (["--k-folds", "1"], "--k-folds: must be an integer >= 2"),
         (["--sampling", "bootstrap"], "--sampling"),
-        (["--hidden-units", "64,x"], "--hidden-units must be positive integers"),
+        (["--hidden-units", "64,x"], "--hidden-units: must be comma-separated positive"),
     ],
 )
 def test_bad_flags_are_usage_errors(capsys, args, message):
@@ -165,16 +211,13 @@ def test_bad_flags_are_usage_errors(capsys, args, message):
     assert message in capsys.readouterr().err
 
 
-def test_folds_partition_the_rows():
-    folds = tabular.k_fold_indices(23, 5, seed=1)
-    assert len(folds) == 5 and sorted(len(f) for f in folds) == [4, 4, 5, 5, 5]
-    np.testing.assert_array_equal(np.sort(np.concatenate(folds)), np.arange(23))
-
-
 def test_trains_under_mirrored_strategy(tmp_path, mirrored_strategy):
-    config = tabular.parse_args([*TINY, "--epochs", "1", "--dropout", "0.2"])
+    config = tabular.parse_args([*TINY, "--epochs", "1", "--dropout", "0.2", "--logdir",
+                                 str(tmp_path / "run")])
+    run = Run(tabular.APP, config, mirrored_strategy, "float32")
     train, _ = synthetic_house_prices(num_train=32, num_test=0, seed=0)
-    model = tabular.train_one(config, mirrored_strategy, train, str(tmp_path / "run"))
+    model = tabular.train_one(run, train, "fold1")
+    assert (tmp_path / "run" / "fold1" / "checkpoints").is_dir()
     assert np.isfinite(tabular.evaluate_log_rmse(model, train, 16))
 
 

@@ -3,10 +3,11 @@
 The Kaggle files (`train.csv`, `test.csv`) have a header row, an `Id` column, numeric
 columns (`LotArea`, `1stFlrSF`, ...), categorical columns (`MSZoning`, `Street`, ...) and,
 in `train.csv` only, the target `SalePrice`. Missing values are written `NA` (or left
-empty). `read_house_prices_csv` reads such a file with the `csv` module and infers which
-columns are numeric; `synthetic_house_prices` generates a deterministic table of the same
-shape (no file, no network; not real data); `write_predictions_csv` writes the
-`Id,SalePrice` file the competition expects.
+empty). `read_house_prices_csv` reads such a file (`table_file.read_table_rows`: the `csv`
+module; a binary file is one error naming it) and infers which columns are numeric;
+`synthetic_house_prices` generates a deterministic table of the same shape (no file, no
+network; not real data); `write_predictions_csv` writes the `Id,SalePrice` file the
+competition expects.
 
 Column types: a column is numeric when every non-missing value parses as a number, and
 categorical when (almost) none does. A column that is mostly numbers with a few other
@@ -22,6 +23,8 @@ import math
 import os
 
 import numpy as np
+
+from kerasnotes.data.tabular.table_file import read_table_rows
 
 # Values that mean "missing" in a numeric column.
 MISSING_VALUES = ("", "NA", "NaN", "nan", "N/A", "null")
@@ -91,28 +94,14 @@ def _parse_number(text):
 
 def _read_rows(path):
     """Header and `(line number, fields)` of the data rows; errors for bad files."""
-    try:
-        handle = open(path, newline="", encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise FileNotFoundError(f"house-price CSV not found: {path}") from None
-    with handle:
-        reader = csv.reader(handle)
-        header = None
-        rows = []
-        for fields in reader:
-            if not fields or all(not f.strip() for f in fields):
-                continue  # blank line
-            if header is None:
-                header = [name.strip() for name in fields]
-                continue
-            if len(fields) != len(header):
-                raise ValueError(
-                    f"{path}, line {reader.line_num}: {len(fields)} values for "
-                    f"{len(header)} columns"
-                )
-            rows.append((reader.line_num, fields))
-    if header is None:
+    records = read_table_rows(path, "house-price CSV")
+    if not records:
         raise ValueError(f"{path} is empty: expected a header row and data rows")
+    (_, header), rows = records[0], records[1:]
+    for line, fields in rows:
+        if len(fields) != len(header):
+            raise ValueError(f"{path}, line {line}: {len(fields)} values for "
+                             f"{len(header)} columns")
     empty = [i + 1 for i, name in enumerate(header) if not name]
     if empty:
         raise ValueError(f"{path}: header column {empty[0]} has no name")
@@ -181,9 +170,9 @@ def read_house_prices_csv(path, target_column="SalePrice", id_column="Id",
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: empty file, no data rows, wrong number of values on a line, missing
-            target (or schema) column, a non-numeric value in a numeric column (naming the
-            column, the line and the value), a missing or non-positive target.
+        ValueError: not a text file, empty file, no data rows, wrong number of values on a
+            line, missing target (or schema) column, a non-numeric value in a numeric column
+            (naming the column, the line and the value), a missing or non-positive target.
 
     Example:
 
@@ -419,3 +408,46 @@ def synthetic_house_prices(num_train=1000, num_test=400, seed=0):
 
     return (table(slice(0, num_train), True),
             table(slice(num_train, num_train + num_test), False))
+
+
+def load_house_prices(spec, target_column="SalePrice", id_column="Id", test_csv=None,
+                      categorical_columns=(), num_train=None, num_test=None, seed=0,
+                      synthetic_sizes=(1000, 400)):
+    """The training table and the table to predict named by `spec` (the `--data` flag).
+
+    Args:
+        spec: `"synthetic"` (`synthetic_house_prices` with `synthetic_sizes` rows, unless
+            `num_train` / `num_test` say otherwise) or `"csv:PATH"` (a Kaggle-format CSV;
+            the rows to predict are then the training rows themselves, unless `test_csv`).
+        target_column, id_column, categorical_columns: as in `read_house_prices_csv`
+            (for a CSV; the synthetic table has its own).
+        test_csv: a CSV of the rows to predict, read with the training table as schema.
+        num_train, num_test: keep only the first N rows (`None`: all).
+        seed: the seed of the synthetic table.
+
+    Returns:
+        `(train, test, test_name)`: two `HousePriceTable`s and what the second one is.
+
+    Example:
+
+    >>> train, test, name = load_house_prices("csv:train.csv", test_csv="test.csv")
+    """
+    if spec == "synthetic":
+        train, test = synthetic_house_prices(num_train=num_train or synthetic_sizes[0],
+                                             num_test=num_test or synthetic_sizes[1], seed=seed)
+        test_name = "the synthetic test table"
+    elif spec.startswith("csv:") and spec[len("csv:"):]:
+        train = read_house_prices_csv(spec[len("csv:"):], target_column, id_column,
+                                      categorical_columns=categorical_columns)
+        if num_train:
+            train = train.take(range(min(num_train, train.num_rows)))
+        test, test_name = train, "the training rows"
+    else:
+        raise ValueError(f"--data must be 'synthetic' or 'csv:PATH'; received {spec!r}")
+    if test_csv:
+        test = read_house_prices_csv(test_csv, train.target_column, train.id_column,
+                                     require_target=False, schema=train)
+        test_name = test_csv
+    if num_test:
+        test = test.take(range(min(num_test, test.num_rows)))
+    return train, test, test_name

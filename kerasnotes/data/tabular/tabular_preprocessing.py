@@ -55,6 +55,11 @@ class TabularPreprocessing(keras.layers.Layer):
     Returns:
         float32 `(batch, len(numeric_columns) + sum(len(vocabulary) + 1))`.
 
+    Precision: the layer computes in float32 under any Keras dtype policy (unless given
+    another `dtype`): under `mixed_float16` a variance such as a lot area's `1.6e7`
+    overflows float16 (max `65504`) and a year is rounded to 2. The next layer casts the
+    z-scores and indicators to its own compute dtype.
+
     Example:
 
     >>> columns = {"area": np.array([50.0, 70.0, np.nan]), "street": np.array(["a", "b", "a"])}
@@ -64,6 +69,8 @@ class TabularPreprocessing(keras.layers.Layer):
 
     def __init__(self, numeric_columns=(), categorical_columns=(), mean=(), variance=(),
                  vocabularies=None, **kwargs):
+        if kwargs.get("dtype") is None:
+            kwargs["dtype"] = "float32"
         super().__init__(**kwargs)
         numeric_columns = _check_names("numeric_columns", numeric_columns)
         categorical_columns = _check_names("categorical_columns", categorical_columns)
@@ -102,7 +109,8 @@ class TabularPreprocessing(keras.layers.Layer):
         self.normalization = None
         if numeric_columns:
             self.normalization = keras.layers.Normalization(
-                axis=-1, mean=mean, variance=variance, name="standardize"
+                axis=-1, mean=mean, variance=variance, name="standardize",
+                dtype=self.dtype_policy,
             )
         self.lookups = [
             keras.layers.StringLookup(

@@ -142,3 +142,10 @@ def test_missing_file_and_bad_synthetic_sizes(tmp_path):
         synthetic_house_prices(num_train=0)
     with pytest.raises(ValueError, match="seed"):
         synthetic_house_prices(seed=-1)
+
+
+def test_binary_file_is_one_error_naming_file_and_line(tmp_path):
+    path = tmp_path / "train.csv"
+    path.write_bytes(b"Id,LotArea,SalePrice\n1,8450,208500\n\x89PNG\r\n\x1a\n\x00\x00")
+    with pytest.raises(ValueError, match=r"train.csv, line 3: not a text file \(byte 0x89"):
+        read_house_prices_csv(path)

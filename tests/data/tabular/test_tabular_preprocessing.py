@@ -145,3 +145,19 @@ def test_from_data_errors():
         TabularPreprocessing.from_data(as_arrays(TRAIN), ["Price"], [])
     with pytest.raises(ValueError, match="'Street' holds non-numbers"):
         TabularPreprocessing.from_data(as_arrays(TRAIN), ["Street"], [])
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_computes_in_float32_under_a_mixed_policy(policy):
+    # A lot area's variance (~1e6 here, 1.6e7 in the Kaggle data) overflows float16.
+    keras.mixed_precision.set_dtype_policy(policy)
+    try:
+        layer = TabularPreprocessing.from_data(as_arrays(TRAIN), NUMERIC, CATEGORICAL)
+        model = functional_model(layer)
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+    assert layer.compute_dtype == "float32" and layer.normalization.compute_dtype == "float32"
+    out = np.asarray(model(as_arrays(OTHER)))
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, hand_computed(TRAIN, OTHER), atol=1e-5)
+    assert_config_round_trip(layer)
