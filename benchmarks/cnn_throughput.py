@@ -2,8 +2,8 @@
 
 For each model, the network built from kerasnotes blocks (`VGGBlock`, `Inception`,
 `Residual`, ...) and the same architecture written with plain Keras layers only (the
-reference builders of tests/models/test_cnn_models.py, checked there to compute the same
-function) are timed on the same batch, both as `tf.function`-compiled steps:
+reference builders of tests/reference/cnn_models.py, checked by tests/models/test_cnn_models.py
+to compute the same function) are timed on the same batch, both as `tf.function`-compiled steps:
 
     train step:     forward (training=True), sparse cross-entropy, gradients, SGD update
     inference step: forward (training=False)
@@ -40,14 +40,14 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # for `tests`
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # for `tests.reference`
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from tests.layers.test_cnn_blocks import copy_weights  # noqa: E402
-from tests.models.test_cnn_models import PLAIN_MODELS  # noqa: E402
+from tests.reference.cnn_blocks import copy_weights  # noqa: E402
+from tests.reference.cnn_models import PLAIN_MODELS  # noqa: E402
 
 # name -> (image side, width divisor) of the default, CPU-sized configuration.
 DEFAULT_CONFIGS = {

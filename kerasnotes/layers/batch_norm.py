@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from kerasnotes._checks import check_number
+
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
 class BatchNormalization(keras.layers.Layer):
@@ -54,16 +56,10 @@ class BatchNormalization(keras.layers.Layer):
     def __init__(self, momentum=0.99, epsilon=1e-3, gamma_initializer="ones",
                  beta_initializer="zeros", **kwargs):
         super().__init__(**kwargs)
-        if not 0.0 <= float(momentum) <= 1.0:
-            raise ValueError(
-                f"BatchNormalization: momentum must be in [0, 1]; received momentum={momentum}"
-            )
-        if not float(epsilon) > 0.0:
-            raise ValueError(
-                f"BatchNormalization: epsilon must be > 0; received epsilon={epsilon}"
-            )
-        self.momentum = float(momentum)
-        self.epsilon = float(epsilon)
+        self.momentum = check_number("BatchNormalization", "momentum", momentum, minimum=0,
+                                     maximum=1)
+        self.epsilon = check_number("BatchNormalization", "epsilon", epsilon,
+                                    exclusive_minimum=0)
         self.gamma_initializer = keras.initializers.get(gamma_initializer)
         self.beta_initializer = keras.initializers.get(beta_initializer)
 

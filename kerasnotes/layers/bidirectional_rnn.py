@@ -3,12 +3,12 @@
 import keras
 from keras import ops
 
+from kerasnotes._checks import check_int
 from kerasnotes.layers.deep_rnn import (
     check_cell_and_implementation,
     recurrent_layer,
     states_per_layer,
 )
-from kerasnotes.layers.rnn_cell import check_units
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -54,7 +54,7 @@ class BidirectionalRNN(keras.layers.Layer):
                  **kwargs):
         super().__init__(**kwargs)
         check_cell_and_implementation("BidirectionalRNN", cell, implementation)
-        self.units = check_units("BidirectionalRNN", units)
+        self.units = check_int("BidirectionalRNN", "units", units)
         self.cell = cell
         self.implementation = implementation
         self.return_state = bool(return_state)

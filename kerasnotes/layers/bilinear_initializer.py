@@ -1,9 +1,9 @@
 """Bilinear-interpolation initializer for transposed convolutions (FCN upsampling)."""
 
-import numbers
-
 import keras
 import numpy as np
+
+from kerasnotes._checks import check_int
 
 
 def bilinear_kernel(kernel_size, in_channels, out_channels):
@@ -32,11 +32,9 @@ def bilinear_kernel(kernel_size, in_channels, out_channels):
     >>> bilinear_kernel(4, 1, 1)[:, :, 0, 0][0]
     array([0.0625, 0.1875, 0.1875, 0.0625], dtype=float32)
     """
-    for name, value in (("kernel_size", kernel_size), ("in_channels", in_channels),
-                        ("out_channels", out_channels)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"bilinear_kernel: {name} must be an int >= 1; received "
-                             f"{name}={value!r}")
+    kernel_size = check_int("bilinear_kernel", "kernel_size", kernel_size)
+    in_channels = check_int("bilinear_kernel", "in_channels", in_channels)
+    out_channels = check_int("bilinear_kernel", "out_channels", out_channels)
     factor = (kernel_size + 1) // 2
     center = factor - 1 if kernel_size % 2 == 1 else factor - 0.5
     og = np.arange(kernel_size, dtype="float64")

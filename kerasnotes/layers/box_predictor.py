@@ -1,12 +1,13 @@
 """The SSD bounding-box prediction layer (边界框预测层)."""
 
-import numbers
-
 import keras
+
+from kerasnotes._checks import check_int
+from kerasnotes.layers.class_predictor import PredictionConv
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
-class BoxPredictor(keras.layers.Layer):
+class BoxPredictor(PredictionConv):
     """Predicts the 4 offsets of every anchor of a feature map with one 3x3 convolution.
 
     The notes' 边界框预测层: the same form as the class-prediction layer, a convolution with
@@ -32,23 +33,9 @@ class BoxPredictor(keras.layers.Layer):
     """
 
     def __init__(self, num_anchors, **kwargs):
-        super().__init__(**kwargs)
-        if (isinstance(num_anchors, bool) or not isinstance(num_anchors, numbers.Integral)
-                or num_anchors < 1):
-            raise ValueError("BoxPredictor: num_anchors must be an integer >= 1; received "
-                             f"num_anchors={num_anchors!r}")
-        self.num_anchors = int(num_anchors)
-        self.conv = keras.layers.Conv2D(self.num_anchors * 4, 3, padding="same", name="conv",
-                                        dtype=self.dtype_policy)
-
-    def build(self, input_shape):
-        self.conv.build(tuple(input_shape))
-
-    def call(self, inputs):
-        return self.conv(inputs)
-
-    def compute_output_shape(self, input_shape):
-        return self.conv.compute_output_shape(tuple(input_shape))
+        num_anchors = check_int("BoxPredictor", "num_anchors", num_anchors)
+        super().__init__(num_anchors * 4, **kwargs)
+        self.num_anchors = num_anchors
 
     def get_config(self):
         config = super().get_config()

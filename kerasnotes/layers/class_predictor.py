@@ -1,19 +1,35 @@
 """The SSD class-prediction layer (类别预测层)."""
 
-import numbers
-
 import keras
 
+from kerasnotes._checks import check_int
 
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"ClassPredictor: {name} must be an integer >= 1; received "
-                         f"{name}={value!r}")
-    return int(value)
+
+class PredictionConv(keras.layers.Layer):
+    """The form of the SSD prediction layers: one convolution with a (3, 3) kernel and
+    padding 1, which keeps height and width, with `channels` outputs.
+
+    `ClassPredictor` and `BoxPredictor` are this layer with `a * (q + 1)` and `a * 4`
+    channels, and their own arguments and configuration; its convolution is named `conv`.
+    """
+
+    def __init__(self, channels, **kwargs):
+        super().__init__(**kwargs)
+        self.conv = keras.layers.Conv2D(channels, 3, padding="same", name="conv",
+                                        dtype=self.dtype_policy)
+
+    def build(self, input_shape):
+        self.conv.build(tuple(input_shape))
+
+    def call(self, inputs):
+        return self.conv(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return self.conv.compute_output_shape(tuple(input_shape))
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
-class ClassPredictor(keras.layers.Layer):
+class ClassPredictor(PredictionConv):
     """Predicts the class scores of every anchor of a feature map with one 3x3 convolution.
 
     The notes' 类别预测层 (method 1): with `a` anchors centred on each of the `h x w`
@@ -44,20 +60,11 @@ class ClassPredictor(keras.layers.Layer):
     """
 
     def __init__(self, num_anchors, num_classes, **kwargs):
-        super().__init__(**kwargs)
-        self.num_anchors = _positive_int("num_anchors", num_anchors)
-        self.num_classes = _positive_int("num_classes", num_classes)
-        self.conv = keras.layers.Conv2D(self.num_anchors * (self.num_classes + 1), 3,
-                                        padding="same", name="conv", dtype=self.dtype_policy)
-
-    def build(self, input_shape):
-        self.conv.build(tuple(input_shape))
-
-    def call(self, inputs):
-        return self.conv(inputs)
-
-    def compute_output_shape(self, input_shape):
-        return self.conv.compute_output_shape(tuple(input_shape))
+        num_anchors = check_int("ClassPredictor", "num_anchors", num_anchors)
+        num_classes = check_int("ClassPredictor", "num_classes", num_classes)
+        super().__init__(num_anchors * (num_classes + 1), **kwargs)
+        self.num_anchors = num_anchors
+        self.num_classes = num_classes
 
     def get_config(self):
         config = super().get_config()

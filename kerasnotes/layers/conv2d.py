@@ -1,30 +1,21 @@
 """A 2-D convolution layer written from the notes' cross-correlation (二维卷积层)."""
 
-import operator
-
 import keras
 from keras import ops
 
-from kerasnotes.ops.corr2d import output_size, padding_amounts, positive_pair, sliding_windows
+from kerasnotes._checks import check_int, check_int_pair, invalid
+from kerasnotes.ops.corr2d import output_size, padding_amounts, sliding_windows
 
 
 def _conv_padding(layer_name, value):
     """`"valid"`, `"same"`, or a non-negative int / pair of ints (zeros on each side)."""
-    if isinstance(value, str):
-        if value.lower() in ("valid", "same"):
-            return value.lower()
-    else:
-        try:
-            pair = (value, value) if not hasattr(value, "__len__") else tuple(value)
-            pair = tuple(operator.index(v) for v in pair if not isinstance(v, bool))
-        except TypeError:
-            pair = ()
-        if len(pair) == 2 and min(pair) >= 0:
-            return pair
-    raise ValueError(
-        f"{layer_name}: padding must be 'valid', 'same', a non-negative int or a pair of "
-        f"non-negative ints; received padding={value!r}"
-    )
+    if isinstance(value, str) and value.lower() in ("valid", "same"):
+        return value.lower()
+    try:
+        return check_int_pair(layer_name, "padding", value, minimum=0)
+    except ValueError:
+        raise invalid(layer_name, "padding", value, "'valid', 'same', a non-negative integer "
+                      "or a pair of non-negative integers") from None
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -77,13 +68,9 @@ class Conv2D(keras.layers.Layer):
                  activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(filters, int) or filters < 1:
-            raise ValueError(
-                f"Conv2D: filters must be a positive int; received filters={filters!r}"
-            )
-        self.filters = filters
-        self.kernel_size = positive_pair("Conv2D", "kernel_size", kernel_size)
-        self.strides = positive_pair("Conv2D", "strides", strides)
+        self.filters = check_int("Conv2D", "filters", filters)
+        self.kernel_size = check_int_pair("Conv2D", "kernel_size", kernel_size)
+        self.strides = check_int_pair("Conv2D", "strides", strides)
         self.padding = _conv_padding("Conv2D", padding)
         self.activation = keras.activations.get(activation)
         self.use_bias = bool(use_bias)

@@ -2,22 +2,20 @@
 
 import keras
 
+from kerasnotes._checks import check_choice, check_int
 from kerasnotes.layers.gru_cell import GRUCell
 from kerasnotes.layers.lstm_cell import LSTMCell
-from kerasnotes.layers.rnn_cell import RNNCell, check_units
+from kerasnotes.layers.rnn_cell import RNNCell
 
 CELLS = ("rnn", "gru", "lstm")
 IMPLEMENTATIONS = ("scratch", "fused")
 
 
 def check_cell_and_implementation(class_name, cell, implementation):
-    if cell not in CELLS:
-        raise ValueError(f"{class_name}: cell must be one of {CELLS}; received cell={cell!r}")
-    if implementation not in IMPLEMENTATIONS:
-        raise ValueError(
-            f"{class_name}: implementation must be one of {IMPLEMENTATIONS}; "
-            f"received implementation={implementation!r}"
-        )
+    """`ValueError` naming `class_name` unless `cell` is in `CELLS` and `implementation` in
+    `IMPLEMENTATIONS`."""
+    check_choice(class_name, "cell", cell, CELLS)
+    check_choice(class_name, "implementation", implementation, IMPLEMENTATIONS)
 
 
 def states_per_layer(cell):
@@ -88,11 +86,8 @@ class DeepRNN(keras.layers.Layer):
                  return_state=False, **kwargs):
         super().__init__(**kwargs)
         check_cell_and_implementation("DeepRNN", cell, implementation)
-        self.units = check_units("DeepRNN", units)
-        if isinstance(num_layers, bool) or not isinstance(num_layers, int) or num_layers < 1:
-            raise ValueError(
-                f"DeepRNN: num_layers must be an integer >= 1; received num_layers={num_layers!r}"
-            )
+        self.units = check_int("DeepRNN", "units", units)
+        num_layers = check_int("DeepRNN", "num_layers", num_layers)
         self.cell = cell
         self.num_layers = num_layers
         self.implementation = implementation

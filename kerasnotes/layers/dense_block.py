@@ -1,8 +1,8 @@
 """The dense block of DenseNet."""
 
-import numbers
-
 import keras
+
+from kerasnotes._checks import check_int
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -39,12 +39,8 @@ class DenseBlock(keras.layers.Layer):
 
     def __init__(self, num_convs, growth_rate, **kwargs):
         super().__init__(**kwargs)
-        for name, value in (("num_convs", num_convs), ("growth_rate", growth_rate)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"DenseBlock: {name} must be an integer >= 1; received "
-                                 f"{name}={value!r}")
-        self.num_convs = int(num_convs)
-        self.growth_rate = int(growth_rate)
+        self.num_convs = check_int("DenseBlock", "num_convs", num_convs)
+        self.growth_rate = check_int("DenseBlock", "growth_rate", growth_rate)
         self.norms = [
             keras.layers.BatchNormalization(name=f"bn{i + 1}", dtype=self.dtype_policy)
             for i in range(self.num_convs)

@@ -1,8 +1,8 @@
 """The SSD height-and-width halving block (高宽减半块)."""
 
-import numbers
-
 import keras
+
+from kerasnotes._checks import check_int, check_number
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -41,15 +41,9 @@ class DownSampleBlock(keras.layers.Layer):
 
     def __init__(self, filters, momentum=0.9, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(filters, bool) or not isinstance(filters, numbers.Integral) or filters < 1:
-            raise ValueError(
-                f"DownSampleBlock: filters must be an integer >= 1; received filters={filters!r}"
-            )
-        self.filters = int(filters)
-        if not isinstance(momentum, (int, float)) or not 0.0 <= momentum < 1.0:
-            raise ValueError("DownSampleBlock: momentum must be in [0, 1); received "
-                             f"momentum={momentum!r}")
-        self.momentum = float(momentum)
+        self.filters = check_int("DownSampleBlock", "filters", filters)
+        self.momentum = check_number("DownSampleBlock", "momentum", momentum, minimum=0,
+                                     exclusive_maximum=1)
         self.convs, self.norms = [], []
         for i in range(2):
             self.convs.append(keras.layers.Conv2D(self.filters, 3, padding="same",

@@ -1,9 +1,9 @@
 """Inverted dropout from scratch."""
 
-import numbers
-
 import keras
 from keras import ops
+
+from kerasnotes._checks import check_int, check_number
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -38,12 +38,8 @@ class Dropout(keras.layers.Layer):
 
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
-            raise ValueError(f"Dropout: rate must be a number in [0, 1); received rate={rate}")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(f"Dropout: seed must be an integer or None; received seed={seed}")
-        self.rate = float(rate)
-        self.seed = seed
+        self.rate = check_number("Dropout", "rate", rate, minimum=0, exclusive_maximum=1)
+        self.seed = check_int("Dropout", "seed", seed, minimum=None, allow_none=True)
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.supports_masking = True
         self.built = True

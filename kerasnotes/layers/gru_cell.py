@@ -3,7 +3,8 @@
 import keras
 from keras import ops
 
-from kerasnotes.layers.rnn_cell import check_units
+from kerasnotes._checks import check_int
+from kerasnotes.layers.rnn_cell import add_gate_weights
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -47,7 +48,7 @@ class GRUCell(keras.layers.Layer):
     def __init__(self, units, kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", bias_initializer="zeros", **kwargs):
         super().__init__(**kwargs)
-        self.units = check_units("GRUCell", units)
+        self.units = check_int("GRUCell", "units", units)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
@@ -55,16 +56,8 @@ class GRUCell(keras.layers.Layer):
         self.output_size = self.units
 
     def build(self, input_shape):
-        input_dim = input_shape[-1]
         for gate in ("r", "z", "h"):
-            setattr(self, f"w_x{gate}", self.add_weight(
-                shape=(input_dim, self.units), name=f"w_x{gate}",
-                initializer=self.kernel_initializer))
-            setattr(self, f"w_h{gate}", self.add_weight(
-                shape=(self.units, self.units), name=f"w_h{gate}",
-                initializer=self.recurrent_initializer))
-            setattr(self, f"b_{gate}", self.add_weight(
-                shape=(self.units,), name=f"b_{gate}", initializer=self.bias_initializer))
+            add_gate_weights(self, gate, input_shape[-1])
 
     def call(self, inputs, states, training=None):
         h_prev = states[0] if isinstance(states, (list, tuple)) else states

@@ -1,23 +1,18 @@
 """The Inception block of GoogLeNet: four parallel paths concatenated on channels."""
 
-import numbers
-
 import keras
 
-
-def _channels(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"Inception: {name} must be an integer >= 1; received {name}={value!r}")
-    return int(value)
+from kerasnotes._checks import check_int, invalid
 
 
 def _channel_pair(name, value):
     try:
         first, second = value
     except (TypeError, ValueError):
-        raise ValueError(f"Inception: {name} must be a pair of channel counts "
-                         f"(first conv, second conv); received {name}={value!r}") from None
-    return _channels(f"{name}[0]", first), _channels(f"{name}[1]", second)
+        raise invalid("Inception", name, value,
+                      "a pair of channel counts (first conv, second conv)") from None
+    return (check_int("Inception", f"{name}[0]", first),
+            check_int("Inception", f"{name}[1]", second))
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -58,10 +53,10 @@ class Inception(keras.layers.Layer):
 
     def __init__(self, n1, n2, n3, n4, **kwargs):
         super().__init__(**kwargs)
-        self.n1 = _channels("n1", n1)
+        self.n1 = check_int("Inception", "n1", n1)
         self.n2 = _channel_pair("n2", n2)
         self.n3 = _channel_pair("n3", n3)
-        self.n4 = _channels("n4", n4)
+        self.n4 = check_int("Inception", "n4", n4)
 
         def conv(filters, kernel_size, name):
             return keras.layers.Conv2D(filters, kernel_size, padding="same", activation="relu",

@@ -3,7 +3,8 @@
 import keras
 from keras import ops
 
-from kerasnotes.layers.rnn_cell import check_units
+from kerasnotes._checks import check_int
+from kerasnotes.layers.rnn_cell import add_gate_weights
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -50,7 +51,7 @@ class LSTMCell(keras.layers.Layer):
     def __init__(self, units, unit_forget_bias=True, kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", bias_initializer="zeros", **kwargs):
         super().__init__(**kwargs)
-        self.units = check_units("LSTMCell", units)
+        self.units = check_int("LSTMCell", "units", units)
         self.unit_forget_bias = bool(unit_forget_bias)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
@@ -59,19 +60,9 @@ class LSTMCell(keras.layers.Layer):
         self.output_size = self.units
 
     def build(self, input_shape):
-        input_dim = input_shape[-1]
         for gate in ("i", "f", "o", "c"):
-            setattr(self, f"w_x{gate}", self.add_weight(
-                shape=(input_dim, self.units), name=f"w_x{gate}",
-                initializer=self.kernel_initializer))
-            setattr(self, f"w_h{gate}", self.add_weight(
-                shape=(self.units, self.units), name=f"w_h{gate}",
-                initializer=self.recurrent_initializer))
-            bias_initializer = self.bias_initializer
-            if gate == "f" and self.unit_forget_bias:
-                bias_initializer = "ones"
-            setattr(self, f"b_{gate}", self.add_weight(
-                shape=(self.units,), name=f"b_{gate}", initializer=bias_initializer))
+            forget_bias = gate == "f" and self.unit_forget_bias
+            add_gate_weights(self, gate, input_shape[-1], "ones" if forget_bias else None)
 
     def call(self, inputs, states, training=None):
         h_prev, c_prev = states[0], states[1]

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from kerasnotes._checks import check_int
+
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
 class Maxout(keras.layers.Layer):
@@ -37,12 +39,8 @@ class Maxout(keras.layers.Layer):
     def __init__(self, units, pieces, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", **kwargs):
         super().__init__(**kwargs)
-        for name, value in (("units", units), ("pieces", pieces)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"Maxout: {name} must be a positive integer; "
-                                 f"received {name}={value}")
-        self.units = units
-        self.pieces = pieces
+        self.units = check_int("Maxout", "units", units)
+        self.pieces = check_int("Maxout", "pieces", pieces)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
 

@@ -1,9 +1,9 @@
 """Flattening and concatenating SSD's predictions over scales (连接多尺度预测)."""
 
-import numbers
-
 import keras
 from keras import ops
+
+from kerasnotes._checks import check_int
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -41,16 +41,8 @@ class MultiscaleConcat(keras.layers.Layer):
 
     def __init__(self, units_per_anchor=None, **kwargs):
         super().__init__(**kwargs)
-        if units_per_anchor is not None and (
-            isinstance(units_per_anchor, bool)
-            or not isinstance(units_per_anchor, numbers.Integral)
-            or units_per_anchor < 1
-        ):
-            raise ValueError(
-                "MultiscaleConcat: units_per_anchor must be an integer >= 1 or None; "
-                f"received units_per_anchor={units_per_anchor!r}"
-            )
-        self.units_per_anchor = None if units_per_anchor is None else int(units_per_anchor)
+        self.units_per_anchor = check_int("MultiscaleConcat", "units_per_anchor",
+                                          units_per_anchor, allow_none=True)
 
     def _flat_sizes(self, input_shapes):
         if not isinstance(input_shapes, (list, tuple)) or not input_shapes or not all(

@@ -1,15 +1,8 @@
 """The NiN block: one convolution followed by two 1x1 convolutions."""
 
-import numbers
-
 import keras
 
-
-def _positive_int(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"NiNBlock: {name} must be an integer >= {minimum}; received "
-                         f"{name}={value!r}")
-    return int(value)
+from kerasnotes._checks import check_int
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -51,10 +44,10 @@ class NiNBlock(keras.layers.Layer):
 
     def __init__(self, filters, kernel_size, strides=1, padding=0, **kwargs):
         super().__init__(**kwargs)
-        self.filters = _positive_int("filters", filters)
-        self.kernel_size = _positive_int("kernel_size", kernel_size)
-        self.strides = _positive_int("strides", strides)
-        self.padding = _positive_int("padding", padding, minimum=0)
+        self.filters = check_int("NiNBlock", "filters", filters)
+        self.kernel_size = check_int("NiNBlock", "kernel_size", kernel_size)
+        self.strides = check_int("NiNBlock", "strides", strides)
+        self.padding = check_int("NiNBlock", "padding", padding, minimum=0)
         if self.padding == 0:
             conv_padding, self.pad = "valid", None
         elif self.strides == 1 and self.kernel_size == 2 * self.padding + 1:

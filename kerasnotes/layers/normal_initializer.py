@@ -1,9 +1,10 @@
 """Normal initializer, the notes' MXNet default N(0, 1)."""
 
-import math
 import random
 
 import keras
+
+from kerasnotes._checks import check_int, check_number
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -27,17 +28,9 @@ class RandomNormal(keras.initializers.Initializer):
     """
 
     def __init__(self, mean=0.0, stddev=1.0, seed=None):
-        mean, stddev = float(mean), float(stddev)
-        if not math.isfinite(mean):
-            raise ValueError(f"RandomNormal: mean must be finite; received mean={mean}")
-        if not math.isfinite(stddev) or stddev <= 0:
-            raise ValueError(f"RandomNormal: stddev must be a finite number > 0; "
-                             f"received stddev={stddev}")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(f"RandomNormal: seed must be an integer or None; received seed={seed}")
-        self.mean = mean
-        self.stddev = stddev
-        self.seed = seed
+        self.mean = check_number("RandomNormal", "mean", mean)
+        self.stddev = check_number("RandomNormal", "stddev", stddev, exclusive_minimum=0)
+        self.seed = check_int("RandomNormal", "seed", seed, minimum=None, allow_none=True)
         self._draw_seed = seed if seed is not None else random.randint(1, 2**31 - 1)
 
     def __call__(self, shape, dtype=None):

@@ -3,7 +3,8 @@
 import keras
 from keras import ops
 
-from kerasnotes.ops.corr2d import output_size, padding_amounts, positive_pair, sliding_windows
+from kerasnotes._checks import check_choice, check_int_pair, invalid
+from kerasnotes.ops.corr2d import output_size, padding_amounts, sliding_windows
 
 POOL_MODES = ("max", "avg")
 
@@ -50,21 +51,15 @@ class Pool2D(keras.layers.Layer):
 
     def __init__(self, pool_size, strides=None, padding="valid", mode="max", **kwargs):
         super().__init__(**kwargs)
-        self.pool_size = positive_pair("Pool2D", "pool_size", pool_size)
+        self.pool_size = check_int_pair("Pool2D", "pool_size", pool_size)
         self.strides = (
             self.pool_size if strides is None
-            else positive_pair("Pool2D", "strides", strides)
+            else check_int_pair("Pool2D", "strides", strides)
         )
         if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
-            raise ValueError(
-                f"Pool2D: padding must be 'valid' or 'same'; received padding={padding!r}"
-            )
+            raise invalid("Pool2D", "padding", padding, "'valid' or 'same'")
         self.padding = padding.lower()
-        if mode not in POOL_MODES:
-            raise ValueError(
-                f"Pool2D: mode must be one of {POOL_MODES}; received mode={mode!r}"
-            )
-        self.mode = mode
+        self.mode = check_choice("Pool2D", "mode", mode, POOL_MODES)
 
     def build(self, input_shape):
         if len(input_shape) != 4:

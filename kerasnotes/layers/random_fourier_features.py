@@ -1,10 +1,11 @@
 """Random Fourier features: an explicit feature map approximating the RBF kernel."""
 
 import math
-import numbers
 
 import keras
 from keras import ops
+
+from kerasnotes._checks import check_int, check_number
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -40,19 +41,10 @@ class RandomFourierFeatures(keras.layers.Layer):
 
     def __init__(self, output_dim, gamma=1.0, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(output_dim, bool) or not isinstance(output_dim, int) or output_dim < 1:
-            raise ValueError(f"RandomFourierFeatures: output_dim must be a positive integer; "
-                             f"received output_dim={output_dim}")
-        if (isinstance(gamma, bool) or not isinstance(gamma, numbers.Real)
-                or not math.isfinite(gamma) or gamma <= 0):
-            raise ValueError(f"RandomFourierFeatures: gamma must be a finite number > 0; "
-                             f"received gamma={gamma}")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(f"RandomFourierFeatures: seed must be an integer or None; "
-                             f"received seed={seed}")
-        self.output_dim = output_dim
-        self.gamma = float(gamma)
-        self.seed = seed
+        self.output_dim = check_int("RandomFourierFeatures", "output_dim", output_dim)
+        self.gamma = check_number("RandomFourierFeatures", "gamma", gamma, exclusive_minimum=0)
+        self.seed = check_int("RandomFourierFeatures", "seed", seed, minimum=None,
+                              allow_none=True)
 
     def build(self, input_shape):
         input_dim = input_shape[-1]

@@ -1,9 +1,10 @@
 """Generalized rectifiers: max(0, x) + a * min(0, x) (leaky ReLU, absolute value, PReLU)."""
 
-import math
 
 import keras
 from keras import ops
+
+from kerasnotes._checks import check_bool, check_ints, check_number
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -38,12 +39,8 @@ class GeneralizedReLU(keras.layers.Layer):
 
     def __init__(self, alpha=0.0, learnable=False, shared_axes=None, **kwargs):
         super().__init__(**kwargs)
-        alpha = float(alpha)
-        if not math.isfinite(alpha):
-            raise ValueError(f"GeneralizedReLU: alpha must be finite; received alpha={alpha}")
-        if not isinstance(learnable, bool):
-            raise ValueError(f"GeneralizedReLU: learnable must be a bool; "
-                             f"received learnable={learnable}")
+        alpha = check_number("GeneralizedReLU", "alpha", alpha)
+        learnable = check_bool("GeneralizedReLU", "learnable", learnable)
         if shared_axes is not None:
             if isinstance(shared_axes, int):
                 shared_axes = (shared_axes,)
@@ -51,9 +48,8 @@ class GeneralizedReLU(keras.layers.Layer):
             if not learnable:
                 raise ValueError("GeneralizedReLU: shared_axes only applies when learnable=True; "
                                  f"received shared_axes={shared_axes}")
-            if any(not isinstance(a, int) or isinstance(a, bool) or a < 1 for a in shared_axes):
-                raise ValueError("GeneralizedReLU: shared_axes must be positive integers "
-                                 f"(axis 0 is the batch); received shared_axes={shared_axes}")
+            # Positive: axis 0 is the batch.
+            shared_axes = check_ints("GeneralizedReLU", "shared_axes", shared_axes, min_length=0)
         self.alpha_value = alpha
         self.learnable = learnable
         self.shared_axes = shared_axes

@@ -1,8 +1,8 @@
 """The residual block of ResNet."""
 
-import numbers
-
 import keras
+
+from kerasnotes._checks import check_bool, check_int
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -45,19 +45,12 @@ class Residual(keras.layers.Layer):
 
     def __init__(self, filters, use_1x1conv=False, strides=1, **kwargs):
         super().__init__(**kwargs)
-        for name, value in (("filters", filters), ("strides", strides)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"Residual: {name} must be an integer >= 1; received "
-                                 f"{name}={value!r}")
-        if not isinstance(use_1x1conv, bool):
-            raise ValueError(f"Residual: use_1x1conv must be True or False; received "
-                             f"use_1x1conv={use_1x1conv!r}")
+        self.filters = check_int("Residual", "filters", filters)
+        self.strides = check_int("Residual", "strides", strides)
+        self.use_1x1conv = check_bool("Residual", "use_1x1conv", use_1x1conv)
         if strides != 1 and not use_1x1conv:
             raise ValueError(f"Residual: strides={strides} changes the size, so the shortcut "
                              "needs use_1x1conv=True; received use_1x1conv=False")
-        self.filters = int(filters)
-        self.use_1x1conv = use_1x1conv
-        self.strides = int(strides)
         policy = self.dtype_policy
         if self.strides == 1:
             self.pad1 = None

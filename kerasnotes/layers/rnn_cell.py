@@ -3,12 +3,27 @@
 import keras
 from keras import ops
 
+from kerasnotes._checks import check_int
 
-def check_units(class_name, units):
-    """`units` as a positive int, or a ValueError naming it."""
-    if isinstance(units, bool) or not isinstance(units, int) or units < 1:
-        raise ValueError(f"{class_name}: units must be an integer >= 1; received units={units!r}")
-    return units
+
+def add_gate_weights(cell, gate, input_dim, bias_initializer=None):
+    """Adds the notes' weights of one gate `g` of a recurrent cell with `cell.units` units:
+
+        cell.w_x{g}: W_xg (input_dim, units)    cell.w_h{g}: W_hg (units, units)
+        cell.b_{g}:  b_g  (units,)
+
+    with the cell's `kernel_initializer`, `recurrent_initializer` and `bias_initializer`
+    (or `bias_initializer` given here). The RNN has the one gate `"h"`, the GRU `"r"`,
+    `"z"`, `"h"`, the LSTM `"i"`, `"f"`, `"o"`, `"c"`.
+    """
+    setattr(cell, f"w_x{gate}", cell.add_weight(
+        shape=(input_dim, cell.units), name=f"w_x{gate}", initializer=cell.kernel_initializer))
+    setattr(cell, f"w_h{gate}", cell.add_weight(
+        shape=(cell.units, cell.units), name=f"w_h{gate}",
+        initializer=cell.recurrent_initializer))
+    setattr(cell, f"b_{gate}", cell.add_weight(
+        shape=(cell.units,), name=f"b_{gate}",
+        initializer=bias_initializer or cell.bias_initializer))
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -48,7 +63,7 @@ class RNNCell(keras.layers.Layer):
     def __init__(self, units, activation="tanh", kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", bias_initializer="zeros", **kwargs):
         super().__init__(**kwargs)
-        self.units = check_units("RNNCell", units)
+        self.units = check_int("RNNCell", "units", units)
         self.activation = keras.activations.get(activation)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
@@ -57,13 +72,7 @@ class RNNCell(keras.layers.Layer):
         self.output_size = self.units
 
     def build(self, input_shape):
-        input_dim = input_shape[-1]
-        self.w_xh = self.add_weight(shape=(input_dim, self.units), name="w_xh",
-                                    initializer=self.kernel_initializer)
-        self.w_hh = self.add_weight(shape=(self.units, self.units), name="w_hh",
-                                    initializer=self.recurrent_initializer)
-        self.b_h = self.add_weight(shape=(self.units,), name="b_h",
-                                   initializer=self.bias_initializer)
+        add_gate_weights(self, "h", input_shape[-1])
 
     def call(self, inputs, states, training=None):
         h_prev = states[0] if isinstance(states, (list, tuple)) else states

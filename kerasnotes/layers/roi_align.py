@@ -1,15 +1,10 @@
 """ROI Align: region-of-interest pooling with bilinear sampling instead of rounding."""
 
-import numbers
-
 import keras
 import tensorflow as tf
 
-from kerasnotes.layers.roi_pooling import (
-    check_positive_number,
-    check_roi_inputs,
-    pooled_size_pair,
-)
+from kerasnotes._checks import check_int, check_int_pair, check_number
+from kerasnotes.layers.roi_pooling import check_roi_inputs
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -54,13 +49,10 @@ class ROIAlign(keras.layers.Layer):
 
     def __init__(self, pooled_size, spatial_scale=1.0, sampling_ratio=2, **kwargs):
         super().__init__(**kwargs)
-        self.pooled_size = pooled_size_pair("ROIAlign", pooled_size)
-        self.spatial_scale = check_positive_number("ROIAlign", "spatial_scale", spatial_scale)
-        if (isinstance(sampling_ratio, bool) or not isinstance(sampling_ratio, numbers.Integral)
-                or sampling_ratio < 1):
-            raise ValueError("ROIAlign: sampling_ratio must be an integer >= 1; received "
-                             f"sampling_ratio={sampling_ratio!r}")
-        self.sampling_ratio = int(sampling_ratio)
+        self.pooled_size = check_int_pair("ROIAlign", "pooled_size", pooled_size)
+        self.spatial_scale = check_number("ROIAlign", "spatial_scale", spatial_scale,
+                                          exclusive_minimum=0)
+        self.sampling_ratio = check_int("ROIAlign", "sampling_ratio", sampling_ratio)
 
     def call(self, inputs):
         features, rois = check_roi_inputs("ROIAlign", inputs)

@@ -1,32 +1,10 @@
 """Region-of-interest (ROI) pooling of Fast R-CNN."""
 
-import numbers
-
 import keras
 import numpy as np
 import tensorflow as tf
 
-
-def pooled_size_pair(layer_name, value):
-    """`pooled_size` as a pair `(h2, w2)` of positive ints; raises `ValueError` otherwise."""
-    pair = (value, value) if isinstance(value, numbers.Integral) else value
-    try:
-        pair = tuple(pair)
-    except TypeError:
-        pair = ()
-    if len(pair) != 2 or any(
-        isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1 for v in pair
-    ):
-        raise ValueError(f"{layer_name}: pooled_size must be a positive int or a pair of them; "
-                         f"received pooled_size={value!r}")
-    return int(pair[0]), int(pair[1])
-
-
-def check_positive_number(layer_name, name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
-        raise ValueError(f"{layer_name}: {name} must be a positive number; received "
-                         f"{name}={value!r}")
-    return float(value)
+from kerasnotes._checks import check_int_pair, check_number
 
 
 def check_roi_inputs(layer_name, inputs):
@@ -148,8 +126,9 @@ class ROIPooling(keras.layers.Layer):
 
     def __init__(self, pooled_size, spatial_scale=1.0, **kwargs):
         super().__init__(**kwargs)
-        self.pooled_size = pooled_size_pair("ROIPooling", pooled_size)
-        self.spatial_scale = check_positive_number("ROIPooling", "spatial_scale", spatial_scale)
+        self.pooled_size = check_int_pair("ROIPooling", "pooled_size", pooled_size)
+        self.spatial_scale = check_number("ROIPooling", "spatial_scale", spatial_scale,
+                                          exclusive_minimum=0)
 
     def call(self, inputs):
         features, rois = check_roi_inputs("ROIPooling", inputs)

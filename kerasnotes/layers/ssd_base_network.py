@@ -1,9 +1,8 @@
 """The SSD base network (基础网络块): three down-sample blocks."""
 
-import numbers
-
 import keras
 
+from kerasnotes._checks import check_ints
 from kerasnotes.layers.down_sample_block import DownSampleBlock
 
 
@@ -36,18 +35,7 @@ class SSDBaseNetwork(keras.layers.Layer):
 
     def __init__(self, filters=(16, 32, 64), **kwargs):
         super().__init__(**kwargs)
-        try:
-            filters = tuple(filters)
-        except TypeError:
-            filters = ()
-        if not filters or any(
-            isinstance(f, bool) or not isinstance(f, numbers.Integral) or f < 1 for f in filters
-        ):
-            raise ValueError(
-                "SSDBaseNetwork: filters must be a non-empty sequence of integers >= 1; "
-                f"received filters={filters!r}"
-            )
-        self.filters = tuple(int(f) for f in filters)
+        self.filters = check_ints("SSDBaseNetwork", "filters", filters)
         self.blocks = [
             DownSampleBlock(f, name=f"down_sample{i + 1}", dtype=self.dtype_policy)
             for i, f in enumerate(self.filters)

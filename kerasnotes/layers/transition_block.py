@@ -1,8 +1,8 @@
 """The transition layer of DenseNet."""
 
-import numbers
-
 import keras
+
+from kerasnotes._checks import check_int
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -34,10 +34,7 @@ class TransitionBlock(keras.layers.Layer):
 
     def __init__(self, filters, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(filters, bool) or not isinstance(filters, numbers.Integral) or filters < 1:
-            raise ValueError(f"TransitionBlock: filters must be an integer >= 1; received "
-                             f"filters={filters!r}")
-        self.filters = int(filters)
+        self.filters = check_int("TransitionBlock", "filters", filters)
         self.bn = keras.layers.BatchNormalization(name="bn", dtype=self.dtype_policy)
         self.conv = keras.layers.Conv2D(self.filters, 1, name="conv", dtype=self.dtype_policy)
         self.pool = keras.layers.AveragePooling2D(pool_size=2, strides=2, name="pool",

@@ -1,14 +1,8 @@
 """The VGG block: repeated 3x3 convolutions, then a 2x2 max pooling."""
 
-import numbers
-
 import keras
 
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"VGGBlock: {name} must be an integer >= 1; received {name}={value!r}")
-    return int(value)
+from kerasnotes._checks import check_int
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -41,8 +35,8 @@ class VGGBlock(keras.layers.Layer):
 
     def __init__(self, num_convs, filters, **kwargs):
         super().__init__(**kwargs)
-        self.num_convs = _positive_int("num_convs", num_convs)
-        self.filters = _positive_int("filters", filters)
+        self.num_convs = check_int("VGGBlock", "num_convs", num_convs)
+        self.filters = check_int("VGGBlock", "filters", filters)
         self.convs = [
             keras.layers.Conv2D(self.filters, 3, padding="same", activation="relu",
                                 name=f"conv{i + 1}", dtype=self.dtype_policy)

@@ -1,9 +1,10 @@
 """L2 weight decay as a Keras regularizer: the notes' lambda/2 * sum(w^2)."""
 
-import math
 
 import keras
 from keras import ops
+
+from kerasnotes._checks import check_number
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -25,12 +26,8 @@ class L2WeightDecay(keras.regularizers.Regularizer):
     """
 
     def __init__(self, weight_decay=0.01):
-        weight_decay = float(weight_decay)
-        if not math.isfinite(weight_decay) or weight_decay < 0:
-            raise ValueError(
-                f"L2WeightDecay: weight_decay must be a finite number >= 0; "
-                f"received weight_decay={weight_decay}")
-        self.weight_decay = weight_decay
+        self.weight_decay = check_number("L2WeightDecay", "weight_decay", weight_decay,
+                                         minimum=0)
 
     def __call__(self, x):
         return self.weight_decay / 2.0 * ops.sum(ops.square(x))

@@ -5,6 +5,8 @@ import random
 
 import keras
 
+from kerasnotes._checks import check_int
+
 
 def compute_fans(shape):
     """`(fan_in, fan_out)` of a weight shape.
@@ -44,10 +46,7 @@ class XavierUniform(keras.initializers.Initializer):
     """
 
     def __init__(self, seed=None):
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(
-                f"XavierUniform: seed must be an integer or None; received seed={seed}")
-        self.seed = seed
+        self.seed = check_int("XavierUniform", "seed", seed, minimum=None, allow_none=True)
         self._draw_seed = seed if seed is not None else random.randint(1, 2**31 - 1)
 
     @staticmethod

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from kerasnotes._checks import check_int
 from kerasnotes.losses.softmax_cross_entropy import log_softmax
 
 
@@ -64,10 +65,8 @@ class PixelSoftmaxCrossEntropy(keras.losses.Loss):
     def __init__(self, ignore_label=255, reduction="sum_over_batch_size",
                  name="pixel_softmax_cross_entropy", dtype=None):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
-        if isinstance(ignore_label, bool) or not isinstance(ignore_label, int):
-            raise ValueError("PixelSoftmaxCrossEntropy: ignore_label must be an int; received "
-                             f"ignore_label={ignore_label!r}")
-        self.ignore_label = ignore_label
+        self.ignore_label = check_int("PixelSoftmaxCrossEntropy", "ignore_label", ignore_label,
+                                      minimum=None)
 
     def call(self, y_true, y_pred):
         return pixel_softmax_cross_entropy(y_true, y_pred, self.ignore_label)

@@ -1,8 +1,8 @@
 """VOC-style mean average precision (mAP) of object detections."""
 
-import numbers
-
 import numpy as np
+
+from kerasnotes._checks import check_int, check_number
 
 
 def average_precision(recall, precision):
@@ -90,15 +90,9 @@ class MeanAveragePrecision:
     """
 
     def __init__(self, num_classes, iou_threshold=0.5):
-        if (isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral)
-                or num_classes < 1):
-            raise ValueError("MeanAveragePrecision: num_classes must be an integer >= 1; "
-                             f"received num_classes={num_classes!r}")
-        if not isinstance(iou_threshold, numbers.Real) or not 0.0 <= iou_threshold <= 1.0:
-            raise ValueError("MeanAveragePrecision: iou_threshold must be in [0, 1]; "
-                             f"received iou_threshold={iou_threshold!r}")
-        self.num_classes = int(num_classes)
-        self.iou_threshold = float(iou_threshold)
+        self.num_classes = check_int("MeanAveragePrecision", "num_classes", num_classes)
+        self.iou_threshold = check_number("MeanAveragePrecision", "iou_threshold", iou_threshold,
+                                          minimum=0, maximum=1)
         self.reset()
 
     def reset(self):

@@ -1,9 +1,9 @@
 """Semantic segmentation metrics: pixel accuracy and mean IoU, ignoring boundary pixels."""
 
-import numbers
-
 import keras
 import tensorflow as tf
+
+from kerasnotes._checks import check_int
 
 
 class _ConfusionMatrixMetric(keras.metrics.Metric):
@@ -12,15 +12,8 @@ class _ConfusionMatrixMetric(keras.metrics.Metric):
     def __init__(self, num_classes, ignore_label=255, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
         cls = type(self).__name__
-        if (isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral)
-                or num_classes < 1):
-            raise ValueError(f"{cls}: num_classes must be an integer >= 1; received "
-                             f"num_classes={num_classes!r}")
-        if isinstance(ignore_label, bool) or not isinstance(ignore_label, numbers.Integral):
-            raise ValueError(f"{cls}: ignore_label must be an int; received "
-                             f"ignore_label={ignore_label!r}")
-        self.num_classes = int(num_classes)
-        self.ignore_label = int(ignore_label)
+        self.num_classes = check_int(cls, "num_classes", num_classes)
+        self.ignore_label = check_int(cls, "ignore_label", ignore_label, minimum=None)
         self.confusion = self.add_variable(shape=(self.num_classes, self.num_classes),
                                            initializer="zeros", dtype="float64",
                                            name="confusion")

@@ -3,11 +3,12 @@
 
 import keras
 
-from kerasnotes.models.image_input import positive_int, stack_layers, validate_image_shape
+from kerasnotes._checks import check_int, check_number
+from kerasnotes.models.image_input import ImageModel, width_function
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
-class AlexNet(keras.Model):
+class AlexNet(ImageModel):
     """AlexNet: five convolutions, three max poolings, two dropout-regularized dense layers.
 
     The notes' layer list (ReLU everywhere except the output and dropout layers):
@@ -48,14 +49,10 @@ class AlexNet(keras.Model):
     def __init__(self, num_classes=10, input_shape=(224, 224, 1), width_divisor=1,
                  dropout=0.5, **kwargs):
         name = kwargs.pop("name", "alexnet")
-        shape = validate_image_shape("AlexNet", input_shape)
-        num_classes = positive_int("AlexNet", "num_classes", num_classes)
-        width_divisor = positive_int("AlexNet", "width_divisor", width_divisor)
-        if not 0.0 <= float(dropout) < 1.0:
-            raise ValueError(f"AlexNet: dropout must be in [0, 1); received dropout={dropout}")
-
-        def width(channels):
-            return max(1, channels // width_divisor)
+        num_classes = check_int("AlexNet", "num_classes", num_classes)
+        width_divisor = check_int("AlexNet", "width_divisor", width_divisor)
+        dropout = check_number("AlexNet", "dropout", dropout, minimum=0, exclusive_maximum=1)
+        width = width_function(width_divisor)
 
         def conv(filters, kernel_size, name, strides=1, padding="same"):
             return keras.layers.Conv2D(width(filters), kernel_size, strides=strides,
@@ -80,23 +77,6 @@ class AlexNet(keras.Model):
             keras.layers.Dropout(dropout, name="dropout2"),
             keras.layers.Dense(num_classes, name="logits"),
         ]
-        inputs = keras.Input(shape=shape, name="images")
-        outputs = stack_layers("AlexNet", shape, inputs, layers)
-        super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
-        self.num_classes = num_classes
-        self.image_shape = shape
-        self.width_divisor = width_divisor
-        self.dropout = float(dropout)
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "num_classes": self.num_classes,
-            "input_shape": self.image_shape,
-            "width_divisor": self.width_divisor,
-            "dropout": self.dropout,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        arguments = {"num_classes": num_classes, "width_divisor": width_divisor,
+                     "dropout": dropout}
+        super().__init__("AlexNet", input_shape, layers, arguments, name=name, **kwargs)

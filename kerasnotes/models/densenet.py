@@ -3,13 +3,15 @@
 
 import keras
 
+from kerasnotes._checks import check_int, check_ints
 from kerasnotes.layers.dense_block import DenseBlock
 from kerasnotes.layers.transition_block import TransitionBlock
-from kerasnotes.models.image_input import positive_int, stack_layers, validate_image_shape
+from kerasnotes.models.image_input import ImageModel
+from kerasnotes.models.resnet import stem_layers
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
-class DenseNet(keras.Model):
+class DenseNet(ImageModel):
     """DenseNet: ResNet's stem, dense blocks separated by transition layers, BN-ReLU head.
 
     The notes' structure (with d2l's sizes):
@@ -54,33 +56,15 @@ class DenseNet(keras.Model):
                  num_convs_in_dense_blocks=(4, 4, 4, 4), growth_rate=32, width_divisor=1,
                  **kwargs):
         name = kwargs.pop("name", "densenet")
-        shape = validate_image_shape("DenseNet", input_shape)
-        num_classes = positive_int("DenseNet", "num_classes", num_classes)
-        width_divisor = positive_int("DenseNet", "width_divisor", width_divisor)
-        growth_rate = positive_int("DenseNet", "growth_rate", growth_rate)
-        try:
-            num_convs_in_dense_blocks = tuple(num_convs_in_dense_blocks)
-        except TypeError:
-            num_convs_in_dense_blocks = ()
-        if not num_convs_in_dense_blocks:
-            raise ValueError("DenseNet: num_convs_in_dense_blocks must be a non-empty sequence "
-                             "of integers; received "
-                             f"num_convs_in_dense_blocks={num_convs_in_dense_blocks!r}")
-        num_convs_in_dense_blocks = tuple(
-            positive_int("DenseNet", "num_convs_in_dense_blocks", n)
-            for n in num_convs_in_dense_blocks
-        )
+        num_classes = check_int("DenseNet", "num_classes", num_classes)
+        width_divisor = check_int("DenseNet", "width_divisor", width_divisor)
+        growth_rate = check_int("DenseNet", "growth_rate", growth_rate)
+        num_convs_in_dense_blocks = check_ints("DenseNet", "num_convs_in_dense_blocks",
+                                               num_convs_in_dense_blocks)
 
         channels = max(1, 64 // width_divisor)
         block_growth = max(1, growth_rate // width_divisor)
-        layers = [
-            keras.layers.ZeroPadding2D(3, name="stem_pad"),
-            keras.layers.Conv2D(channels, 7, strides=2, name="stem_conv"),
-            keras.layers.BatchNormalization(name="stem_bn"),
-            keras.layers.ReLU(name="stem_relu"),
-            keras.layers.ZeroPadding2D(1, name="stem_pool_pad"),
-            keras.layers.MaxPooling2D(pool_size=3, strides=2, name="stem_pool"),
-        ]
+        layers = stem_layers(channels)
         for i, num_convs in enumerate(num_convs_in_dense_blocks):
             layers.append(DenseBlock(num_convs, block_growth, name=f"dense_block{i + 1}"))
             channels += num_convs * block_growth
@@ -93,25 +77,7 @@ class DenseNet(keras.Model):
             keras.layers.GlobalAveragePooling2D(name="global_pool"),
             keras.layers.Dense(num_classes, name="logits"),
         ]
-        inputs = keras.Input(shape=shape, name="images")
-        outputs = stack_layers("DenseNet", shape, inputs, layers)
-        super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
-        self.num_classes = num_classes
-        self.image_shape = shape
-        self.num_convs_in_dense_blocks = num_convs_in_dense_blocks
-        self.growth_rate = growth_rate
-        self.width_divisor = width_divisor
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "num_classes": self.num_classes,
-            "input_shape": self.image_shape,
-            "num_convs_in_dense_blocks": self.num_convs_in_dense_blocks,
-            "growth_rate": self.growth_rate,
-            "width_divisor": self.width_divisor,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        arguments = {"num_classes": num_classes,
+                     "num_convs_in_dense_blocks": num_convs_in_dense_blocks,
+                     "growth_rate": growth_rate, "width_divisor": width_divisor}
+        super().__init__("DenseNet", input_shape, layers, arguments, name=name, **kwargs)

@@ -1,27 +1,13 @@
 """Fast R-CNN: whole-image features, ROI pooling of proposals, class scores and box offsets."""
 
-import numbers
-
 import keras
 
+from kerasnotes._checks import check_choice, check_int, check_ints
 from kerasnotes.layers.roi_align import ROIAlign
 from kerasnotes.layers.roi_pooling import ROIPooling
 from kerasnotes.models.image_input import stack_layers, validate_image_shape
 
 ROI_POOLING_KINDS = ("max", "align")
-
-
-def _positive_ints(model_name, name, values, allow_empty=False):
-    try:
-        values = tuple(values)
-    except TypeError:
-        values = (values,)
-    if (not values and not allow_empty) or any(
-        isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1 for v in values
-    ):
-        raise ValueError(f"{model_name}: {name} must be a sequence of positive ints; received "
-                         f"{name}={values!r}")
-    return tuple(int(v) for v in values)
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -65,12 +51,10 @@ class FastRCNNHead(keras.layers.Layer):
     def __init__(self, num_classes, pooled_size=7, spatial_scale=1.0, hidden_units=(256, 256),
                  roi_pooling="max", **kwargs):
         super().__init__(**kwargs)
-        self.num_classes = _positive_ints("FastRCNNHead", "num_classes", (num_classes,))[0]
-        self.hidden_units = _positive_ints("FastRCNNHead", "hidden_units", hidden_units)
-        if roi_pooling not in ROI_POOLING_KINDS:
-            raise ValueError(f"FastRCNNHead: roi_pooling must be one of {ROI_POOLING_KINDS}; "
-                             f"received roi_pooling={roi_pooling!r}")
-        self.roi_pooling = roi_pooling
+        self.num_classes = check_int("FastRCNNHead", "num_classes", num_classes)
+        self.hidden_units = check_ints("FastRCNNHead", "hidden_units", hidden_units)
+        self.roi_pooling = check_choice("FastRCNNHead", "roi_pooling", roi_pooling,
+                                        ROI_POOLING_KINDS)
         policy = self.dtype_policy
         pooling_class = ROIPooling if roi_pooling == "max" else ROIAlign
         self.pool = pooling_class(pooled_size, spatial_scale=spatial_scale, name="roi_pool",
@@ -158,7 +142,7 @@ class FastRCNN(keras.Model):
         model_name = type(self).__name__
         name = kwargs.pop("name", "fast_rcnn")
         shape = validate_image_shape(model_name, input_shape)
-        backbone_filters = _positive_ints(model_name, "backbone_filters", backbone_filters)
+        backbone_filters = check_ints(model_name, "backbone_filters", backbone_filters)
         backbone = []
         for i, filters in enumerate(backbone_filters):
             backbone += [

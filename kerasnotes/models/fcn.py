@@ -1,44 +1,12 @@
 """FCN: the fully convolutional network for semantic segmentation."""
 
-import numbers
-
 import keras
 
+from kerasnotes._checks import check_int
 from kerasnotes.layers.bilinear_initializer import BilinearInitializer
-from kerasnotes.layers.residual import Residual
-from kerasnotes.models.resnet import RESNET_SPECS
+from kerasnotes.models.resnet import resnet_trunk_layers
 
 BACKBONE_DEPTH = 18
-
-
-def resnet_trunk_layers(width_divisor=1, groups=4, depth=BACKBONE_DEPTH):
-    """The layers of ResNet's feature extractor: stem and the first `groups` residual groups.
-
-    The same layers, with the same names, as `kerasnotes.models.resnet.ResNet` up to
-    `group{groups}_block{last}`, without its global pooling and dense head, so weights move
-    between the two by layer name (`FCN.load_backbone_weights`). The stride is
-    `4 * 2 ** (groups - 1)`: 32 for all four groups.
-    """
-
-    def width(channels):
-        return max(1, channels // width_divisor)
-
-    specs = RESNET_SPECS[depth]
-    layers = [
-        keras.layers.ZeroPadding2D(3, name="stem_pad"),
-        keras.layers.Conv2D(width(specs[0][0]), 7, strides=2, name="stem_conv"),
-        keras.layers.BatchNormalization(name="stem_bn"),
-        keras.layers.ReLU(name="stem_relu"),
-        keras.layers.ZeroPadding2D(1, name="stem_pool_pad"),
-        keras.layers.MaxPooling2D(pool_size=3, strides=2, name="stem_pool"),
-    ]
-    for group, (channels, blocks) in enumerate(specs[:groups], start=1):
-        for block in range(blocks):
-            downsample = group > 1 and block == 0
-            layers.append(Residual(width(channels), use_1x1conv=downsample,
-                                   strides=2 if downsample else 1,
-                                   name=f"group{group}_block{block + 1}"))
-    return layers
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -89,19 +57,14 @@ class FCN(keras.Model):
                  **kwargs):
         model_name = type(self).__name__
         name = kwargs.pop("name", "fcn")
-        for arg, value, low, high in (("num_classes", num_classes, 1, None),
-                                      ("input_channels", input_channels, 1, None),
-                                      ("width_divisor", width_divisor, 1, None),
-                                      ("backbone_groups", backbone_groups, 1, 4)):
-            if (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low
-                    or (high is not None and value > high)):
-                limits = f"in [{low}, {high}]" if high else f">= {low}"
-                raise ValueError(f"{model_name}: {arg} must be an integer {limits}; received "
-                                 f"{arg}={value!r}")
+        num_classes = check_int(model_name, "num_classes", num_classes)
+        input_channels = check_int(model_name, "input_channels", input_channels)
+        width_divisor = check_int(model_name, "width_divisor", width_divisor)
+        backbone_groups = check_int(model_name, "backbone_groups", backbone_groups, maximum=4)
         stride = 4 * 2 ** (backbone_groups - 1)
         inputs = keras.Input(shape=(None, None, int(input_channels)), name="images")
         x = inputs
-        for layer in resnet_trunk_layers(width_divisor, backbone_groups):
+        for layer in resnet_trunk_layers(width_divisor, backbone_groups, BACKBONE_DEPTH):
             x = layer(x)
         x = keras.layers.Conv2D(num_classes, 1, name="score")(x)
         outputs = keras.layers.Conv2DTranspose(

@@ -3,8 +3,9 @@
 
 import keras
 
+from kerasnotes._checks import check_int
 from kerasnotes.layers.inception import Inception
-from kerasnotes.models.image_input import positive_int, stack_layers, validate_image_shape
+from kerasnotes.models.image_input import ImageModel, width_function
 
 # The notes' Inception blocks `(n1, (n21, n22), (n31, n32), n4)` of stages 3, 4 and 5.
 GOOGLENET_INCEPTIONS = (
@@ -27,7 +28,7 @@ GOOGLENET_INCEPTIONS = (
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
-class GoogLeNet(keras.Model):
+class GoogLeNet(ImageModel):
     """GoogLeNet: five stages (two convolutional, three of Inception blocks), then dense.
 
     The notes' structure (every convolution followed by ReLU; "pool" is a 3x3 max pooling
@@ -71,12 +72,9 @@ class GoogLeNet(keras.Model):
 
     def __init__(self, num_classes=10, input_shape=(96, 96, 1), width_divisor=1, **kwargs):
         name = kwargs.pop("name", "googlenet")
-        shape = validate_image_shape("GoogLeNet", input_shape)
-        num_classes = positive_int("GoogLeNet", "num_classes", num_classes)
-        width_divisor = positive_int("GoogLeNet", "width_divisor", width_divisor)
-
-        def width(channels):
-            return max(1, channels // width_divisor)
+        num_classes = check_int("GoogLeNet", "num_classes", num_classes)
+        width_divisor = check_int("GoogLeNet", "width_divisor", width_divisor)
+        width = width_function(width_divisor)
 
         def pool(stage):
             return [
@@ -104,21 +102,5 @@ class GoogLeNet(keras.Model):
             keras.layers.GlobalAveragePooling2D(name="global_pool"),
             keras.layers.Dense(num_classes, name="logits"),
         ]
-        inputs = keras.Input(shape=shape, name="images")
-        outputs = stack_layers("GoogLeNet", shape, inputs, layers)
-        super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
-        self.num_classes = num_classes
-        self.image_shape = shape
-        self.width_divisor = width_divisor
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "num_classes": self.num_classes,
-            "input_shape": self.image_shape,
-            "width_divisor": self.width_divisor,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        arguments = {"num_classes": num_classes, "width_divisor": width_divisor}
+        super().__init__("GoogLeNet", input_shape, layers, arguments, name=name, **kwargs)

@@ -2,13 +2,14 @@
 
 import keras
 
-from kerasnotes.models.image_input import stack_layers, validate_image_shape
+from kerasnotes._checks import check_choice, check_int
+from kerasnotes.models.image_input import ImageModel
 
 POOLING_LAYERS = {"avg": keras.layers.AveragePooling2D, "max": keras.layers.MaxPooling2D}
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
-class LeNet(keras.Model):
+class LeNet(ImageModel):
     """LeNet: two convolution blocks, then three fully connected layers.
 
     The notes' structure: two blocks of (convolution 5x5, stride 1, no padding, with 6 then
@@ -44,13 +45,8 @@ class LeNet(keras.Model):
     def __init__(self, num_classes=10, input_shape=(28, 28, 1), activation="sigmoid",
                  pooling="avg", batch_norm=False, **kwargs):
         name = kwargs.pop("name", "lenet")
-        shape = validate_image_shape("LeNet", input_shape)
-        if pooling not in POOLING_LAYERS:
-            raise ValueError(
-                f"LeNet: pooling must be one of {sorted(POOLING_LAYERS)}; received {pooling!r}"
-            )
-        if int(num_classes) < 1:
-            raise ValueError(f"LeNet: num_classes must be >= 1; received {num_classes}")
+        check_choice("LeNet", "pooling", pooling, tuple(sorted(POOLING_LAYERS)))
+        num_classes = check_int("LeNet", "num_classes", num_classes)
         keras.activations.get(activation)  # fails early on an unknown activation name
         pool = POOLING_LAYERS[pooling]
 
@@ -71,25 +67,6 @@ class LeNet(keras.Model):
             *hidden(keras.layers.Dense(84, name="dense2"), 4),
             keras.layers.Dense(num_classes, name="logits"),
         ]
-        inputs = keras.Input(shape=shape, name="images")
-        outputs = stack_layers("LeNet", shape, inputs, layers)
-        super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
-        self.num_classes = int(num_classes)
-        self.image_shape = shape
-        self.activation = activation
-        self.pooling = pooling
-        self.batch_norm = bool(batch_norm)
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "num_classes": self.num_classes,
-            "input_shape": self.image_shape,
-            "activation": self.activation,
-            "pooling": self.pooling,
-            "batch_norm": self.batch_norm,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        arguments = {"num_classes": num_classes, "activation": activation, "pooling": pooling,
+                     "batch_norm": bool(batch_norm)}
+        super().__init__("LeNet", input_shape, layers, arguments, name=name, **kwargs)

@@ -3,6 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
+from kerasnotes._checks import check_int, check_number
 from kerasnotes.losses.squared_loss import squared_loss
 
 
@@ -34,14 +35,10 @@ class LinearRegressionScratch:
     """
 
     def __init__(self, num_features, init_stddev=0.01, seed=None):
-        if int(num_features) < 1:
-            raise ValueError(
-                f"LinearRegressionScratch: num_features must be >= 1; received {num_features}")
-        if float(init_stddev) < 0:
-            raise ValueError(
-                f"LinearRegressionScratch: init_stddev must be >= 0; received {init_stddev}")
+        self.num_features = check_int("LinearRegressionScratch", "num_features", num_features)
+        init_stddev = check_number("LinearRegressionScratch", "init_stddev", init_stddev,
+                                   minimum=0)
         rng = np.random.default_rng(seed)
-        self.num_features = int(num_features)
         self.w = tf.Variable(
             rng.normal(0.0, init_stddev, size=(self.num_features, 1)).astype("float32"), name="w")
         self.b = tf.Variable(tf.zeros((1,)), name="b")
@@ -74,9 +71,7 @@ class LinearRegressionScratch:
 
     def fit(self, X, y, epochs=3, batch_size=10, learning_rate=0.03, seed=None):
         """Minibatch SGD over shuffled batches; returns the full-data loss after each epoch."""
-        if int(batch_size) < 1:
-            raise ValueError(f"LinearRegressionScratch.fit: batch_size must be >= 1; "
-                             f"received {batch_size}")
+        batch_size = check_int("LinearRegressionScratch.fit", "batch_size", batch_size)
         X = np.asarray(X, "float32")
         y = np.asarray(y, "float32").reshape(-1, 1)
         if X.shape != (len(y), self.num_features):

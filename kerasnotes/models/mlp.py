@@ -2,11 +2,12 @@
 
 import keras
 
-from kerasnotes.models.image_input import stack_layers, validate_image_shape
+from kerasnotes._checks import check_int, check_ints, check_number
+from kerasnotes.models.image_input import ImageModel
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
-class MLP(keras.Model):
+class MLP(ImageModel):
     """Multilayer perceptron: fully connected hidden layers with an activation, then logits.
 
     The notes' formula for each hidden layer: `H = phi(X W_h + b_h)`; the output layer has no
@@ -37,37 +38,15 @@ class MLP(keras.Model):
     def __init__(self, num_classes=10, input_shape=(28, 28, 1), hidden_units=(256,),
                  activation="relu", dropout=0.0, **kwargs):
         name = kwargs.pop("name", "mlp")
-        shape = validate_image_shape("MLP", input_shape)
-        hidden_units = tuple(int(u) for u in hidden_units)
-        if any(u < 1 for u in hidden_units):
-            raise ValueError(f"MLP: hidden_units must be positive; received {hidden_units}")
-        if not 0.0 <= float(dropout) < 1.0:
-            raise ValueError(f"MLP: dropout must be in [0, 1); received dropout={dropout}")
-        inputs = keras.Input(shape=shape, name="images")
+        num_classes = check_int("MLP", "num_classes", num_classes)
+        hidden_units = check_ints("MLP", "hidden_units", hidden_units, min_length=0)
+        dropout = check_number("MLP", "dropout", dropout, minimum=0, exclusive_maximum=1)
         layers = [keras.layers.Flatten(name="flatten")]
         for i, units in enumerate(hidden_units):
             layers.append(keras.layers.Dense(units, activation=activation, name=f"hidden{i + 1}"))
             if dropout > 0:
                 layers.append(keras.layers.Dropout(dropout, name=f"dropout{i + 1}"))
         layers.append(keras.layers.Dense(num_classes, name="logits"))
-        outputs = stack_layers("MLP", shape, inputs, layers)
-        super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
-        self.num_classes = int(num_classes)
-        self.image_shape = shape
-        self.hidden_units = hidden_units
-        self.activation = activation
-        self.dropout = float(dropout)
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "num_classes": self.num_classes,
-            "input_shape": self.image_shape,
-            "hidden_units": self.hidden_units,
-            "activation": self.activation,
-            "dropout": self.dropout,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        arguments = {"num_classes": num_classes, "hidden_units": hidden_units,
+                     "activation": activation, "dropout": dropout}
+        super().__init__("MLP", input_shape, layers, arguments, name=name, **kwargs)

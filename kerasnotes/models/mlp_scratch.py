@@ -3,6 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
+from kerasnotes._checks import check_choice, check_ints, check_number
 from kerasnotes.losses.softmax_cross_entropy import softmax_cross_entropy
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
@@ -61,19 +62,11 @@ class MLPScratch:
 
     def __init__(self, layer_sizes, activation="relu", weight_decay=0.0, init_stddev=0.1,
                  seed=None):
-        layer_sizes = tuple(int(n) for n in layer_sizes)
-        if len(layer_sizes) < 2 or any(n < 1 for n in layer_sizes):
-            raise ValueError("MLPScratch: layer_sizes must hold >= 2 positive sizes; "
-                             f"received layer_sizes={layer_sizes}")
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"MLPScratch: activation must be one of {ACTIVATIONS}; "
-                             f"received activation={activation!r}")
-        if float(weight_decay) < 0:
-            raise ValueError(f"MLPScratch: weight_decay must be >= 0; received {weight_decay}")
-        rng = np.random.default_rng(seed)
+        layer_sizes = check_ints("MLPScratch", "layer_sizes", layer_sizes, min_length=2)
         self.layer_sizes = layer_sizes
-        self.activation = activation
-        self.weight_decay = float(weight_decay)
+        self.activation = check_choice("MLPScratch", "activation", activation, ACTIVATIONS)
+        self.weight_decay = check_number("MLPScratch", "weight_decay", weight_decay, minimum=0)
+        rng = np.random.default_rng(seed)
         self.weights, self.biases = [], []
         for k, (n_in, n_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:], strict=True),
                                           start=1):

@@ -3,12 +3,13 @@
 
 import keras
 
+from kerasnotes._checks import check_int, check_number
 from kerasnotes.layers.nin_block import NiNBlock
-from kerasnotes.models.image_input import positive_int, stack_layers, validate_image_shape
+from kerasnotes.models.image_input import ImageModel, width_function
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
-class NiN(keras.Model):
+class NiN(ImageModel):
     """NiN: NiN blocks with max pooling, then a NiN block with one channel per class and
     global average pooling instead of dense layers.
 
@@ -49,14 +50,10 @@ class NiN(keras.Model):
     def __init__(self, num_classes=10, input_shape=(224, 224, 1), width_divisor=1,
                  dropout=0.5, **kwargs):
         name = kwargs.pop("name", "nin")
-        shape = validate_image_shape("NiN", input_shape)
-        num_classes = positive_int("NiN", "num_classes", num_classes)
-        width_divisor = positive_int("NiN", "width_divisor", width_divisor)
-        if not 0.0 <= float(dropout) < 1.0:
-            raise ValueError(f"NiN: dropout must be in [0, 1); received dropout={dropout}")
-
-        def width(channels):
-            return max(1, channels // width_divisor)
+        num_classes = check_int("NiN", "num_classes", num_classes)
+        width_divisor = check_int("NiN", "width_divisor", width_divisor)
+        dropout = check_number("NiN", "dropout", dropout, minimum=0, exclusive_maximum=1)
+        width = width_function(width_divisor)
 
         def pool(name):
             return keras.layers.MaxPooling2D(pool_size=3, strides=2, name=name)
@@ -73,23 +70,6 @@ class NiN(keras.Model):
             keras.layers.GlobalAveragePooling2D(keepdims=True, name="global_pool"),
             keras.layers.Flatten(name="flatten"),
         ]
-        inputs = keras.Input(shape=shape, name="images")
-        outputs = stack_layers("NiN", shape, inputs, layers)
-        super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
-        self.num_classes = num_classes
-        self.image_shape = shape
-        self.width_divisor = width_divisor
-        self.dropout = float(dropout)
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "num_classes": self.num_classes,
-            "input_shape": self.image_shape,
-            "width_divisor": self.width_divisor,
-            "dropout": self.dropout,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        arguments = {"num_classes": num_classes, "width_divisor": width_divisor,
+                     "dropout": dropout}
+        super().__init__("NiN", input_shape, layers, arguments, name=name, **kwargs)

@@ -3,8 +3,9 @@
 
 import keras
 
+from kerasnotes._checks import check_choice, check_int
 from kerasnotes.layers.residual import Residual
-from kerasnotes.models.image_input import positive_int, stack_layers, validate_image_shape
+from kerasnotes.models.image_input import ImageModel, width_function
 
 # Depth -> (output channels, number of residual blocks) of each of the four groups.
 RESNET_SPECS = {
@@ -13,8 +14,42 @@ RESNET_SPECS = {
 }
 
 
+
+def stem_layers(channels):
+    """The ResNet / DenseNet stem: 7x7 convolution, stride 2, padding 3, batch norm, ReLU,
+    then 3x3 max pooling, stride 2, padding 1 (input size / 4)."""
+    return [
+        keras.layers.ZeroPadding2D(3, name="stem_pad"),
+        keras.layers.Conv2D(channels, 7, strides=2, name="stem_conv"),
+        keras.layers.BatchNormalization(name="stem_bn"),
+        keras.layers.ReLU(name="stem_relu"),
+        keras.layers.ZeroPadding2D(1, name="stem_pool_pad"),
+        keras.layers.MaxPooling2D(pool_size=3, strides=2, name="stem_pool"),
+    ]
+
+
+def resnet_trunk_layers(width_divisor=1, groups=4, depth=18):
+    """The layers of ResNet's feature extractor: stem and the first `groups` residual groups.
+
+    The layers, with their names, of `ResNet(depth)` up to `group{groups}_block{last}`:
+    `ResNet` adds its global pooling and dense head, `FCN` its 1x1 scores and upsampling,
+    so weights move between the two by layer name (`FCN.load_backbone_weights`). The
+    stride is `4 * 2 ** (groups - 1)`: 32 for all four groups.
+    """
+    width = width_function(width_divisor)
+    specs = RESNET_SPECS[depth]
+    layers = stem_layers(width(specs[0][0]))
+    for group, (channels, blocks) in enumerate(specs[:groups], start=1):
+        for block in range(blocks):
+            downsample = group > 1 and block == 0
+            layers.append(Residual(width(channels), use_1x1conv=downsample,
+                                   strides=2 if downsample else 1,
+                                   name=f"group{group}_block{block + 1}"))
+    return layers
+
+
 @keras.saving.register_keras_serializable(package="kerasnotes")
-class ResNet(keras.Model):
+class ResNet(ImageModel):
     """ResNet: a 7x7 stem, four groups of residual blocks, global average pooling, dense.
 
     The notes' ResNet-18:
@@ -60,55 +95,16 @@ class ResNet(keras.Model):
                  **kwargs):
         model_name = type(self).__name__
         name = kwargs.pop("name", f"resnet{depth}")
-        shape = validate_image_shape(model_name, input_shape)
-        if depth not in RESNET_SPECS:
-            raise ValueError(f"{model_name}: depth must be one of {sorted(RESNET_SPECS)}; "
-                             f"received depth={depth!r}")
-        num_classes = positive_int(model_name, "num_classes", num_classes)
-        width_divisor = positive_int(model_name, "width_divisor", width_divisor)
-
-        def width(channels):
-            return max(1, channels // width_divisor)
-
-        stem_channels = RESNET_SPECS[depth][0][0]
-        layers = [
-            keras.layers.ZeroPadding2D(3, name="stem_pad"),
-            keras.layers.Conv2D(width(stem_channels), 7, strides=2, name="stem_conv"),
-            keras.layers.BatchNormalization(name="stem_bn"),
-            keras.layers.ReLU(name="stem_relu"),
-            keras.layers.ZeroPadding2D(1, name="stem_pool_pad"),
-            keras.layers.MaxPooling2D(pool_size=3, strides=2, name="stem_pool"),
-        ]
-        for group, (channels, blocks) in enumerate(RESNET_SPECS[depth], start=1):
-            for block in range(blocks):
-                downsample = group > 1 and block == 0
-                layers.append(Residual(width(channels), use_1x1conv=downsample,
-                                       strides=2 if downsample else 1,
-                                       name=f"group{group}_block{block + 1}"))
-        layers += [
+        check_choice(model_name, "depth", depth, tuple(sorted(RESNET_SPECS)))
+        num_classes = check_int(model_name, "num_classes", num_classes)
+        width_divisor = check_int(model_name, "width_divisor", width_divisor)
+        layers = resnet_trunk_layers(width_divisor, len(RESNET_SPECS[depth]), depth) + [
             keras.layers.GlobalAveragePooling2D(name="global_pool"),
             keras.layers.Dense(num_classes, name="logits"),
         ]
-        inputs = keras.Input(shape=shape, name="images")
-        outputs = stack_layers(model_name, shape, inputs, layers)
-        super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
-        self.depth = depth
-        self.num_classes = num_classes
-        self.image_shape = shape
-        self.width_divisor = width_divisor
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "depth": self.depth,
-            "num_classes": self.num_classes,
-            "input_shape": self.image_shape,
-            "width_divisor": self.width_divisor,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        arguments = {"depth": depth, "num_classes": num_classes,
+                     "width_divisor": width_divisor}
+        super().__init__(model_name, input_shape, layers, arguments, name=name, **kwargs)
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")

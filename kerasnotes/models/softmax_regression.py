@@ -2,11 +2,12 @@
 
 import keras
 
-from kerasnotes.models.image_input import stack_layers, validate_image_shape
+from kerasnotes._checks import check_int
+from kerasnotes.models.image_input import ImageModel
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
-class SoftmaxRegression(keras.Model):
+class SoftmaxRegression(ImageModel):
     """Softmax regression, the notes' single-layer network for classification.
 
     The notes' formula: `o = x W + b`, `y_hat = softmax(o)`, trained with the cross-entropy
@@ -34,26 +35,10 @@ class SoftmaxRegression(keras.Model):
 
     def __init__(self, num_classes=10, input_shape=(28, 28, 1), **kwargs):
         name = kwargs.pop("name", "softmax_regression")
-        shape = validate_image_shape("SoftmaxRegression", input_shape)
-        if int(num_classes) < 1:
-            raise ValueError(f"SoftmaxRegression: num_classes must be >= 1; received {num_classes}")
-        inputs = keras.Input(shape=shape, name="images")
+        num_classes = check_int("SoftmaxRegression", "num_classes", num_classes)
         layers = [
             keras.layers.Flatten(name="flatten"),
             keras.layers.Dense(num_classes, name="logits"),
         ]
-        outputs = stack_layers("SoftmaxRegression", shape, inputs, layers)
-        super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
-        self.num_classes = int(num_classes)
-        self.image_shape = shape
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "num_classes": self.num_classes,
-            "input_shape": self.image_shape,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        super().__init__("SoftmaxRegression", input_shape, layers, {"num_classes": num_classes},
+                         name=name, **kwargs)

@@ -3,6 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
+from kerasnotes._checks import check_int
 from kerasnotes.losses.softmax_cross_entropy import softmax_cross_entropy
 
 
@@ -35,15 +36,10 @@ class SoftmaxRegressionScratch:
     """
 
     def __init__(self, num_inputs, num_classes, init_stddev=0.01, seed=None):
-        if int(num_inputs) < 1:
-            raise ValueError(
-                f"SoftmaxRegressionScratch: num_inputs must be >= 1; received {num_inputs}")
-        if int(num_classes) < 2:
-            raise ValueError(
-                f"SoftmaxRegressionScratch: num_classes must be >= 2; received {num_classes}")
+        self.num_inputs = check_int("SoftmaxRegressionScratch", "num_inputs", num_inputs)
+        self.num_classes = check_int("SoftmaxRegressionScratch", "num_classes", num_classes,
+                                     minimum=2)
         rng = np.random.default_rng(seed)
-        self.num_inputs = int(num_inputs)
-        self.num_classes = int(num_classes)
         self.W = tf.Variable(rng.normal(0.0, init_stddev, size=(self.num_inputs, self.num_classes))
                              .astype("float32"), name="W")
         self.b = tf.Variable(tf.zeros((self.num_classes,)), name="b")

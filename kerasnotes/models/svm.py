@@ -6,6 +6,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from kerasnotes._checks import check_int, check_number
 from kerasnotes.layers.random_fourier_features import RandomFourierFeatures
 from kerasnotes.layers.weight_decay import L2WeightDecay
 
@@ -33,9 +34,7 @@ def polynomial_features(x, c=1.0):
     >>> float(ops.sum(phi * phi))  # (1 + 4 + 1)^2 = 36
     36.0
     """
-    c = float(c)
-    if not math.isfinite(c) or c < 0:
-        raise ValueError(f"polynomial_features: c must be a finite number >= 0; received c={c}")
+    c = check_number("polynomial_features", "c", c, minimum=0)
     x = ops.convert_to_tensor(x)
     d = x.shape[-1]
     if d is None:
@@ -86,20 +85,14 @@ class LinearSVM(keras.Model):
 
     def __init__(self, input_dim, random_features=0, gamma=1.0, l2=0.0, seed=None, **kwargs):
         name = kwargs.pop("name", "linear_svm")
-        if isinstance(input_dim, bool) or not isinstance(input_dim, int) or input_dim < 1:
-            raise ValueError(f"LinearSVM: input_dim must be a positive integer; "
-                             f"received input_dim={input_dim}")
-        if (isinstance(random_features, bool) or not isinstance(random_features, int)
-                or random_features < 0):
-            raise ValueError(f"LinearSVM: random_features must be an integer >= 0; "
-                             f"received random_features={random_features}")
+        input_dim = check_int("LinearSVM", "input_dim", input_dim)
+        random_features = check_int("LinearSVM", "random_features", random_features, minimum=0)
+        l2 = check_number("LinearSVM", "l2", l2, minimum=0)
         inputs = keras.Input(shape=(input_dim,), name="features")
         x = inputs
         if random_features > 0:
             x = RandomFourierFeatures(random_features, gamma=gamma, seed=seed,
                                       name="random_fourier_features")(x)
-        if float(l2) < 0:
-            raise ValueError(f"LinearSVM: l2 must be >= 0; received l2={l2}")
         regularizer = L2WeightDecay(l2) if float(l2) > 0 else None
         outputs = keras.layers.Dense(1, kernel_regularizer=regularizer, name="decision")(x)
         super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)

@@ -3,8 +3,9 @@
 
 import keras
 
+from kerasnotes._checks import check_int, check_number, invalid
 from kerasnotes.layers.vgg_block import VGGBlock
-from kerasnotes.models.image_input import positive_int, stack_layers, validate_image_shape
+from kerasnotes.models.image_input import ImageModel, width_function
 
 VGG11_ARCH = ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512))
 
@@ -15,16 +16,16 @@ def _conv_arch(conv_arch):
     except TypeError:
         pairs = None
     if not pairs or any(len(pair) != 2 for pair in pairs):
-        raise ValueError("VGG: conv_arch must be a non-empty sequence of (num_convs, filters) "
-                         f"pairs; received conv_arch={conv_arch!r}")
+        raise invalid("VGG", "conv_arch", conv_arch,
+                      "a non-empty sequence of (num_convs, filters) pairs")
     return tuple(
-        (positive_int("VGG", "conv_arch num_convs", n), positive_int("VGG", "conv_arch filters", c))
+        (check_int("VGG", "conv_arch num_convs", n), check_int("VGG", "conv_arch filters", c))
         for n, c in pairs
     )
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
-class VGG(keras.Model):
+class VGG(ImageModel):
     """VGG: a stack of VGG blocks, then AlexNet's three dense layers.
 
     The notes' VGG network: one `VGGBlock(num_convs, filters)` per `(num_convs, filters)`
@@ -60,15 +61,11 @@ class VGG(keras.Model):
     def __init__(self, conv_arch=VGG11_ARCH, num_classes=10, input_shape=(224, 224, 1),
                  width_divisor=1, dropout=0.5, **kwargs):
         name = kwargs.pop("name", "vgg")
-        shape = validate_image_shape("VGG", input_shape)
         conv_arch = _conv_arch(conv_arch)
-        num_classes = positive_int("VGG", "num_classes", num_classes)
-        width_divisor = positive_int("VGG", "width_divisor", width_divisor)
-        if not 0.0 <= float(dropout) < 1.0:
-            raise ValueError(f"VGG: dropout must be in [0, 1); received dropout={dropout}")
-
-        def width(channels):
-            return max(1, channels // width_divisor)
+        num_classes = check_int("VGG", "num_classes", num_classes)
+        width_divisor = check_int("VGG", "width_divisor", width_divisor)
+        dropout = check_number("VGG", "dropout", dropout, minimum=0, exclusive_maximum=1)
+        width = width_function(width_divisor)
 
         layers = [
             VGGBlock(num_convs, width(filters), name=f"block{i + 1}")
@@ -82,25 +79,6 @@ class VGG(keras.Model):
             keras.layers.Dropout(dropout, name="dropout2"),
             keras.layers.Dense(num_classes, name="logits"),
         ]
-        inputs = keras.Input(shape=shape, name="images")
-        outputs = stack_layers("VGG", shape, inputs, layers)
-        super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
-        self.conv_arch = conv_arch
-        self.num_classes = num_classes
-        self.image_shape = shape
-        self.width_divisor = width_divisor
-        self.dropout = float(dropout)
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "conv_arch": self.conv_arch,
-            "num_classes": self.num_classes,
-            "input_shape": self.image_shape,
-            "width_divisor": self.width_divisor,
-            "dropout": self.dropout,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        arguments = {"conv_arch": conv_arch, "num_classes": num_classes,
+                     "width_divisor": width_divisor, "dropout": dropout}
+        super().__init__("VGG", input_shape, layers, arguments, name=name, **kwargs)

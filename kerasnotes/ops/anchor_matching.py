@@ -1,9 +1,8 @@
 """Labelling anchors for training: assign ground-truth boxes to anchors, then build targets."""
 
-import numbers
-
 import tensorflow as tf
 
+from kerasnotes._checks import check_number
 from kerasnotes.ops.box_offsets import offset_boxes
 from kerasnotes.ops.boxes import box_iou, validate_boxes
 
@@ -53,7 +52,8 @@ def assign_anchor_to_bbox(ground_truth, anchors, iou_threshold=0.5, ground_truth
     ground_truth = validate_boxes(ground_truth, "ground_truth", "assign_anchor_to_bbox",
                                   ranks=(2, 3))
     anchors = validate_boxes(anchors, "anchors", "assign_anchor_to_bbox", ranks=(2,))
-    _check_threshold("assign_anchor_to_bbox", "iou_threshold", iou_threshold)
+    check_number("assign_anchor_to_bbox", "iou_threshold", iou_threshold, minimum=0, maximum=1,
+                 allow_tensor=True)
     unbatched = ground_truth.shape.rank == 2
     if unbatched:
         ground_truth = ground_truth[None]
@@ -172,7 +172,8 @@ def multibox_target(anchors, labels, iou_threshold=0.5):
             "(max_objects, 5) with rows (class, xmin, ymin, xmax, ymax); received shape "
             f"{tuple(labels.shape)}"
         )
-    _check_threshold("multibox_target", "iou_threshold", iou_threshold)
+    check_number("multibox_target", "iou_threshold", iou_threshold, minimum=0, maximum=1,
+                 allow_tensor=True)
     unbatched = labels.shape.rank == 2
     if unbatched:
         labels = labels[None]
@@ -197,8 +198,3 @@ def multibox_target(anchors, labels, iou_threshold=0.5):
     if unbatched:
         return offsets[0], mask[0], class_labels[0]
     return offsets, mask, class_labels
-
-
-def _check_threshold(function, name, value):
-    if isinstance(value, numbers.Real) and not 0.0 <= value <= 1.0:
-        raise ValueError(f"{function}: {name} must be in [0, 1]; received {value}")

@@ -1,9 +1,10 @@
 """Anchor boxes centred on every pixel of a feature map (d2l's "multibox prior")."""
 
 import math
-import numbers
 
 import tensorflow as tf
+
+from kerasnotes._checks import check_int, check_numbers
 
 
 def multibox_prior(feature_height, feature_width, sizes, ratios):
@@ -43,12 +44,10 @@ def multibox_prior(feature_height, feature_width, sizes, ratios):
     >>> anchors.numpy()[0]
     array([0. , 0. , 0.5, 0.5], dtype=float32)
     """
-    for name, value in (("feature_height", feature_height), ("feature_width", feature_width)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"multibox_prior: {name} must be an int >= 1; received {value!r}")
-    feature_height, feature_width = int(feature_height), int(feature_width)
-    sizes = _positive_floats("sizes", sizes)
-    ratios = _positive_floats("ratios", ratios)
+    feature_height = check_int("multibox_prior", "feature_height", feature_height)
+    feature_width = check_int("multibox_prior", "feature_width", feature_width)
+    sizes = check_numbers("multibox_prior", "sizes", sizes, exclusive_minimum=0)
+    ratios = check_numbers("multibox_prior", "ratios", ratios, exclusive_minimum=0)
     aspect = feature_height / feature_width
     pairs = [(s, ratios[0]) for s in sizes] + [(sizes[0], r) for r in ratios[1:]]
     widths = [s * math.sqrt(r) * aspect for s, r in pairs]
@@ -63,18 +62,3 @@ def multibox_prior(feature_height, feature_width, sizes, ratios):
     centers = tf.stack([shift_x, shift_y, shift_x, shift_y], axis=-1)  # (h, w, 4)
     anchors = centers[:, :, None, :] + half_sizes[None, None, :, :]  # (h, w, a, 4)
     return tf.reshape(anchors, (-1, 4))
-
-
-def _positive_floats(name, values):
-    try:
-        values = [float(v) for v in values]
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"multibox_prior: {name} must be a sequence of positive numbers; received {values!r}"
-        ) from None
-    if not values or any(not v > 0 for v in values):
-        raise ValueError(
-            f"multibox_prior: {name} must be a non-empty sequence of positive numbers; "
-            f"received {values!r}"
-        )
-    return values

@@ -8,6 +8,8 @@ size 4 and any leading axes are batch axes.
 import keras
 import tensorflow as tf
 
+from kerasnotes._checks import check_number
+
 
 def validate_boxes(boxes, name, function, ranks=None):
     """Converts `boxes` to a float tensor and checks that its static shape is `(..., 4)`.
@@ -195,6 +197,5 @@ def box_iou(boxes1, boxes2):
 
 
 def _check_image_size(function, height, width):
-    for name, value in (("height", height), ("width", width)):
-        if isinstance(value, (int, float)) and value <= 0:
-            raise ValueError(f"{function}: {name} must be > 0; received {value}")
+    check_number(function, "height", height, exclusive_minimum=0, allow_tensor=True)
+    check_number(function, "width", width, exclusive_minimum=0, allow_tensor=True)

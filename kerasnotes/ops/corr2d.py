@@ -25,10 +25,10 @@ elements it was copied to, via zero padding), because TensorFlow's gradients of 
 slices are several times slower on CPU.
 """
 
-import operator
-
 import keras
 from keras import ops
+
+from kerasnotes._checks import check_int_pair
 
 
 def _is_static(value):
@@ -90,13 +90,8 @@ def sliding_windows(inputs, window_size, strides=(1, 1)):
         `out = floor((size - k) / s) + 1`; element `[n, i, j, a, b, c]` is
         `inputs[n, i * sh + a, j * sw + b, c]`.
     """
-    kh, kw = (int(v) for v in window_size)
-    sh, sw = (int(v) for v in strides)
-    if min(kh, kw) < 1 or min(sh, sw) < 1:
-        raise ValueError(
-            "sliding_windows: window_size and strides must be positive; received "
-            f"window_size={window_size}, strides={strides}"
-        )
+    kh, kw = check_int_pair("sliding_windows", "window_size", window_size, allow_single=False)
+    sh, sw = check_int_pair("sliding_windows", "strides", strides, allow_single=False)
     inputs = ops.convert_to_tensor(inputs)
     if len(inputs.shape) != 4:
         raise ValueError(
@@ -286,17 +281,3 @@ def corr2d_multi_in_out(x, k):
     y = ops.tensordot(windows[0], ops.transpose(k, (2, 3, 1, 0)), axes=3)
     return ops.transpose(y, (2, 0, 1))
 
-
-def positive_pair(layer_name, arg_name, value):
-    """An int or a pair of ints, all >= 1, as a tuple of two Python ints."""
-    try:
-        pair = (value, value) if not hasattr(value, "__len__") else tuple(value)
-        pair = tuple(operator.index(v) for v in pair if not isinstance(v, bool))
-    except TypeError:
-        pair = ()
-    if len(pair) != 2 or min(pair) < 1:
-        raise ValueError(
-            f"{layer_name}: {arg_name} must be a positive int or a pair of positive ints; "
-            f"received {arg_name}={value!r}"
-        )
-    return pair

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from kerasnotes._checks import check_int
+
 
 def _index_of(vocabulary, word):
     tokens = getattr(vocabulary, "tokens", vocabulary)
@@ -66,8 +68,7 @@ def most_similar(embeddings, vocabulary, word, k=5, exclude=()):
     >>> most_similar(model.word_vectors.numpy(), vocabulary, "chip", k=3)
     [('intel', 0.71...), ('microprocessor', 0.69...), ...]
     """
-    if int(k) < 1:
-        raise ValueError(f"most_similar: k must be >= 1; received k={k}")
+    k = check_int("most_similar", "k", k)
     tokens = list(getattr(vocabulary, "tokens", vocabulary))
     index = _index_of(vocabulary, word)
     excluded = {index} | {tokens.index(t) for t in exclude if t in tokens}
@@ -91,8 +92,7 @@ def analogy(embeddings, vocabulary, a, b, c, k=1, exclude=()):
     >>> analogy(vectors, vocabulary, "man", "woman", "son")
     [('daughter', 0.8...)]
     """
-    if int(k) < 1:
-        raise ValueError(f"analogy: k must be >= 1; received k={k}")
+    k = check_int("analogy", "k", k)
     tokens = list(getattr(vocabulary, "tokens", vocabulary))
     ids = [_index_of(vocabulary, word) for word in (a, b, c)]
     embeddings = np.asarray(embeddings, dtype=np.float64)

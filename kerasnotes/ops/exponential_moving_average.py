@@ -1,9 +1,8 @@
 """Exponentially weighted moving average over a sequence."""
 
-import math
-import numbers
-
 from keras import ops
+
+from kerasnotes._checks import check_number
 
 
 def exponential_moving_average(x, gamma, initial=None):
@@ -27,10 +26,7 @@ def exponential_moving_average(x, gamma, initial=None):
 
     >>> exponential_moving_average(np.ones((3,), "float32"), gamma=0.5)  # [0.5, 0.75, 0.875]
     """
-    if (isinstance(gamma, bool) or not isinstance(gamma, numbers.Real)
-            or not math.isfinite(gamma) or not 0.0 <= gamma <= 1.0):
-        raise ValueError(f"exponential_moving_average: gamma must be in [0, 1]; "
-                         f"received gamma={gamma}")
+    gamma = check_number("exponential_moving_average", "gamma", gamma, minimum=0, maximum=1)
     x = ops.convert_to_tensor(x)
     if len(x.shape) == 0:
         raise ValueError("exponential_moving_average: x must have a time axis (rank >= 1); "

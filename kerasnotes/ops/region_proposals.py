@@ -14,6 +14,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from kerasnotes._checks import check_int, check_int_pair, check_number
 from kerasnotes.ops.anchors import multibox_prior
 from kerasnotes.ops.box_offsets import offset_boxes
 from kerasnotes.ops.boxes import box_iou
@@ -41,11 +42,11 @@ def anchor_proposals(image_size, feature_size, sizes, ratios, batch_size=1):
     >>> anchor_proposals((32, 32), (2, 2), sizes=[0.5], ratios=[1.0], batch_size=2).shape
     TensorShape([8, 5])
     """
-    height, width = _pair("anchor_proposals", "image_size", image_size)
-    feature_h, feature_w = _pair("anchor_proposals", "feature_size", feature_size)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"anchor_proposals: batch_size must be an int >= 1; received "
-                         f"batch_size={batch_size!r}")
+    height, width = check_int_pair("anchor_proposals", "image_size", image_size,
+                                   allow_single=False)
+    feature_h, feature_w = check_int_pair("anchor_proposals", "feature_size", feature_size,
+                                          allow_single=False)
+    batch_size = check_int("anchor_proposals", "batch_size", batch_size)
     anchors = multibox_prior(feature_h, feature_w, sizes, ratios)
     scale = tf.constant([width, height, width, height], "float32")
     boxes = tf.clip_by_value(anchors * scale, 0.0, scale)
@@ -136,10 +137,10 @@ def proposal_targets(proposals, labels, image_size, iou_threshold=0.5):
     >>> proposal_targets(proposals, labels, (32, 32))[0].numpy()
     array([3, 0], dtype=int32)
     """
-    height, width = _pair("proposal_targets", "image_size", image_size)
-    if not 0.0 <= float(iou_threshold) <= 1.0:
-        raise ValueError(f"proposal_targets: iou_threshold must be in [0, 1]; received "
-                         f"{iou_threshold}")
+    height, width = check_int_pair("proposal_targets", "image_size", image_size,
+                                   allow_single=False)
+    iou_threshold = check_number("proposal_targets", "iou_threshold", iou_threshold, minimum=0,
+                                 maximum=1)
     proposals = tf.cast(tf.convert_to_tensor(proposals), "float32")
     labels = tf.cast(tf.convert_to_tensor(labels), "float32")
     if labels.shape.rank != 3 or labels.shape[-1] != 5:
@@ -164,15 +165,3 @@ def proposal_targets(proposals, labels, image_size, iou_threshold=0.5):
 def _has_commas(path):
     with open(path) as f:
         return "," in f.read(4096)
-
-
-def _pair(function, name, value):
-    try:
-        a, b = (int(v) for v in value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{function}: {name} must be a pair of positive ints; received "
-                         f"{name}={value!r}") from None
-    if a < 1 or b < 1:
-        raise ValueError(f"{function}: {name} must be a pair of positive ints; received "
-                         f"{name}={value!r}")
-    return a, b

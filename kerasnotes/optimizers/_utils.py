@@ -4,33 +4,14 @@ import numbers
 
 import tensorflow as tf
 
+from kerasnotes._checks import check_number
+
 
 def check_learning_rate(owner, learning_rate):
-    """A non-negative Python number becomes a float; schedules and callables pass through."""
-    if isinstance(learning_rate, bool):
-        raise ValueError(f"{owner}: learning_rate must be a number >= 0; "
-                         f"received learning_rate={learning_rate}")
-    if isinstance(learning_rate, numbers.Real):
-        if not learning_rate >= 0:
-            raise ValueError(f"{owner}: learning_rate must be >= 0; "
-                             f"received learning_rate={learning_rate}")
-        return float(learning_rate)
+    """A number >= 0 becomes a float; schedules, callables and variables pass through."""
+    if isinstance(learning_rate, numbers.Real):  # bools included, and refused
+        return check_number(owner, "learning_rate", learning_rate, minimum=0)
     return learning_rate
-
-
-def check_decay(owner, name, value):
-    """A decay factor (gamma, rho, beta) must be a number in [0, 1)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
-        raise ValueError(f"{owner}: {name} must be a number in [0, 1); "
-                         f"received {name}={value}")
-    return float(value)
-
-
-def check_epsilon(owner, epsilon):
-    """epsilon must be a number > 0."""
-    if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not epsilon > 0:
-        raise ValueError(f"{owner}: epsilon must be a number > 0; received epsilon={epsilon}")
-    return float(epsilon)
 
 
 def sum_duplicate_indices(gradient):

@@ -3,7 +3,8 @@
 import keras
 from keras import ops
 
-from kerasnotes.optimizers._utils import check_decay, check_epsilon, check_learning_rate, densify
+from kerasnotes._checks import check_number
+from kerasnotes.optimizers._utils import check_learning_rate, densify
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -42,8 +43,8 @@ class AdaDelta(keras.optimizers.Optimizer):
 
     def __init__(self, learning_rate=1.0, rho=0.9, epsilon=1e-5, **kwargs):
         learning_rate = check_learning_rate("AdaDelta", learning_rate)
-        rho = check_decay("AdaDelta", "rho", rho)
-        epsilon = check_epsilon("AdaDelta", epsilon)
+        rho = check_number("AdaDelta", "rho", rho, minimum=0, exclusive_maximum=1)
+        epsilon = check_number("AdaDelta", "epsilon", epsilon, exclusive_minimum=0)
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.rho = rho
         self.epsilon = epsilon

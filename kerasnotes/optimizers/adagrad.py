@@ -4,7 +4,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from kerasnotes.optimizers._utils import check_epsilon, check_learning_rate, sum_duplicate_indices
+from kerasnotes._checks import check_number
+from kerasnotes.optimizers._utils import check_learning_rate, sum_duplicate_indices
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -38,7 +39,7 @@ class AdaGrad(keras.optimizers.Optimizer):
 
     def __init__(self, learning_rate=0.01, epsilon=1e-6, **kwargs):
         learning_rate = check_learning_rate("AdaGrad", learning_rate)
-        epsilon = check_epsilon("AdaGrad", epsilon)
+        epsilon = check_number("AdaGrad", "epsilon", epsilon, exclusive_minimum=0)
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.epsilon = epsilon
 

@@ -3,7 +3,8 @@
 import keras
 from keras import ops
 
-from kerasnotes.optimizers._utils import check_decay, check_epsilon, check_learning_rate, densify
+from kerasnotes._checks import check_number
+from kerasnotes.optimizers._utils import check_learning_rate, densify
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -44,9 +45,9 @@ class Adam(keras.optimizers.Optimizer):
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8, **kwargs):
         name = type(self).__name__  # subclasses (LazyAdam) name themselves in errors
         learning_rate = check_learning_rate(name, learning_rate)
-        beta_1 = check_decay(name, "beta_1", beta_1)
-        beta_2 = check_decay(name, "beta_2", beta_2)
-        epsilon = check_epsilon(name, epsilon)
+        beta_1 = check_number(name, "beta_1", beta_1, minimum=0, exclusive_maximum=1)
+        beta_2 = check_number(name, "beta_2", beta_2, minimum=0, exclusive_maximum=1)
+        epsilon = check_number(name, "epsilon", epsilon, exclusive_minimum=0)
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.beta_1 = beta_1
         self.beta_2 = beta_2

@@ -1,9 +1,8 @@
 """Gradient clipping by the global norm (notes, section 5: 裁剪梯度)."""
 
-import numbers
-
 import tensorflow as tf
 
+from kerasnotes._checks import check_number
 from kerasnotes.optimizers._utils import sum_duplicate_indices
 
 
@@ -36,8 +35,7 @@ def clip_by_global_norm(gradients, theta):
     >>> clipped[0].numpy(), float(norm)
     (array([0.6, 0.8], dtype=float32), 5.0)
     """
-    if isinstance(theta, numbers.Real) and (isinstance(theta, bool) or not theta > 0):
-        raise ValueError(f"clip_by_global_norm: theta must be > 0; received theta={theta}")
+    check_number("clip_by_global_norm", "theta", theta, exclusive_minimum=0, allow_tensor=True)
     gradients = list(gradients)
     present = [g for g in gradients if g is not None]
     dtype = tf.float64 if any(g.dtype == tf.float64 for g in present) else tf.float32

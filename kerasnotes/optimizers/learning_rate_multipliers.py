@@ -4,6 +4,8 @@ import copy
 
 import keras
 
+from kerasnotes._checks import check_number
+
 
 def _layer_name(variable):
     return variable.path.split("/")[0]
@@ -58,9 +60,8 @@ class LearningRateMultipliers(keras.optimizers.Optimizer):
             raise ValueError("LearningRateMultipliers: multipliers must be a non-empty dict "
                              f"{{layer name: factor}}; received multipliers={multipliers!r}")
         for layer, factor in multipliers.items():
-            if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor <= 0:
-                raise ValueError("LearningRateMultipliers: every multiplier must be a number "
-                                 f"> 0; received multipliers[{layer!r}]={factor!r}")
+            check_number("LearningRateMultipliers", f"multipliers[{layer!r}]", factor,
+                         exclusive_minimum=0)
         kwargs.pop("learning_rate", None)
         super().__init__(learning_rate=float(config["learning_rate"]), name=name, **kwargs)
         self.optimizer = optimizer

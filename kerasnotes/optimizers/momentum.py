@@ -3,7 +3,8 @@
 import keras
 from keras import ops
 
-from kerasnotes.optimizers._utils import check_decay, check_learning_rate, densify
+from kerasnotes._checks import check_number
+from kerasnotes.optimizers._utils import check_learning_rate, densify
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -35,7 +36,7 @@ class Momentum(keras.optimizers.Optimizer):
 
     def __init__(self, learning_rate=0.01, gamma=0.9, **kwargs):
         learning_rate = check_learning_rate("Momentum", learning_rate)
-        gamma = check_decay("Momentum", "gamma", gamma)
+        gamma = check_number("Momentum", "gamma", gamma, minimum=0, exclusive_maximum=1)
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.gamma = gamma
 

@@ -3,7 +3,8 @@
 import keras
 from keras import ops
 
-from kerasnotes.optimizers._utils import check_decay, check_epsilon, check_learning_rate, densify
+from kerasnotes._checks import check_number
+from kerasnotes.optimizers._utils import check_learning_rate, densify
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -37,8 +38,8 @@ class RMSProp(keras.optimizers.Optimizer):
 
     def __init__(self, learning_rate=0.001, gamma=0.9, epsilon=1e-6, **kwargs):
         learning_rate = check_learning_rate("RMSProp", learning_rate)
-        gamma = check_decay("RMSProp", "gamma", gamma)
-        epsilon = check_epsilon("RMSProp", epsilon)
+        gamma = check_number("RMSProp", "gamma", gamma, minimum=0, exclusive_maximum=1)
+        epsilon = check_number("RMSProp", "epsilon", epsilon, exclusive_minimum=0)
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.gamma = gamma
         self.epsilon = epsilon

@@ -335,7 +335,9 @@ class Trainer:
             train_data: a `tf.data.Dataset` of global batches `(x, y)` or
                 `(x, y, sample_weight)`, or a function `epoch -> Dataset`. Use the function
                 form with a seeded, per-epoch order when a resumed run must see exactly the
-                batches an uninterrupted run sees.
+                batches an uninterrupted run sees. The function must be pure: it is called
+                for epoch e + 1 while epoch e trains (in a background thread), so work such
+                as resetting a stateful model belongs in a callback's `on_epoch_begin`.
             epochs: total number of epochs (a resumed run trains only those left).
             validation_data: optional `tf.data.Dataset` of global batches, evaluated after
                 every epoch.
