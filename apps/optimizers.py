@@ -43,16 +43,15 @@ from apps.runner import App, cli, parse_config, run_app
 # kerasnotes.data.tabular.minibatch_sampling.SAMPLING_MODES (not imported: --help stays fast).
 SAMPLING_MODES = ("without_replacement", "with_replacement")
 
-# name -> (kerasnotes module, class name, default hyperparameters).
-OPTIMIZERS = {
-    "sgd": ("sgd", "SGD", {"learning_rate": 0.05, "decay_rate": 1.0}),
-    "momentum": ("momentum", "Momentum", {"learning_rate": 0.02, "gamma": 0.5}),
-    "adagrad": ("adagrad", "AdaGrad", {"learning_rate": 0.1, "epsilon": 1e-6}),
-    "rmsprop": ("rmsprop", "RMSProp", {"learning_rate": 0.01, "gamma": 0.9, "epsilon": 1e-6}),
-    "adadelta": ("adadelta", "AdaDelta", {"learning_rate": 1.0, "rho": 0.9, "epsilon": 1e-5}),
-    "adam": ("adam", "Adam", {"learning_rate": 0.01, "beta_1": 0.9, "beta_2": 0.999,
-                              "epsilon": 1e-8}),
-}
+# The notes' optimizers (kerasnotes.optimizers.by_name has their default hyperparameters;
+# it imports Keras, so --help does not import it).
+OPTIMIZER_NAMES = ("sgd", "momentum", "adagrad", "rmsprop", "adadelta", "adam")
+
+
+def default_hyperparameters(name):
+    from kerasnotes.optimizers.by_name import NOTES_OPTIMIZERS
+
+    return dict(NOTES_OPTIMIZERS[name][2])
 
 
 @dataclasses.dataclass
@@ -62,7 +61,7 @@ class OptimizersConfig(flags.CommonConfig):
     batch_size: int = 10
     lr: float = None
     csv: str = None
-    optimizers: str = ",".join(OPTIMIZERS)
+    optimizers: str = ",".join(OPTIMIZER_NAMES)
     hparam: list = dataclasses.field(default_factory=list)
     hidden_units: str = ""
     sampling: str = "without_replacement"
@@ -73,25 +72,28 @@ class OptimizersConfig(flags.CommonConfig):
 
 def parse_optimizer_names(text):
     names = [n.strip() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in OPTIMIZERS]
+    unknown = [n for n in names if n not in OPTIMIZER_NAMES]
     if not names or unknown:
-        raise ValueError(f"--optimizers must name some of {', '.join(OPTIMIZERS)}; "
+        raise ValueError(f"--optimizers must name some of {', '.join(OPTIMIZER_NAMES)}; "
                          f"received {text!r}")
     return names
 
 
 def resolve_hyperparameters(config):
     """`{optimizer: {key: value}}`: the defaults, then --lr, then each --hparam."""
-    chosen = {name: dict(OPTIMIZERS[name][2]) for name in parse_optimizer_names(config.optimizers)}
+    chosen = {name: default_hyperparameters(name)
+              for name in parse_optimizer_names(config.optimizers)}
     if config.lr is not None:
         for values in chosen.values():
             values["learning_rate"] = config.lr
     for item in config.hparam:
         key, _, text = item.partition("=")
         name, _, parameter = key.strip().partition(".")
-        if not text or name not in OPTIMIZERS or parameter not in OPTIMIZERS[name][2]:
+        if (not text or name not in OPTIMIZER_NAMES
+                or parameter not in default_hyperparameters(name)):
             raise ValueError(
-                f"--hparam must be NAME.KEY=VALUE with NAME one of {', '.join(OPTIMIZERS)} and "
+                "--hparam must be NAME.KEY=VALUE with NAME one of "
+                f"{', '.join(OPTIMIZER_NAMES)} and "
                 f"KEY one of its hyperparameters (e.g. momentum.gamma=0.9); received {item!r}"
             )
         try:
@@ -183,25 +185,9 @@ def build_model(config, num_features):
 
 
 def build_optimizer(name, hyperparameters, steps_per_epoch):
-    import importlib
+    from kerasnotes.optimizers.by_name import make_optimizer
 
-    import keras
-
-    module, class_name, _ = OPTIMIZERS[name]
-    optimizer_class = getattr(importlib.import_module(f"kerasnotes.optimizers.{module}"),
-                              class_name)
-    values = dict(hyperparameters)
-    decay_rate = values.pop("decay_rate", 1.0)
-    if not 0 < decay_rate <= 1:
-        raise ValueError(f"--hparam sgd.decay_rate must be in (0, 1]; received {decay_rate}")
-    if decay_rate < 1:
-        if values["learning_rate"] < 0:
-            raise ValueError(f"SGD: learning_rate must be >= 0; received "
-                             f"learning_rate={values['learning_rate']}")
-        values["learning_rate"] = keras.optimizers.schedules.ExponentialDecay(
-            values["learning_rate"], decay_steps=steps_per_epoch, decay_rate=decay_rate,
-            staircase=True)
-    return optimizer_class(**values)
+    return make_optimizer(name, hyperparameters, steps_per_epoch)
 
 
 def train_with(run, name, hyperparameters, x, y):
