@@ -136,41 +136,16 @@ def check_enough_rows(config, train):
 
 
 def build_model(config, table):
-    """The preprocessing (fitted on `table`, the training rows) + MLP, and its optimizer.
+    """`kerasnotes.models.tabular_mlp` (preprocessing fitted on `table`) and its optimizer."""
+    from kerasnotes.models.tabular_mlp import tabular_mlp
+    from kerasnotes.optimizers.by_name import make_optimizer
 
-    The model maps a dict of raw columns to log(target), shape `(batch, 1)`.
-    """
-    import keras
-    import numpy as np
-
-    from kerasnotes.data.tabular.tabular_preprocessing import TabularPreprocessing
-    from kerasnotes.layers.dropout import Dropout
-    from kerasnotes.layers.weight_decay import L2WeightDecay
-    from kerasnotes.optimizers.adam import Adam
-    from kerasnotes.optimizers.momentum import Momentum
-    from kerasnotes.optimizers.sgd import SGD
-
-    preprocessing = TabularPreprocessing.from_data(
-        table.features, table.numeric_columns, table.categorical_columns, name="preprocessing")
-    inputs = {name: keras.Input(shape=(), name=name,
-                                dtype="float32" if name in table.numeric_columns else "string")
-              for name in table.features}
-    x = preprocessing(inputs)
-    for i, units in enumerate(flags.int_list(config.hidden_units)):
-        x = keras.layers.Dense(units, activation="relu", name=f"hidden{i + 1}",
-                               kernel_regularizer=L2WeightDecay(config.weight_decay))(x)
-        if config.dropout > 0:
-            x = Dropout(config.dropout, seed=config.seed + i, name=f"dropout{i + 1}")(x)
-    # The output starts at the mean log target, so training begins near the answer. It
-    # computes in float32 under a mixed policy too: bfloat16 resolves a log price near 12
-    # only to 1/16, a 6% error of the price.
-    outputs = keras.layers.Dense(
-        1, name="log_prediction", kernel_regularizer=L2WeightDecay(config.weight_decay),
-        bias_initializer=keras.initializers.Constant(float(np.mean(np.log(table.targets)))),
-        dtype="float32")(x)
-    optimizers = {"adam": lambda: Adam(config.lr), "sgd": lambda: SGD(config.lr),
-                  "momentum": lambda: Momentum(config.lr, gamma=0.9)}
-    return keras.Model(inputs, outputs, name="tabular_mlp"), optimizers[config.optimizer]()
+    model = tabular_mlp(table.features, table.numeric_columns, table.categorical_columns,
+                        table.targets, flags.int_list(config.hidden_units),
+                        config.weight_decay, config.dropout, config.seed)
+    hyperparameters = {"adam": {}, "sgd": {}, "momentum": {"gamma": 0.9}}[config.optimizer]
+    return model, make_optimizer(config.optimizer, dict(hyperparameters, learning_rate=config.lr),
+                                 steps_per_epoch=1)
 
 
 def log_targets(table):
