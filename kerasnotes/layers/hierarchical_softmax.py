@@ -1,4 +1,8 @@
-"""Hierarchical softmax: P(w | context) as a product of sigmoids along a Huffman tree."""
+"""Hierarchical softmax: P(w | context) as a product of sigmoids along a Huffman tree.
+
+Its training loss, `HierarchicalSoftmaxLoss`, is in
+`kerasnotes/losses/hierarchical_softmax_loss.py`.
+"""
 
 import keras
 import numpy as np
@@ -74,6 +78,7 @@ class HierarchicalSoftmax(keras.layers.Layer):
         mask = ops.take(ops.convert_to_tensor(self._path_mask), targets, axis=0)
         vectors = ops.take(self.node_embeddings, nodes, axis=0)  # (b, m, D, d)
         logits = ops.einsum("bmkd,bd->bmk", vectors, hidden)
+        signs, mask = ops.cast(signs, logits.dtype), ops.cast(mask, logits.dtype)  # bf16 too
         return ops.sum(ops.softplus(-signs * logits) * mask, axis=-1)
 
     def call(self, inputs):
@@ -88,8 +93,8 @@ class HierarchicalSoftmax(keras.layers.Layer):
         logits = ops.einsum("vkd,bd->bvk", ops.take(self.node_embeddings,
                                                      ops.convert_to_tensor(self._paths), axis=0),
                             hidden)
-        signs = ops.convert_to_tensor(self._signs)[None]
-        mask = ops.convert_to_tensor(self._path_mask)[None]
+        signs = ops.cast(ops.convert_to_tensor(self._signs)[None], logits.dtype)
+        mask = ops.cast(ops.convert_to_tensor(self._path_mask)[None], logits.dtype)
         return -ops.sum(ops.softplus(-signs * logits) * mask, axis=-1)
 
     def compute_output_shape(self, input_shape):
@@ -103,37 +108,3 @@ class HierarchicalSoftmax(keras.layers.Layer):
         })
         return config
 
-
-@keras.saving.register_keras_serializable(package="kerasnotes")
-class HierarchicalSoftmaxLoss(keras.losses.Loss):
-    """The training loss of a model whose output is `HierarchicalSoftmax`'s `-log P(w | h)`.
-
-    The layer already computes the loss of each target word; this averages it over the
-    valid (unpadded) targets of each example, like the masked binary cross-entropy does
-    for negative sampling:
-
-        loss = sum_i m_i * (-log P(w_i | h)) / sum_i m_i
-
-    `y_true` is the mask `(b, ..., m)`, or the word2vec pipeline's stacked
-    `(labels, masks)` of shape `(b, ..., m, 2)` (the mask is `y_true[..., 1]`).
-
-    Example:
-
-    >>> HierarchicalSoftmaxLoss()(np.array([[1.0, 0.0]]), np.array([[0.7, 5.0]]))  # 0.7
-    """
-
-    def __init__(self, reduction="sum_over_batch_size", name="hierarchical_softmax_loss",
-                 dtype=None):
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
-
-    def call(self, y_true, y_pred):
-        if len(y_true.shape) == len(y_pred.shape) + 1 and y_true.shape[-1] == 2:
-            y_true = y_true[..., 1]
-        elif len(y_true.shape) != len(y_pred.shape):
-            raise ValueError(
-                "HierarchicalSoftmaxLoss: y_true must be the mask (shape of y_pred) or the "
-                f"stacked labels and mask (y_pred.shape + (2,)); received y_true.shape="
-                f"{y_true.shape}, y_pred.shape={y_pred.shape}"
-            )
-        mask = ops.cast(y_true, y_pred.dtype)
-        return ops.divide_no_nan(ops.sum(y_pred * mask, axis=-1), ops.sum(mask, axis=-1))

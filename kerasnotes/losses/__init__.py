@@ -1,5 +1,6 @@
 """Losses from the notes: a per-sample function and a `keras.losses.Loss` for each."""
 
+from kerasnotes.losses.hierarchical_softmax_loss import HierarchicalSoftmaxLoss
 from kerasnotes.losses.masked_binary_cross_entropy import (
     MaskedBinaryCrossEntropy,
     masked_binary_cross_entropy,

@@ -97,4 +97,6 @@ class CBOW(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        model = cls(**config)
+        model.build()  # its weights exist at once (set_weights, float32_copy)
+        return model

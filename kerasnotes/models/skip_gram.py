@@ -120,4 +120,6 @@ class SkipGram(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        model = cls(**config)
+        model.build()  # its weights exist at once (set_weights, float32_copy)
+        return model

@@ -166,6 +166,8 @@ class FusedWord2Vec(tf.Module):
         backend: "auto", "kernel" or "tf" (see the module docstring).
         threads: kernel threads (default: the CPUs available).
         seed: seed of the initial vectors and of every epoch's sampling.
+        step_words: raw words per step, one kernel call or TF step (default 100k for the
+            kernel, 4096 for the TF path); steps end on sentence boundaries.
 
     Example:
 
@@ -178,7 +180,7 @@ class FusedWord2Vec(tf.Module):
 
     def __init__(self, counts, embedding_dim=100, model="skipgram", loss="negative", window=5,
                  negatives=5, subsample_t=1e-4, backend="auto", threads=None, seed=0,
-                 name="fused_word2vec"):
+                 step_words=None, name="fused_word2vec"):
         super().__init__(name=name)
         if model not in MODELS or loss not in LOSSES or backend not in BACKENDS:
             raise ValueError(f"model must be in {MODELS}, loss in {LOSSES}, backend in "
@@ -204,6 +206,8 @@ class FusedWord2Vec(tf.Module):
 
                 raise KernelUnavailable(self.kernel_unavailable)
         self.backend = "kernel" if self.kernel is not None else "tf"
+        default_words = KERNEL_CALL_WORDS if self.backend == "kernel" else TF_STEP_WORDS
+        self.step_words = int(step_words or default_words)
 
     @property
     def word_vectors(self):
@@ -248,9 +252,68 @@ class FusedWord2Vec(tf.Module):
             window=self.window, negatives=self.negatives,
             num_threads=int(threads or self.threads), return_examples=return_examples)
 
+    def step_bounds(self, splits):
+        """Sentence indices `[0, b_1, ..., S]` of the steps of an epoch: step `i` trains
+        sentences `b_i..b_{i+1}-1`, about `step_words` raw words (whole sentences).
+
+        Example:
+
+        >>> FusedWord2Vec([0, 5, 5], step_words=4).step_bounds([0, 3, 6, 9]).tolist()
+        [0, 2, 3]
+        """
+        splits = np.asarray(splits, np.int64)
+        starts = splits[:-1]
+        marks = np.searchsorted(starts, np.arange(0, splits[-1], self.step_words), side="left")
+        return np.unique(np.r_[marks, starts.size])
+
+    def train_step(self, tokens, splits, first, last, epoch, lr, min_lr, words_before,
+                   total_words):
+        """One step: sentences `first..last-1` of `epoch`, one kernel call or one TF step.
+
+        Every sentence range draws its randomness from `(seed, epoch, sentence)` (kernel)
+        or `(seed, epoch, first)` (TF path), so an epoch cut into steps and resumed at a
+        step boundary trains as an uninterrupted one.
+
+        Args:
+            tokens: int32 `(N,)` corpus ids (a `tf.Tensor`: converted once per run).
+            splits: int64 `(S + 1,)` sentence offsets (`sentence_splits`).
+            first, last: the sentence range (from `step_bounds`).
+            epoch, lr, min_lr, words_before, total_words: as in `train_epoch`.
+
+        Returns:
+            dict: `loss_sum` (summed over targets), `targets`, `examples`, `kept_words`,
+            `raw_words`, and `lr`, the rate at the end of the step.
+        """
+        splits = np.asarray(splits, np.int64)
+        first, last = int(first), int(last)
+        done = words_before + int(splits[first])
+        end_lr = linear_lr(lr, min_lr, words_before + int(splits[last]), total_words)
+        if self.backend == "kernel":
+            stats = self.kernel_call(tokens, splits, first, last, epoch, lr, min_lr, done,
+                                     total_words)[0].numpy()
+            return {"loss_sum": float(stats[0]), "targets": int(stats[2]),
+                    "examples": int(stats[1]), "kept_words": int(stats[3]),
+                    "raw_words": int(stats[4]), "lr": end_lr}
+        rng = np.random.default_rng([self.seed, int(epoch), first])
+        batch = sentence_examples(tokens, splits, first, last, self.tables, self.window,
+                                  self.model, self.loss, self.negatives, rng)
+        loss_sum = 0.0
+        if batch.size:
+            losses = tf_train_step(
+                self.input_vectors, self.output_vectors, batch.input_ids, batch.input_splits,
+                batch.target_ids, batch.target_labels, batch.target_splits,
+                tf.ones([batch.size]), tf.constant(linear_lr(lr, min_lr, done, total_words)),
+                average_duplicates=True)
+            loss_sum = float(tf.reduce_sum(losses))
+        return {"loss_sum": loss_sum, "targets": int(batch.target_ids.size),
+                "examples": int(batch.size), "kept_words": batch.kept_words,
+                "raw_words": batch.raw_words, "lr": end_lr}
+
     def train_epoch(self, tokens, splits, epoch, lr, min_lr, words_before, total_words,
                     on_batch=None):
-        """Trains one epoch over all sentences; returns its statistics.
+        """Trains one epoch over all sentences (the steps of `step_bounds`); returns its
+        statistics. `FusedTrainer` (`kerasnotes.models.word2vec_training`) runs whole
+        trainings: checkpoints inside epochs, summaries, resumption.
 
         Args:
             tokens: int32 `(N,)` corpus ids; splits: `sentence_splits` of the corpus.
@@ -264,51 +327,21 @@ class FusedWord2Vec(tf.Module):
             dict: `loss` (mean loss per target, the notes' masked-BCE scale), `examples`,
             `kept_words` (after subsampling), `raw_words`, `lr` (at the epoch's end).
         """
-        token_array = np.asarray(tokens, np.int32)
-        tokens = tf.constant(token_array)
+        tokens = tf.constant(np.asarray(tokens, np.int32))
         splits = np.asarray(splits, np.int64)
-        starts = splits[:-1]
-        step_words = KERNEL_CALL_WORDS if self.backend == "kernel" else TF_STEP_WORDS
-        # Sentence boundaries every `step_words` raw words.
-        marks = np.searchsorted(starts, np.arange(0, splits[-1], step_words), side="left")
-        bounds = np.unique(np.r_[marks, starts.size])
-        loss_sum, examples, targets, kept, raw = 0.0, 0, 0, 0, 0
-        rng = np.random.default_rng([self.seed, int(epoch)])
-        splits_tensor = tf.constant(splits)
+        bounds = self.step_bounds(splits)
+        totals = dict.fromkeys(("loss_sum", "targets", "examples", "kept_words", "raw_words"), 0)
         for first, last in zip(bounds[:-1], bounds[1:]):
-            done = words_before + int(splits[first])
-            if self.backend == "kernel":
-                stats = self.kernel_call(tokens, splits_tensor, int(first), int(last), epoch,
-                                         lr, min_lr, done, total_words)[0].numpy()
-                batch_loss, batch_targets = float(stats[0]), int(stats[2])
-                examples += int(stats[1])
-                kept += int(stats[3])
-                raw += int(stats[4])
-            else:
-                batch = sentence_examples(token_array, splits, int(first), int(last),
-                                          self.tables, self.window, self.model, self.loss,
-                                          self.negatives, rng)
-                kept += batch.kept_words
-                raw += batch.raw_words
-                if batch.size == 0:
-                    continue
-                step_lr = linear_lr(lr, min_lr, done, total_words)
-                losses = tf_train_step(
-                    self.input_vectors, self.output_vectors, batch.input_ids,
-                    batch.input_splits, batch.target_ids, batch.target_labels,
-                    batch.target_splits, tf.ones([batch.size]), tf.constant(step_lr),
-                    average_duplicates=True)
-                batch_loss, batch_targets = float(tf.reduce_sum(losses)), batch.target_ids.size
-                examples += batch.size
-            loss_sum += batch_loss
-            targets += batch_targets
-            if on_batch is not None:
-                on_batch(batch_loss / max(batch_targets, 1),
-                         linear_lr(lr, min_lr, words_before + int(splits[last]), total_words))
+            stats = self.train_step(tokens, splits, first, last, epoch, lr, min_lr,
+                                    words_before, total_words)
+            for key in totals:
+                totals[key] += stats[key]
+            if on_batch is not None and stats["targets"]:
+                on_batch(stats["loss_sum"] / stats["targets"], stats["lr"])
         return {
-            "loss": loss_sum / max(targets, 1),
-            "examples": examples,
-            "kept_words": kept,
-            "raw_words": raw,
+            "loss": totals["loss_sum"] / max(totals["targets"], 1),
+            "examples": totals["examples"],
+            "kept_words": totals["kept_words"],
+            "raw_words": totals["raw_words"],
             "lr": linear_lr(lr, min_lr, words_before + int(splits[-1]), total_words),
         }

@@ -88,6 +88,9 @@ def test_train_probe_projector_export_and_resume(tmp_path):
     (["--optimizer", "rmsprop"], "--optimizer"),
     (["--strategy", "mirrored"], "--strategy mirrored: the fused word2vec path trains in one"),
     (["--implementation", "kernel"], "--implementation"),
+    (["--precision", "mixed_bfloat16"],
+     "--precision mixed_bfloat16: the fused word2vec path trains in float32; use "
+     "--implementation keras"),
 ])
 def test_bad_input_gives_one_clear_line(tmp_path, args, message):
     result = run_app([*TINY, "--logdir", str(tmp_path / "run"), *args], tmp_path, timeout=120)
@@ -105,10 +108,26 @@ def test_empty_corpus_file_is_refused(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_help_and_defaults():
+def test_a_binary_corpus_file_gives_one_error_line_naming_file_and_line(tmp_path):
+    binary = tmp_path / "corpus.bin"
+    binary.write_bytes(b"the cat sat\non the mat\n\x89PNG\r\n\x1a\n\x00\xff\xfe")
+    result = run_app(["--corpus", str(binary), "--logdir", str(tmp_path / "run")], tmp_path,
+                     timeout=120)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if "word2vec: error:" in line]
+    assert errors == [f"python -m apps.word2vec: error: {binary}, line 3: not a text file "
+                      "(byte 0x89 is not UTF-8); expected a PTB-format corpus (one sentence "
+                      "per line) saved as UTF-8 text"]
+    assert "Traceback" not in result.stderr
+
+
+def test_help_and_defaults(capsys):
     with pytest.raises(SystemExit) as exit_info:
         word2vec.parse_args(["--help"])
     assert exit_info.value.code == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert ("every N steps: training steps of --implementation keras, kernel calls (~100k "
+            "words) or TF steps (~4096 words) of the fused path") in help_text
     config = word2vec.parse_args([])
     assert (config.model, config.loss, config.corpus, config.window, config.negatives,
             config.subsample, config.min_count) == ("skipgram", "negative", None, 5, 5, 1e-4, 5)
@@ -116,6 +135,8 @@ def test_help_and_defaults():
     assert (config.implementation, config.lr, config.min_lr) == ("fused", 0.1, 1e-4)
     assert word2vec.parse_args(["--implementation", "keras"]).lr == 0.01
     assert word2vec.parse_args(["--lr", "0.5"]).lr == 0.5
+    assert word2vec.app_for([]) is word2vec.APP and word2vec.APP.train is not None
+    assert word2vec.app_for(["--implementation", "keras"]).train is None
 
 
 def test_without_a_compiler_the_fused_tf_path_runs(tmp_path, monkeypatch):
@@ -168,3 +189,42 @@ def test_optimizer_flag_chooses_the_optimizer():
                                                                   "--lr", "0.5"]))
         assert type(optimizer) is cls
         assert float(keras.ops.convert_to_numpy(optimizer.learning_rate)) == 0.5
+
+
+@pytest.mark.parametrize("model, loss, precision", [
+    ("skipgram", "hierarchical", "mixed_bfloat16"), ("cbow", "negative", "mixed_float16")])
+def test_keras_path_trains_in_mixed_precision_and_exports_float32(tmp_path, model, loss,
+                                                                   precision):
+    import tensorflow as tf
+
+    export_dir = tmp_path / "export"
+    result = run_app([*TINY, "--implementation", "keras", "--model", model, "--loss", loss,
+                      "--precision", precision, "--epochs", "1", "--logdir",
+                      str(tmp_path / "run"), "--export-dir", str(export_dir)], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"Precision: {precision} (as asked)" in result.stdout
+    assert "Nearest words after epoch 1:" in result.stdout and "train_loss" in result.stdout
+    served = tf.saved_model.load(str(export_dir / "1")).signatures["serving_default"]
+    outputs = served.structured_outputs
+    assert outputs["vectors"].dtype == tf.float32 and outputs["similarities"].dtype == tf.float32
+    out = served(tokens=tf.constant(["file"]))
+    assert out["vectors"].shape == (1, 8) and np.all(np.isfinite(out["vectors"].numpy()))
+
+
+def test_fused_path_checkpoints_every_n_steps_and_resumes_inside_the_epoch(tmp_path):
+    # The TF path's steps are ~4096 words: the tiny corpus (5.8k words) takes 2 per epoch.
+    run_dir = tmp_path / "run"
+    args = [*TINY, "--implementation", "fused_tf", "--epochs", "1", "--logdir", str(run_dir),
+            "--export-dir", str(tmp_path / "export"), "--checkpoint-every-n-steps", "1"]
+    killed = run_app(args, tmp_path, env={"KERASNOTES_FAIL_AT": "after_checkpoint:1"})
+    assert killed.returncode == 97, killed.stderr[-3000:]
+    assert (run_dir / "checkpoints" / "ckpt-1.index").exists()
+    assert "Epoch 1/1" not in killed.stdout
+    resumed = run_app(args, tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    line = next(line for line in resumed.stdout.splitlines() if line.startswith("Resuming"))
+    assert line.startswith(f"Resuming from {run_dir / 'checkpoints' / 'ckpt-1'} (0 of 1 "
+                           "epochs done; epoch 1 continues at sentence ")
+    assert line.endswith(" of 600)")
+    assert "Epoch 1/1: loss " in resumed.stdout and "Exported SavedModel" in resumed.stdout
+    assert (run_dir / "checkpoints" / "ckpt-2.index").exists()

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerasnotes.layers.hierarchical_softmax import HierarchicalSoftmax, HierarchicalSoftmaxLoss
+from kerasnotes.layers.hierarchical_softmax import HierarchicalSoftmax
+from kerasnotes.losses.hierarchical_softmax_loss import HierarchicalSoftmaxLoss
 from kerasnotes.ops.huffman_tree import huffman_tree
 from tests.test_case import (
     assert_config_round_trip,
@@ -121,6 +122,19 @@ def test_loss_averages_over_valid_targets():
                                atol=1e-6)
     with pytest.raises(ValueError, match="y_true"):
         HierarchicalSoftmaxLoss()(np.zeros((2, 3, 4)), nll[:, 0])
+
+
+def test_loss_keeps_its_registered_name_and_is_exported_from_losses():
+    import kerasnotes.losses
+
+    assert kerasnotes.losses.HierarchicalSoftmaxLoss is HierarchicalSoftmaxLoss
+    assert keras.saving.get_registered_name(HierarchicalSoftmaxLoss) == (
+        "kerasnotes>HierarchicalSoftmaxLoss")
+    assert keras.saving.get_registered_object("kerasnotes>HierarchicalSoftmaxLoss") is (
+        HierarchicalSoftmaxLoss)
+    restored = keras.losses.deserialize(keras.losses.serialize(HierarchicalSoftmaxLoss()))
+    assert type(restored) is HierarchicalSoftmaxLoss
+    assert restored.name == "hierarchical_softmax_loss"
 
 
 def test_bad_counts():

@@ -1,11 +1,13 @@
 """The fused path's gradient: equal to the Keras models' autodiff and to a hand computation."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from kerasnotes.data.text.word2vec_examples import sentence_splits
-from kerasnotes.layers.hierarchical_softmax import HierarchicalSoftmaxLoss
+from kerasnotes.data.text.word2vec_vocabulary import Word2VecVocabulary
+from kerasnotes.losses.hierarchical_softmax_loss import HierarchicalSoftmaxLoss
 from kerasnotes.losses.masked_binary_cross_entropy import MaskedBinaryCrossEntropy
 from kerasnotes.models.cbow import CBOW
 from kerasnotes.models.skip_gram import SkipGram
@@ -221,3 +223,86 @@ def test_ptb_five_epochs_put_d2ls_neighbours_next_to_chip(shared_data):
     found = [w for w, _ in most_similar(model.word_vectors.numpy(), corpus.vocabulary, "chip",
                                         k=5, exclude=("<unk>",))]
     assert {"intel", "microprocessor", "chips"} & set(found), found
+
+
+def _small_corpus(seed=5, size=4000):
+    rng = np.random.default_rng(seed)
+    tokens = rng.choice(30, size, p=np.r_[0, np.full(29, 1 / 29)]).astype(np.int32)
+    sentence_ids = (np.arange(size) // 20).astype(np.int32)
+    return tokens, sentence_ids, np.bincount(tokens, minlength=30)
+
+
+def _kernel_backends():
+    from kerasnotes.models.word2vec_fused import load_kernel_or_reason
+
+    return ["tf", "kernel"] if load_kernel_or_reason()[0] is not None else ["tf"]
+
+
+class _StopAt(keras.callbacks.Callback):
+    """Ends a fit like Ctrl-C right after global step `step`."""
+
+    def __init__(self, step):
+        super().__init__()
+        self.step = step
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == self.step:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("backend", _kernel_backends())
+def test_fused_trainer_resumes_inside_an_epoch_as_if_uninterrupted(tmp_path, backend):
+    from kerasnotes.models.word2vec_training import FusedTrainer
+
+    tokens, sentence_ids, counts = _small_corpus()
+
+    def model():  # 4000 words in steps of ~500: 8 steps per epoch
+        return FusedWord2Vec(counts, 8, window=2, negatives=3, backend=backend, threads=1,
+                             seed=3, step_words=500)
+
+    whole = model()
+    expected = FusedTrainer(whole, tmp_path / "whole", verbose=0).fit(
+        tokens, sentence_ids, epochs=2, lr=0.05, min_lr=0.001)
+    interrupted = tmp_path / "interrupted"
+    first = FusedTrainer(model(), interrupted, callbacks=[_StopAt(11)], verbose=0,
+                         checkpoint_every_n_steps=2)
+    with pytest.raises(KeyboardInterrupt):
+        first.fit(tokens, sentence_ids, epochs=2, lr=0.05, min_lr=0.001)
+    # Step 10 is the 2nd of epoch 2: checkpointed inside it, at its 2nd step boundary.
+    assert first.checkpoint.latest.endswith("ckpt-10")
+    resumed = model()
+    trainer = FusedTrainer(resumed, interrupted, checkpoint_every_n_steps=2, verbose=0)
+    assert trainer.restore(2, 200) == (1, resumed.step_bounds(sentence_splits(sentence_ids))[2])
+    metrics = trainer.fit(tokens, sentence_ids, epochs=2, lr=0.05, min_lr=0.001)
+    if backend == "kernel":  # one thread: the same SGD steps, bit for bit
+        np.testing.assert_array_equal(resumed.input_vectors.numpy(), whole.input_vectors.numpy())
+        assert metrics["train_loss"] == expected["train_loss"]
+    else:  # TF's multithreaded sums may add in another order
+        np.testing.assert_allclose(resumed.input_vectors.numpy(), whole.input_vectors.numpy(),
+                                   rtol=1e-5, atol=1e-6)
+        assert metrics["train_loss"] == pytest.approx(expected["train_loss"], rel=1e-5)
+    assert int(trainer.global_step.numpy()) == 16 and int(trainer.epoch.numpy()) == 2
+
+
+def test_fused_trainer_writes_summaries_and_refuses_to_save_non_finite_tables(tmp_path):
+    from kerasnotes.models.word2vec_training import FusedTrainer, NearestWords
+    from kerasnotes.training.checkpoints import NonFiniteLossError
+    from tests.apps.app_runner import event_tags
+
+    tokens, sentence_ids, counts = _small_corpus()
+    model = FusedWord2Vec(counts, 8, window=2, negatives=3, backend="tf", seed=3)
+    vocabulary = Word2VecVocabulary([f"w{i}" if i else "<unk>" for i in range(30)], counts)
+    FusedTrainer(model, tmp_path, callbacks=[NearestWords(vocabulary, ["w1"], 3)],
+                 log_every_n_steps=1, verbose=0).fit(tokens, sentence_ids, 1, 0.05, 0.001)
+    assert {"epoch_loss", "epoch_words_per_second", "learning_rate", "batch_loss",
+            "batch_learning_rate"} <= event_tags(tmp_path / "train")
+    assert "nearest_words" in event_tags(tmp_path / "validation")
+
+    class Poison(keras.callbacks.Callback):  # after the restore of the epoch-1 checkpoint
+        def on_epoch_begin(self, epoch, logs=None):
+            self.model.input_vectors.assign(tf.fill(self.model.input_vectors.shape, np.nan))
+
+    trainer = FusedTrainer(model, tmp_path, callbacks=[Poison()], verbose=0)
+    with pytest.raises(NonFiniteLossError, match="epoch 2, step"):
+        trainer.fit(tokens, sentence_ids, 2, 0.05, 0.001)
+    assert trainer.checkpoint.latest.endswith("ckpt-1")  # the last good one

@@ -8,7 +8,7 @@ import tensorflow as tf
 from kerasnotes.data.text.ptb_corpus import encode_corpus
 from kerasnotes.data.text.word2vec_dataset import make_word2vec_dataset
 from kerasnotes.data.text.word2vec_vocabulary import Word2VecVocabulary
-from kerasnotes.layers.hierarchical_softmax import HierarchicalSoftmaxLoss
+from kerasnotes.losses.hierarchical_softmax_loss import HierarchicalSoftmaxLoss
 from kerasnotes.losses.masked_binary_cross_entropy import MaskedBinaryCrossEntropy
 from kerasnotes.models.cbow import CBOW
 from kerasnotes.models.skip_gram import SkipGram

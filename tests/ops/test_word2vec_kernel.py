@@ -74,9 +74,10 @@ def test_examples_op_equals_the_tf_path_step_by_step(kernel, model, loss):
     assert not np.allclose(kernel_in.numpy(), start_in)  # the rows did move
 
 
-def fused_model(counts, model, loss, subsample_t=None, seed=3):
+def fused_model(counts, model, loss, subsample_t=None, seed=3, step_words=None):
     return FusedWord2Vec(counts, 8, model=model, loss=loss, window=3, negatives=4,
-                         subsample_t=subsample_t, backend="kernel", threads=1, seed=seed)
+                         subsample_t=subsample_t, backend="kernel", threads=1, seed=seed,
+                         step_words=step_words)
 
 
 @pytest.mark.parametrize("model, loss", COMBOS)
@@ -159,15 +160,13 @@ def test_kernel_learning_rate_decays_linearly_with_the_position(kernel):
     assert np.all(np.diff(steps) <= 0)
 
 
-def test_an_epoch_in_many_calls_equals_one_call(kernel, monkeypatch):
-    from kerasnotes.models import word2vec_fused
-
+def test_an_epoch_in_many_calls_equals_one_call(kernel):
     tokens, sentence_ids, counts = tiny_corpus(6, sentences=200)
     splits = sentence_splits(sentence_ids)
     results = []
     for words_per_call in (10**9, 37):
-        monkeypatch.setattr(word2vec_fused, "KERNEL_CALL_WORDS", words_per_call)
-        trainer = fused_model(counts, "skipgram", "negative", subsample_t=0.05)
+        trainer = fused_model(counts, "skipgram", "negative", subsample_t=0.05,
+                              step_words=words_per_call)
         rates = []
         stats = trainer.train_epoch(tokens, splits, 1, 0.2, 0.01, tokens.size, 3 * tokens.size,
                                     on_batch=lambda loss, lr, rates=rates: rates.append(lr))
