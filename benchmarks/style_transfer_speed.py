@@ -1,62 +1,103 @@
-"""Style transfer speed: Adam steps/s at 300x450 with VGG-19 (the notes' setting).
+"""Style transfer speed: seconds per Adam step at 300x450 with VGG-19 (the notes' setting),
+per precision, through the Trainer as `python -m apps.style_transfer` runs it.
 
-    python benchmarks/style_transfer_speed.py [--height 300] [--width 450] [--steps 3]
+    python benchmarks/style_transfer_speed.py [--height 300] [--width 450] [--steps 4]
+        [--precisions float32,mixed_bfloat16]
 
-Reference measured in the same process: one forward and backward pass of the VGG-19
-feature extractor alone on the same image (the irreducible work of a step). Prints
-steps/s of `StyleTransfer.step()` (random VGG-19 weights: the speed does not depend on
-them) and the ratio step time / reference time (close to 1: the losses, Gram matrices
-and Adam update cost little). Medians of --steps timed steps after one warm-up.
+Reference measured in the same process and precision: one forward and backward pass of the
+VGG-19 feature extractor alone on the same image (the irreducible work of a step). Prints,
+per precision, the step time (one epoch of the Trainer = one step, with its checkpoint,
+summaries and metrics; random VGG-19 weights: the speed does not depend on them), the ratio
+step time / reference time (close to 1: the losses, Gram matrices, Adam update and the
+per-step checkpoint of the image cost little), and the final total loss (the same in every
+precision up to noise). Medians of --steps timed steps after one warm-up step.
 """
 
 import argparse
 import os
 import statistics
+import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from kerasnotes.data.images.synthetic_style_images import draw_content_scene, draw_stroke_texture  # noqa: E402,E501
-from kerasnotes.models.style_transfer import StyleTransfer  # noqa: E402
-from kerasnotes.models.vgg19_features import preprocess_image, vgg19_feature_extractor  # noqa: E402,E501
+from kerasnotes.data.images import synthetic_style_images as embedded  # noqa: E402
+from kerasnotes.losses.style_transfer_losses import StyleTransferLoss  # noqa: E402
+from kerasnotes.models import style_transfer, vgg19_features  # noqa: E402
+from kerasnotes.training.trainer import Trainer  # noqa: E402
 
 
-def timed(fn, repeats):
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+class StepTimes(keras.callbacks.Callback):
+    """Seconds from each epoch's (= step's) start to the next one's: the step, its
+    metrics, summaries and checkpoint."""
+
+    def __init__(self):
+        super().__init__()
+        self.starts = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.starts.append(time.perf_counter())
+
+    def on_train_end(self, logs=None):
+        self.starts.append(time.perf_counter())
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--height", type=int, default=300)
-    parser.add_argument("--width", type=int, default=450)
-    parser.add_argument("--steps", type=int, default=3)
-    args = parser.parse_args()
-    extractor = vgg19_feature_extractor()
-    content = preprocess_image(draw_content_scene(args.height, args.width)[None])
-    style = preprocess_image(draw_stroke_texture(args.height, args.width)[None])
-    transfer = StyleTransfer(extractor, content, style)
+def measure(precision, height, width, steps):
+    keras.mixed_precision.set_dtype_policy(precision)
+    keras.utils.set_random_seed(0)
+    extractor = vgg19_features.vgg19_feature_extractor()
+    content = vgg19_features.preprocess_image(embedded.draw_content_scene(height, width)[None])
+    style = vgg19_features.preprocess_image(embedded.draw_stroke_texture(height, width)[None])
     image = tf.Variable(content)
 
     @tf.function
     def forward_backward():
         with tf.GradientTape() as tape:
             features = extractor(image)
-            total = tf.add_n([tf.reduce_sum(f) for f in features["style"] + features["content"]])
+            total = tf.add_n([tf.reduce_sum(tf.cast(f, tf.float32))
+                              for f in features["style"] + features["content"]])
         return tape.gradient(total, image)
 
-    reference = timed(lambda: forward_backward().numpy(), args.steps)
-    step = timed(transfer.step, args.steps)
-    print(f"VGG-19 forward+backward ({args.height}x{args.width}): {reference:.2f} s")
-    print(f"style transfer step: {step:.2f} s = {1 / step:.3f} steps/s")
-    print(f"ratio step / forward+backward: {step / reference:.2f}")
+    forward_backward()  # warm-up
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        forward_backward().numpy()
+        times.append(time.perf_counter() - start)
+    reference = statistics.median(times)
+
+    model = style_transfer.StyleTransfer(extractor, content)
+    targets = style_transfer.style_transfer_targets(extractor, content, style)
+    timer = StepTimes()
+    with tempfile.TemporaryDirectory() as run_dir:
+        trainer = Trainer(model, StyleTransferLoss(), keras.optimizers.Adam(0.3),
+                          run_dir=run_dir, callbacks=[timer], verbose=0)
+        one_step = tf.data.Dataset.from_tensors((tf.zeros((1, 1)), targets))
+        trainer.fit(one_step, epochs=steps + 1)
+        final = trainer.evaluate(one_step)["loss"]
+    times = [b - a for a, b in zip(timer.starts, timer.starts[1:])]
+    step = statistics.median(times[1:])  # after the warm-up step
+    keras.mixed_precision.set_dtype_policy("float32")
+    return reference, step, final
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--height", type=int, default=300)
+    parser.add_argument("--width", type=int, default=450)
+    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--precisions", default="float32,mixed_bfloat16")
+    args = parser.parse_args()
+    for precision in args.precisions.split(","):
+        reference, step, final = measure(precision, args.height, args.width, args.steps)
+        print(f"{precision} ({args.height}x{args.width}): VGG-19 forward+backward "
+              f"{reference:.2f} s; style transfer step {step:.2f} s = {1 / step:.3f} steps/s; "
+              f"ratio {step / reference:.2f}; total loss after {args.steps + 1} steps "
+              f"{final:.1f}", flush=True)
 
 
 if __name__ == "__main__":

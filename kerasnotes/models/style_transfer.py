@@ -1,101 +1,81 @@
-"""Neural style transfer: the synthesized image is the trained variable."""
+"""Neural style transfer as a Keras model whose only weight is the synthesized image."""
 
 import keras
-import tensorflow as tf
 from keras import ops
 
-from kerasnotes.losses.style_transfer_losses import (
-    content_loss,
-    gram_matrix,
-    style_loss,
-    total_variation_loss,
-)
+from kerasnotes.losses.style_transfer_losses import gram_matrix
 
 
-class StyleTransfer(tf.Module):
-    """The notes' style transfer: optimize an image so its features match two targets.
+class StyleTransfer(keras.Model):
+    """The notes' style transfer: the trained weight is the image, the features are fixed.
 
-    With `f` the feature extractor, `x` the synthesized (standardized) image, initialized
-    from the content image `c`, and `s` the style image:
+    With `f` the feature extractor and `x` the synthesized standardized image, initialized
+    from the content image `c`, calling the model (on any input: a dummy batch of one)
+    returns `x` and its features,
 
-        L(x) = content_weight * sum_{content layers l} content_loss(f_l(x), f_l(c))
-             + style_weight   * sum_{style layers l}   style_loss(f_l(x), gram(f_l(s)))
-             + tv_weight      * total_variation_loss(x) / (h * w * 3)
+        {"image": x, "content": (f_l(x) for the content layers l),
+         "style": (f_l(x) for the style layers l)},
 
-    (see `kerasnotes.losses.style_transfer_losses`; the total variation is divided by the
-    number of pixel values so its weight does not depend on the image size). Each `step()`
-    is one Adam step on `x`; the extractor's weights stay fixed.
+    and training it with `StyleTransferLoss` against the fixed targets
+    `style_transfer_targets(f, c, s)` (given as `y`) minimizes the notes' objective
+
+        L(x) = content_weight * sum_l content_loss(f_l(x), f_l(c))
+             + style_weight   * sum_l style_loss(f_l(x), gram(f_l(s)))
+             + tv_weight      * total_variation_loss(x) / (h * w * 3).
+
+    The image stays float32 under a mixed-precision policy (the extractor computes in the
+    policy's dtype). The extractor is held by a function, not as a layer: its weights are
+    fixed, so they are neither trained nor saved in the model's checkpoints (they come from
+    the same weights file or seed again when a run resumes).
 
     Args:
         extractor: a model `standardized images (1, h, w, 3) -> {"style": [features...],
             "content": [features...]}` (e.g. `vgg19_feature_extractor()`).
-        content_image: standardized content image `(1, h, w, 3)`.
-        style_image: standardized style image `(1, h', w', 3)` (any size).
-        content_weight, style_weight, tv_weight: the weights of the three losses (>= 0).
-        learning_rate: Adam's learning rate (on standardized pixel values).
+        content_image: the standardized content image `(1, h, w, 3)`.
 
     Attributes:
-        image: the synthesized image, a `keras.Variable` `(1, h, w, 3)`.
-        optimizer: the `keras.optimizers.Adam` updating it.
+        image: the synthesized image, a float32 `keras.Variable` `(1, h, w, 3)`.
 
     Example:
 
-    >>> transfer = StyleTransfer(vgg19_feature_extractor(), content, style)
-    >>> for _ in range(100):
-    ...     losses = transfer.step()    # {"content": ..., "style": ..., "tv": ..., "total": ...}
-    >>> pixels = postprocess_image(transfer.image)
+    >>> extractor = vgg19_feature_extractor()
+    >>> model = StyleTransfer(extractor, content)
+    >>> targets = style_transfer_targets(extractor, content, style)
+    >>> steps = tf.data.Dataset.from_tensors((tf.zeros((1, 1)), targets))
+    >>> Trainer(model, StyleTransferLoss(), keras.optimizers.Adam(0.3)).fit(steps, epochs=100)
+    >>> pixels = postprocess_image(model.image)
     """
 
-    def __init__(self, extractor, content_image, style_image, content_weight=1.0,
-                 style_weight=1e3, tv_weight=10.0, learning_rate=0.3):
-        super().__init__(name="style_transfer")
-        for name, value in (("content_weight", content_weight), ("style_weight", style_weight),
-                            ("tv_weight", tv_weight)):
-            if not float(value) >= 0:
-                raise ValueError(f"StyleTransfer: {name} must be >= 0; received {name}={value!r}")
-        if not float(learning_rate) > 0:
-            raise ValueError("StyleTransfer: learning_rate must be > 0; received "
-                             f"learning_rate={learning_rate!r}")
-        for name, image in (("content_image", content_image), ("style_image", style_image)):
-            shape = tuple(ops.shape(image))
-            if len(shape) != 4 or shape[0] != 1 or shape[-1] != 3:
-                raise ValueError(f"StyleTransfer: {name} must have shape (1, height, width, "
-                                 f"3); received {shape}")
-        self.extractor = extractor
-        self.content_weight = float(content_weight)
-        self.style_weight = float(style_weight)
-        self.tv_weight = float(tv_weight)
-        content_image = ops.convert_to_tensor(content_image, "float32")
-        self.content_targets = [tf.constant(f) for f in extractor(content_image)["content"]]
-        self.style_targets = [tf.constant(gram_matrix(f))
-                              for f in extractor(ops.convert_to_tensor(style_image,
-                                                                       "float32"))["style"]]
-        self.image = keras.Variable(content_image, name="synthesized_image")
-        self.optimizer = keras.optimizers.Adam(learning_rate)
-        self.optimizer.build([self.image])
-        self._step = tf.function(self._train_step)
+    def __init__(self, extractor, content_image, **kwargs):
+        super().__init__(**kwargs)
+        shape = tuple(ops.shape(content_image))
+        _check_image("content_image", shape)
+        self._features = lambda images: extractor(images)  # not tracked: fixed weights
+        self.image = self.add_weight(shape=shape, initializer="zeros", dtype="float32",
+                                     autocast=False, trainable=True, name="synthesized_image")
+        self.image.assign(ops.convert_to_tensor(content_image, "float32"))
+        self.built = True
 
-    def losses(self, image):
-        """The three weighted losses of `image` and their sum, a dict of scalars."""
-        features = self.extractor(image)
-        content = tf.add_n([content_loss(f, t) for f, t in
-                            zip(features["content"], self.content_targets)])
-        style = tf.add_n([style_loss(f, g) for f, g in zip(features["style"],
-                                                             self.style_targets)])
-        size = tf.cast(tf.reduce_prod(tf.shape(image)[1:]), tf.float32)
-        tv = tf.reduce_sum(total_variation_loss(image)) / size
-        losses = {"content": self.content_weight * content, "style": self.style_weight * style,
-                  "tv": self.tv_weight * tv}
-        losses["total"] = losses["content"] + losses["style"] + losses["tv"]
-        return losses
+    def call(self, inputs):
+        image = ops.copy(self.image)  # a tensor, not the variable itself
+        features = self._features(image)
+        return {"image": image, "content": tuple(features["content"]),
+                "style": tuple(features["style"])}
 
-    def _train_step(self):
-        with tf.GradientTape() as tape:
-            losses = self.losses(self.image.value)
-        gradient = tape.gradient(losses["total"], self.image.value)
-        self.optimizer.apply_gradients([(gradient, self.image)])
-        return losses
 
-    def step(self):
-        """One Adam step on the image; returns the losses before the step (dict of floats)."""
-        return {name: float(value) for name, value in self._step().items()}
+def style_transfer_targets(extractor, content_image, style_image):
+    """The fixed targets of the objective: `{"content": (f_l(c), ...), "style": (gram(f_l(s)),
+    ...)}`, float32, for the standardized content `(1, h, w, 3)` and style `(1, h', w', 3)`
+    images (the style image may have another size)."""
+    _check_image("content_image", tuple(ops.shape(content_image)))
+    _check_image("style_image", tuple(ops.shape(style_image)))
+    content = extractor(ops.convert_to_tensor(content_image, "float32"))["content"]
+    style = extractor(ops.convert_to_tensor(style_image, "float32"))["style"]
+    return {"content": tuple(ops.cast(f, "float32") for f in content),
+            "style": tuple(gram_matrix(ops.cast(f, "float32")) for f in style)}
+
+
+def _check_image(name, shape):
+    if len(shape) != 4 or shape[0] != 1 or shape[-1] != 3:
+        raise ValueError(f"StyleTransfer: {name} must have shape (1, height, width, 3); "
+                         f"received {shape}")

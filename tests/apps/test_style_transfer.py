@@ -1,12 +1,15 @@
 """apps.style_transfer end to end, as a user runs it: a subprocess on a tiny image."""
 
 import functools
+import os
 
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from apps import style_transfer
+from kerasnotes.training.fault_injection import FAULT_EXIT_CODE
 from tests.apps import app_runner
 
 TINY = ["--height", "24", "--width", "32", "--log-every-n-steps", "1",
@@ -17,6 +20,18 @@ run_app = functools.partial(app_runner.run_app, "style_transfer")
 
 
 event_tags = app_runner.event_tags
+
+
+def final_image(run_dir):
+    """The synthesized image (float32, standardized) of the run's newest checkpoint."""
+    path = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
+    return tf.train.load_checkpoint(path).get_tensor("model/image/.ATTRIBUTES/VARIABLE_VALUE")
+
+
+def step_totals(stdout):
+    """The total losses of the `step k/n: ...` lines, in order."""
+    return [float(line.rsplit("total ", 1)[1]) for line in stdout.splitlines()
+            if line.startswith("step ")]
 
 
 def test_runs_writes_png_tensorboard_and_resumes(tmp_path):
@@ -76,9 +91,65 @@ def test_help_and_defaults():
     config = style_transfer.parse_args([])
     assert (config.content, config.style, config.weights) == (None, None, None)
     assert (config.style_weight, config.tv_weight) == (1e3, 10.0)
+    assert (config.epochs, config.height, config.width) == (100, 150, 225)
+    assert config.precision == "auto"  # bf16 VGG-19 on CPUs with bf16 units
+    assert style_transfer.parse_args(["--steps", "7"]).epochs == 7
+    assert style_transfer.parse_args(["--epochs", "7"]).epochs == 7
 
 
 def test_minimum_size_is_vgg19s():
     from kerasnotes.models.vgg19_features import VGG19_MIN_SIZE
 
     assert style_transfer.MIN_SIZE == VGG19_MIN_SIZE
+
+
+# mixed_float16 (a GPU policy, slow-ish but working on CPU): the dynamic loss scale starts at
+# 2^15 and halves on each overflowing step, so the first 7 steps here are skipped.
+@pytest.mark.parametrize("precision, steps", [
+    ("float32", 4), ("mixed_bfloat16", 4), ("mixed_float16", 12)])
+def test_precisions_train_the_float32_image_end_to_end(tmp_path, precision, steps):
+    run_dir, out = tmp_path / "run", tmp_path / "stylized.png"
+    result = run_app([*TINY, "--precision", precision, "--steps", str(steps), "--logdir",
+                      str(run_dir), "--out", str(out)], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"Precision: {precision}" in result.stdout
+    totals = step_totals(result.stdout)
+    assert len(totals) == steps and np.isfinite(totals).all()
+    final = float(result.stdout.split("total_loss: ")[1].split()[0])
+    assert final < 0.5 * totals[0]  # the style loss dominates and falls fast
+    image = final_image(run_dir)
+    assert image.dtype == np.float32 and image.shape == (1, 24, 32, 3)
+    assert keras.utils.img_to_array(keras.utils.load_img(str(out))).shape == (24, 32, 3)
+
+
+RESUMABLE = [*TINY, "--steps", "4", "--checkpoint-every-n-steps", "2", "--precision",
+             "mixed_bfloat16", "--verbose", "1"]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("uninterrupted")
+    result = run_app([*RESUMABLE, "--logdir", "run", "--out", "out.png"], cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return final_image(cwd / "run"), keras.utils.img_to_array(keras.utils.load_img(
+        str(cwd / "out.png")))
+
+
+@pytest.mark.parametrize("fail_at, resumed_step", [
+    ("after_checkpoint:2", 2),  # right after the in-epoch checkpoint of step 2
+    ("epoch_end:3", 2),         # step 3 done, killed before its checkpoint: step 3 again
+])
+def test_killed_run_resumes_to_the_uninterrupted_image(tmp_path, uninterrupted, fail_at,
+                                                       resumed_step):
+    args = [*RESUMABLE, "--logdir", "run", "--out", "out.png"]
+    killed = run_app(args, tmp_path, env={"KERASNOTES_FAIL_AT": fail_at})
+    assert killed.returncode == FAULT_EXIT_CODE, killed.stderr[-3000:]
+    assert not (tmp_path / "out.png").exists()
+    resumed = run_app(args, tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"ckpt-{resumed_step}: step {resumed_step}" in resumed.stdout
+    assert "step 4/4" in resumed.stdout and "step 1/4" not in resumed.stdout
+    image, pixels = uninterrupted
+    np.testing.assert_allclose(final_image(tmp_path / "run"), image, atol=1e-5)
+    np.testing.assert_array_equal(
+        keras.utils.img_to_array(keras.utils.load_img(str(tmp_path / "out.png"))), pixels)

@@ -1,4 +1,4 @@
-"""VGG-19 feature extraction, the notes' pre/postprocessing, and the style-transfer loop."""
+"""VGG-19 feature extraction, the notes' pre/postprocessing, and style transfer by the Trainer."""
 
 import keras
 import numpy as np
@@ -6,8 +6,14 @@ import pytest
 import tensorflow as tf
 
 from kerasnotes.data.images.synthetic_style_images import draw_content_scene, draw_stroke_texture
-from kerasnotes.losses.style_transfer_losses import content_loss, gram_matrix, style_loss
-from kerasnotes.models.style_transfer import StyleTransfer
+from kerasnotes.losses.style_transfer_losses import (
+    StyleTransferLoss,
+    StyleTransferLossParts,
+    content_loss,
+    gram_matrix,
+    style_loss,
+)
+from kerasnotes.models.style_transfer import StyleTransfer, style_transfer_targets
 from kerasnotes.models.vgg19_features import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -19,6 +25,7 @@ from kerasnotes.models.vgg19_features import (
     preprocess_image,
     vgg19_feature_extractor,
 )
+from kerasnotes.training.trainer import Trainer
 from tests.test_case import random_inputs, run_layer_checks
 
 
@@ -73,10 +80,13 @@ def test_losses_match_the_functions_on_the_extractor_features():
     extractor = tiny_vgg_extractor()
     content = preprocess_image(draw_content_scene(16, 20)[None])
     style = preprocess_image(draw_stroke_texture(12, 12)[None])
-    transfer = StyleTransfer(extractor, content, style, content_weight=2.0, style_weight=3.0,
-                             tv_weight=5.0)
+    model = StyleTransfer(extractor, content)
     image = content + 0.1 * random_inputs(content.shape)
-    losses = transfer.losses(image)
+    model.image.assign(image)
+    targets = style_transfer_targets(extractor, content, style)
+    loss = StyleTransferLoss(content_weight=2.0, style_weight=3.0, tv_weight=5.0)
+    outputs = model(np.zeros((1, 1)))
+    losses = loss.components(targets, outputs)
     f, fc, fs = extractor(image), extractor(content), extractor(style)
     expected_content = 2.0 * float(content_loss(f["content"][0], fc["content"][0]))
     expected_style = 3.0 * sum(float(style_loss(a, gram_matrix(b)))
@@ -86,37 +96,65 @@ def test_losses_match_the_functions_on_the_extractor_features():
     np.testing.assert_allclose(float(losses["content"]), expected_content, rtol=1e-5)
     np.testing.assert_allclose(float(losses["style"]), expected_style, rtol=1e-5)
     np.testing.assert_allclose(float(losses["tv"]), 5.0 * tv / image_np[0].size, rtol=1e-5)
-    np.testing.assert_allclose(float(losses["total"]),
-                               expected_content + expected_style + 5.0 * tv / image_np[0].size,
+    np.testing.assert_allclose(loss(targets, outputs),
+                               [expected_content + expected_style + 5.0 * tv / image_np[0].size],
                                rtol=1e-5)
+
+
+def fit_tiny_transfer(steps, learning_rate=0.1):
+    """A StyleTransfer model trained by the Trainer for `steps` epochs of one step."""
+    extractor = tiny_vgg_extractor()
+    content = preprocess_image(draw_content_scene(16, 24)[None])
+    style = preprocess_image(draw_stroke_texture(16, 24)[None])
+    model = StyleTransfer(extractor, content)
+    targets = style_transfer_targets(extractor, content, style)
+    weights = dict(content_weight=1.0, style_weight=1e3, tv_weight=1.0)
+    trainer = Trainer(model, StyleTransferLoss(**weights), keras.optimizers.Adam(learning_rate),
+                      [StyleTransferLossParts(**weights)], verbose=0)
+    step = tf.data.Dataset.from_tensors((tf.zeros((1, 1)), targets))
+    before = StyleTransferLoss(**weights).components(targets, model(np.zeros((1, 1))))
+    weights_before = [np.array(w) for w in extractor.weights]
+    history = trainer.fit(step, epochs=steps)
+    after = trainer.evaluate(step)
+    return model, content, extractor, weights_before, before, history, after
 
 
 def test_style_loss_falls_over_20_steps():
     keras.utils.set_random_seed(0)
-    extractor = tiny_vgg_extractor()
-    content = preprocess_image(draw_content_scene(16, 24)[None])
-    style = preprocess_image(draw_stroke_texture(16, 24)[None])
-    transfer = StyleTransfer(extractor, content, style, content_weight=1.0, style_weight=1e3,
-                             tv_weight=1.0, learning_rate=0.1)
-    before = transfer.losses(transfer.image.value)
-    weights = [np.array(w) for w in extractor.weights]
-    history = [transfer.step()["style"] for _ in range(20)]
-    after = transfer.losses(transfer.image.value)
-    assert history[0] == pytest.approx(float(before["style"]), rel=1e-5)
-    assert float(after["style"]) < 0.5 * float(before["style"])
-    # Only the image is trained; the extractor is fixed.
+    model, content, extractor, weights, before, history, after = fit_tiny_transfer(20)
+    assert len(history["style_loss"]) == 20  # one epoch = one step
+    # Each step's logs are the losses of the image before that step.
+    assert history["style_loss"][0] == pytest.approx(float(before["style"]), rel=1e-5)
+    assert after["style_loss"] < 0.5 * float(before["style"])
+    # Only the image is trained (and is the model's only weight); the extractor is fixed.
+    assert [w.path for w in model.weights] == [model.image.path]
     for w, v in zip(weights, extractor.weights):
         np.testing.assert_array_equal(w, np.array(v))
-    assert not np.allclose(transfer.image.numpy(), np.asarray(content))
+    assert not np.allclose(model.image.numpy(), np.asarray(content))
+
+
+def test_image_and_losses_stay_float32_under_mixed_bfloat16():
+    keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
+    try:
+        keras.utils.set_random_seed(0)
+        model, content, _, _, before, history, after = fit_tiny_transfer(5)
+        outputs = model(np.zeros((1, 1)))
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+    assert model.image.dtype == "float32" and outputs["image"].dtype == tf.float32
+    assert outputs["style"][0].dtype == tf.bfloat16  # the extractor computes in bfloat16
+    assert after["style_loss"] < float(before["style"])
 
 
 def test_bad_arguments():
     extractor = tiny_vgg_extractor()
     content = np.zeros((1, 8, 8, 3), "float32")
     with pytest.raises(ValueError, match="style_weight"):
-        StyleTransfer(extractor, content, content, style_weight=-1)
+        StyleTransferLoss(style_weight=-1)
     with pytest.raises(ValueError, match="content_image"):
-        StyleTransfer(extractor, content[0], content)
+        StyleTransfer(extractor, content[0])
+    with pytest.raises(ValueError, match="style_image"):
+        style_transfer_targets(extractor, content, content[0])
     with pytest.raises(ValueError, match="height and width"):
         draw_content_scene(0, 5)
 
