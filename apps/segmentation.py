@@ -15,6 +15,8 @@ Data sources:
   --voc-dir DIR   Pascal VOC 2012: DIR holds JPEGImages/, SegmentationClass/ (palette PNGs)
                   and ImageSets/Segmentation/{train,val}.txt; 21 classes, boundary 255
                   ignored
+Every image and label is decoded when the data is opened: a truncated or corrupt file stops
+the run with one line naming it.
 
 Images are never resized (the notes insist): training and validation take random crops of
 --crop-size of the image and its label together; images smaller than the crop are left out.
@@ -31,13 +33,14 @@ The predict command runs an export on one image file and writes the colored labe
 
 import dataclasses
 import os
-import sys
+import types
 
-from apps import common
+from apps import flags
+from apps.runner import App, cli, parse_config, run_app
 
 
 @dataclasses.dataclass
-class SegmentationConfig(common.CommonConfig):
+class SegmentationConfig(flags.CommonConfig):
     task: str = "segmentation"
     epochs: int = 10
     batch_size: int = 32
@@ -59,64 +62,55 @@ SYNTHETIC = {"num_train": 800, "num_val": 160, "min_size": (88, 88), "max_size":
              "seed": 0}
 
 
-def parse_args(argv=None):
-    defaults = SegmentationConfig()
-    parser = common.make_parser(defaults, __doc__)
+def add_flags(parser, defaults):
     group = parser.add_argument_group("segmentation flags")
-    group.add_argument("--voc-dir", default=None,
-                       help="train on Pascal VOC 2012 in this folder instead of the synthetic "
-                            "shapes (sets --data voc)")
-    group.add_argument("--crop-size", type=common.positive_int, nargs=2,
-                       default=list(defaults.crop_size), metavar=("HEIGHT", "WIDTH"),
-                       help="random crop of image and label, multiples of the model stride "
-                            "(default %(default)s; d2l uses 320 480 on VOC)")
-    group.add_argument("--width-divisor", type=common.positive_int,
-                       default=defaults.width_divisor,
-                       help="divide every ResNet-18 channel count (default %(default)s; 1 is "
-                            "the full ResNet-18)")
-    group.add_argument("--backbone-groups", type=int, choices=[1, 2, 3, 4],
-                       default=defaults.backbone_groups,
-                       help="residual groups of ResNet-18 kept: stride 4, 8, 16 or 32 "
-                            "(default %(default)s, the notes' FCN)")
-    group.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer,
-                       help="Adam, minibatch SGD, or SGD with momentum 0.9, with the learning "
-                            "rate decayed to 0 by a cosine (default %(default)s)")
-    group.add_argument("--num-train", type=common.positive_int, default=None,
-                       help="use only the first N training images (quick runs)")
-    group.add_argument("--num-val", type=common.positive_int, default=None,
-                       help="use only the first N validation images (quick runs)")
-    group.add_argument("--cache-dir", default=defaults.cache_dir,
-                       help="where the synthetic dataset is written (default %(default)s)")
-    args = parser.parse_args(argv)
-    if args.voc_dir:
-        args.data = "voc"
-    if args.data not in ("synthetic", "voc"):
-        parser.error(f"--data must be synthetic or voc (give --voc-dir); received {args.data!r}")
-    if args.data == "voc" and not args.voc_dir:
+    add = group.add_argument
+    add("--voc-dir", default=None,
+        help="train on Pascal VOC 2012 in this folder instead of the synthetic shapes (sets "
+             "--data voc)")
+    add("--crop-size", type=flags.positive_int, nargs=2, default=list(defaults.crop_size),
+        metavar=("HEIGHT", "WIDTH"),
+        help="random crop of image and label, multiples of the model stride (default "
+             "%(default)s; d2l uses 320 480 on VOC)")
+    add("--width-divisor", type=flags.positive_int, default=defaults.width_divisor,
+        help="divide every ResNet-18 channel count (default %(default)s; 1 is the full "
+             "ResNet-18)")
+    add("--backbone-groups", type=int, choices=[1, 2, 3, 4], default=defaults.backbone_groups,
+        help="residual groups of ResNet-18 kept: stride 4, 8, 16 or 32 (default %(default)s, "
+             "the notes' FCN)")
+    add("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer,
+        help="Adam, minibatch SGD, or SGD with momentum 0.9, with the learning rate decayed "
+             "to 0 by a cosine (default %(default)s)")
+    add("--num-train", type=flags.positive_int, default=None,
+        help="use only the first N training images (quick runs)")
+    add("--num-val", type=flags.positive_int, default=None,
+        help="use only the first N validation images (quick runs)")
+    add("--cache-dir", default=defaults.cache_dir,
+        help="where the synthetic dataset is written (default %(default)s)")
+
+
+def finish_config(config, parser):
+    if config.voc_dir:
+        config.data = "voc"
+    if config.data not in ("synthetic", "voc"):
+        parser.error(f"--data must be synthetic or voc (give --voc-dir); received {config.data!r}")
+    if config.data == "voc" and not config.voc_dir:
         parser.error("--data voc needs --voc-dir DIR")
-    args.crop_size = list(args.crop_size)
-    return common.to_config(SegmentationConfig, args)
+    config.crop_size = list(config.crop_size)
 
 
-def parse_predict_args(argv):
-    import argparse
-
-    parser = argparse.ArgumentParser(
-        prog="python -m apps.segmentation predict",
-        description="Segment one image with an exported model and write the colored label map.")
-    parser.add_argument("--image", required=True, help="input image file (JPEG, PNG, BMP, GIF)")
-    parser.add_argument("--out", required=True, help="output PNG of the colored label map")
-    parser.add_argument("--model", default="saved_models/segmentation",
-                        help="a SavedModel folder, or an export base whose newest integer "
-                             "version is used (default %(default)s)")
-    return parser.parse_args(argv)
+def parse_args(argv=None):
+    return parse_config(APP, argv)
 
 
-def build_dataset(config):
-    """Reads the data; returns `(name, class_names, train_data(epoch), val_dataset, val_split)`."""
-    from kerasnotes.data.segmentation.segmentation_pipeline import filter_by_size, make_segmentation_dataset
+def build_data(config):
+    """`train(epoch)` and `validation` batches of `(standardized crops, label crops)`."""
+    from kerasnotes.data.segmentation.segmentation_pipeline import (
+        filter_by_size,
+        make_segmentation_dataset,
+    )
     from kerasnotes.data.segmentation.voc_colormap import VOC_CLASSES
-    from kerasnotes.data.segmentation.voc_segmentation import SegmentationSplit, read_voc_segmentation
+    from kerasnotes.data.segmentation.voc_segmentation import read_voc_segmentation
 
     if config.data == "voc":
         root, class_names = config.voc_dir, VOC_CLASSES
@@ -135,150 +129,120 @@ def build_dataset(config):
                         num_val=min(config.num_val or SYNTHETIC["num_val"], SYNTHETIC["num_val"]))
         root = synthetic_segmentation_dir(config.cache_dir, **settings)
         class_names, name = SYNTHETIC_CLASS_NAMES, f"{DESCRIPTION} ({root})"
-    train = read_voc_segmentation(root, "train", max_images=config.num_train)
-    val = read_voc_segmentation(root, "val", max_images=config.num_val)
     crop_size = tuple(config.crop_size)
-    train_images, train_labels = filter_by_size(train, crop_size)
-    val_images, val_labels = filter_by_size(val, crop_size)
-    for split_name, split, kept in (("train", train, train_images), ("val", val, val_images)):
-        print(f"{split_name}: {len(kept)} of {len(split)} images at least "
-              f"{config.crop_size[0]}x{config.crop_size[1]} (smaller ones are left out)")
+    splits = {}
+    for split, limit in (("train", config.num_train), ("val", config.num_val)):
+        examples = read_voc_segmentation(root, split, max_images=limit)  # decodes every file
+        splits[split] = filter_by_size(examples, crop_size)
+        print(f"{split}: {len(splits[split][0])} of {len(examples)} images at least "
+              f"{crop_size[0]}x{crop_size[1]} (smaller ones are left out)")
+    print(f"Data: {name}; {len(class_names)} classes")
 
-    def train_data(epoch):
-        return make_segmentation_dataset(train_images, train_labels, crop_size,
-                                         config.batch_size, seed=config.seed, epoch=epoch)
+    def train(epoch):
+        return make_segmentation_dataset(*splits["train"], crop_size, config.batch_size,
+                                         seed=config.seed, epoch=epoch)
 
-    val_dataset = make_segmentation_dataset(val_images, val_labels, crop_size,
-                                            config.batch_size, seed=config.seed + 1,
-                                            shuffle=False)
-    val_split = SegmentationSplit(val_images, val_labels, [])
-    return name, class_names, train_data, val_dataset, val_split
+    validation = make_segmentation_dataset(*splits["val"], crop_size, config.batch_size,
+                                           seed=config.seed + 1, shuffle=False)
+    return types.SimpleNamespace(name=name, class_names=class_names, train=train,
+                                 validation=validation,
+                                 steps_per_epoch=int(train(0).cardinality()))
 
 
-def build_model(config, num_classes, steps_per_epoch):
+def build_model(config, data):
     import keras
 
     from kerasnotes.models.fcn import FCN
 
-    model = FCN(num_classes=num_classes, input_channels=3, width_divisor=config.width_divisor,
-                backbone_groups=config.backbone_groups)
+    model = FCN(num_classes=len(data.class_names), input_channels=3,
+                width_divisor=config.width_divisor, backbone_groups=config.backbone_groups)
     crop_h, crop_w = config.crop_size
     if crop_h % model.stride or crop_w % model.stride:
         raise ValueError(f"--crop-size {crop_h} {crop_w} must be multiples of the FCN stride "
                          f"{model.stride} (--backbone-groups {config.backbone_groups})")
     # Cosine decay to 0 over the run steadies the last epochs' validation scores.
     learning_rate = keras.optimizers.schedules.CosineDecay(
-        config.lr, decay_steps=max(1, config.epochs * steps_per_epoch))
+        config.lr, decay_steps=max(1, config.epochs * data.steps_per_epoch))
     if config.optimizer == "adam":
-        optimizer = keras.optimizers.Adam(learning_rate)
-    else:
-        momentum = 0.9 if config.optimizer == "momentum" else 0.0
-        optimizer = keras.optimizers.SGD(learning_rate, momentum=momentum)
-    return model, optimizer
+        return model, keras.optimizers.Adam(learning_rate)
+    momentum = 0.9 if config.optimizer == "momentum" else 0.0
+    return model, keras.optimizers.SGD(learning_rate, momentum=momentum)
 
 
-def image_summary(val_dataset, count=4):
-    """A Trainer summary hook: input | ground truth | prediction, colored, for a few crops."""
-    import tensorflow as tf
-
-    from kerasnotes.data.segmentation.segmentation_pipeline import RGB_MEAN, RGB_STD
-    from kerasnotes.data.segmentation.voc_colormap import label_to_colormap
-
-    images, labels = next(iter(val_dataset.unbatch().batch(count)))
-
-    def hook(model, epoch):
-        predicted = tf.argmax(model(images, training=False), axis=-1)
-        pixels = tf.clip_by_value(images * tf.constant(RGB_STD) + tf.constant(RGB_MEAN), 0, 1)
-        truth = tf.cast(label_to_colormap(labels), tf.float32) / 255.0
-        guess = tf.cast(label_to_colormap(predicted), tf.float32) / 255.0
-        tf.summary.image("input_truth_prediction", tf.concat([pixels, truth, guess], axis=2),
-                         step=epoch, max_outputs=count)
-
-    return hook
-
-
-def main(argv=None):
-    config = parse_args(argv)
-    import keras
-
-    from kerasnotes.training.strategy import choose_strategy
-
-    strategy = choose_strategy(config.strategy)
-    keras.utils.set_random_seed(config.seed)
-    run_dir = common.prepare_run_dir(config, "fcn")
-    data_name, class_names, train_data, val_dataset, _ = build_dataset(config)
-    print(f"Data: {data_name}; {len(class_names)} classes")
-
+def loss_and_metrics(config, data, model):
     from kerasnotes.losses.pixel_cross_entropy import PixelSoftmaxCrossEntropy
     from kerasnotes.metrics.segmentation_metrics import MeanIoU, PixelAccuracy
-    from kerasnotes.serving.export import export_saved_model
+
+    num_classes = len(data.class_names)
+    return PixelSoftmaxCrossEntropy(), [PixelAccuracy(num_classes), MeanIoU(num_classes)]
+
+
+def callbacks(run, data, model, count=4):
+    import keras
+    import tensorflow as tf
+
+    from kerasnotes.serving.drawing import segmentation_panel
+
+    images, labels = next(iter(data.validation.unbatch().batch(count)))
+
+    class ValidationPredictions(keras.callbacks.Callback):
+        """Input | ground truth | prediction of a few validation crops, every epoch."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            predicted = tf.argmax(model(images, training=False), axis=-1)
+            tf.summary.image("input_truth_prediction",
+                             segmentation_panel(images, labels, predicted), step=epoch,
+                             max_outputs=count)
+
+    return [ValidationPredictions()]
+
+
+def build_server(config, data, model):
     from kerasnotes.serving.segmentation import SegmentationServer
-    from kerasnotes.training.trainer import Trainer
 
-    num_classes = len(class_names)
-    steps_per_epoch = int(train_data(0).cardinality())
-    with strategy.scope():
-        model, optimizer = build_model(config, num_classes, steps_per_epoch)
-    trainer = Trainer(
-        model,
-        PixelSoftmaxCrossEntropy(),
-        optimizer,
-        metrics=[PixelAccuracy(num_classes), MeanIoU(num_classes)],
-        strategy=strategy,
-        run_dir=run_dir,
-        log_every_n_steps=config.log_every_n_steps,
-        checkpoint_every_n_steps=config.checkpoint_every_n_steps,
-        summary_hook=image_summary(val_dataset),
-        verbose=config.verbose,
-    )
-    trainer.fit(train_data, epochs=config.epochs, validation_data=val_dataset)
-    metrics = {f"val_{k}": v for k, v in trainer.evaluate(val_dataset).items()}
-
-    server = SegmentationServer(model, class_names, stride=model.stride)
-    export_path = export_saved_model(
-        server, config.export_dir or f"saved_models/{config.task}",
-        {"serving_default": server.serve}, strategy=strategy,
-    )
-    common.print_report(config, metrics, export_path, data_name)
-    return metrics, export_path
+    server = SegmentationServer(model, data.class_names, stride=model.stride)
+    return server, {"serving_default": server.serve}
 
 
-def predict(argv):
+def add_predict_flags(parser):
+    parser.description = ("Segment one image with an exported model and write the colored "
+                          "label map.")
+    parser.add_argument("--image", required=True, help="input image file (JPEG, PNG, BMP, GIF)")
+    parser.add_argument("--out", required=True, help="output PNG of the colored label map")
+
+
+def predict(args, export_path):
     """`predict --image PATH --out OUT.png`: segments one image with an export."""
-    args = parse_predict_args(argv)
     import numpy as np
     import tensorflow as tf
 
-    from kerasnotes.serving.export import existing_versions
+    from kerasnotes.data.segmentation.voc_segmentation import read_image_file
+    from kerasnotes.serving.client import serve_one
 
-    model_dir = args.model
-    if not os.path.isfile(os.path.join(model_dir, "saved_model.pb")):
-        versions = existing_versions(model_dir)
-        if not versions:
-            raise OSError(f"no SavedModel at {model_dir} (train first: python -m "
-                          "apps.segmentation, or pass --model)")
-        model_dir = os.path.join(model_dir, str(versions[-1]))
     if not os.path.isfile(args.image):
         raise OSError(f"no image file at {args.image}")
-    try:
-        image = tf.io.decode_image(tf.io.read_file(args.image), channels=3,
-                                   expand_animations=False)
-    except tf.errors.InvalidArgumentError:
-        raise ValueError(f"{args.image} is not a JPEG, PNG, BMP or GIF image") from None
-    served = tf.saved_model.load(model_dir).signatures["serving_default"]
-    outputs = served(images=image[None])
-    colored = outputs["colored"][0]
+    image = read_image_file(args.image)  # a ValueError naming a file that does not decode
+    outputs = serve_one(export_path, args.image, images=image[None])
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    tf.io.write_file(args.out, tf.io.encode_png(colored))
-    labels, counts = np.unique(outputs["labels"][0].numpy(), return_counts=True)
+    tf.io.write_file(args.out, tf.io.encode_png(outputs["colored"]))
+    labels, counts = np.unique(outputs["labels"], return_counts=True)
     shares = ", ".join(f"{int(k)}: {c / counts.sum():.1%}"
                        for k, c in zip(labels, counts, strict=True))
-    print(f"Model: {model_dir}")
+    print(f"Model: {export_path}")
     print(f"Wrote {args.out} ({image.shape[0]}x{image.shape[1]}); pixels per class {shares}")
+    return outputs
+
+
+APP = App(task="segmentation", config_class=SegmentationConfig, doc=__doc__,
+          add_flags=add_flags, finish_config=finish_config, run_name=lambda config: "fcn",
+          build_data=build_data, build_model=build_model, loss_and_metrics=loss_and_metrics,
+          callbacks=callbacks, build_server=build_server, add_predict_flags=add_predict_flags,
+          predict=predict)
+
+
+def main(argv=None):
+    return run_app(APP, argv)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "predict":
-        common.run(lambda: predict(sys.argv[2:]), "segmentation")
-    else:
-        common.run(main, "segmentation")
+    cli(APP)

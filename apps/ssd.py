@@ -10,11 +10,13 @@ Data sources (--data):
   synthetic       4 classes of colored shapes (disk, triangle, square, ring) on textured
                   backgrounds, 0-3 objects per image, drawn by kerasnotes (no network; not
                   real data); generated once into CACHE_DIR/synthetic_detection-<N>-<M>-<S>/
-                  in the d2l banana layout, then reused
+                  (train/ and val/, each in the d2l banana layout), then reused
   banana:DIR      the d2l banana-detection layout: DIR/bananas_train and DIR/bananas_val,
                   each with label.csv (img_name,label,xmin,ymin,xmax,ymax) and images/
   voc:DIR         Pascal VOC (DIR holds Annotations/, JPEGImages/, ImageSets/Main/), splits
                   train (training) and val (validation)
+Every image is decoded once when the data is opened: a truncated or corrupt file (or a VOC
+<size> that is not the image's) stops the run with one line naming it.
 
 Training: TinySSD; targets (anchor classes and offsets, the notes' assignment) are computed
 in the tf.data pipeline; loss = softmax cross-entropy + masked L1 (with the SSD paper's
@@ -35,15 +37,18 @@ The predict subcommand (python -m apps.ssd predict --help) runs an export on one
 
 import argparse
 import dataclasses
+import functools
 import os
+import types
 
-from apps import common
+from apps import flags
+from apps.runner import App, cli, parse_config, run_app
 
 SYNTHETIC_MAX_OBJECTS = 3
 
 
 @dataclasses.dataclass
-class SSDConfig(common.CommonConfig):
+class SSDConfig(flags.CommonConfig):
     task: str = "ssd"
     # 128x128 inputs train ~4x faster than d2l's 256x256 and reach mAP@0.5 >= 0.8 on the
     # synthetic shapes within the 5-minute budget (validation mAP@0.5 after epochs 1-5:
@@ -68,183 +73,101 @@ class SSDConfig(common.CommonConfig):
 OPTIMIZERS = ("sgd", "adam")
 
 
-def parse_args(argv=None):
-    defaults = SSDConfig()
-    parser = common.make_parser(defaults, __doc__)
+def add_flags(parser, defaults):
     group = parser.add_argument_group("detection flags")
-    group.add_argument("--image-size", type=common.positive_int, default=defaults.image_size,
-                       help="side of the square model input, >= 64 (default %(default)s; "
-                            "d2l uses 256)")
-    group.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer,
-                       help="Adam, or d2l's SGD with weight decay 5e-4 (d2l: --optimizer sgd "
-                            "--lr 0.2) (default %(default)s)")
-    group.add_argument("--num-train", type=common.positive_int, default=defaults.num_train,
-                       help="synthetic data: training images (default %(default)s)")
-    group.add_argument("--num-val", type=common.positive_int, default=defaults.num_val,
-                       help="synthetic data: validation images (default %(default)s)")
-    group.add_argument("--cache-dir", default=defaults.cache_dir,
-                       help="where the synthetic dataset is generated once and reused "
-                            "(default %(default)s, relative to the current folder)")
-    group.add_argument("--augment", action=argparse.BooleanOptionalAction,
-                       default=defaults.augment,
-                       help="random horizontal flip and color jitter (default: on)")
-    group.add_argument("--negative-ratio", type=_non_negative_float,
-                       default=defaults.negative_ratio,
-                       help="hard negatives per positive anchor in the class loss (SSD "
-                            "paper); 0 = d2l's loss over all anchors (default %(default)s)")
-    group.add_argument("--max-detections", type=common.positive_int,
-                       default=defaults.max_detections,
-                       help="rows per image in the export's outputs (default %(default)s)")
-    group.add_argument("--score-threshold", type=_unit_float, default=defaults.score_threshold,
-                       help="smallest score drawn in pictures (default %(default)s)")
-    config = common.to_config(SSDConfig, parser.parse_args(argv))
+    add = group.add_argument
+    add("--image-size", type=flags.positive_int, default=defaults.image_size,
+        help="side of the square model input, >= 64 (default %(default)s; d2l uses 256)")
+    add("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer,
+        help="Adam, or d2l's SGD with weight decay 5e-4 (d2l: --optimizer sgd --lr 0.2) "
+             "(default %(default)s)")
+    add("--num-train", type=flags.positive_int, default=defaults.num_train,
+        help="synthetic data: training images (default %(default)s)")
+    add("--num-val", type=flags.positive_int, default=defaults.num_val,
+        help="synthetic data: validation images (default %(default)s)")
+    add("--cache-dir", default=defaults.cache_dir,
+        help="where the synthetic dataset is generated once and reused (default %(default)s, "
+             "relative to the current folder)")
+    add("--augment", action=argparse.BooleanOptionalAction, default=defaults.augment,
+        help="random horizontal flip and color jitter (default: on)")
+    add("--negative-ratio", type=flags.non_negative_float, default=defaults.negative_ratio,
+        help="hard negatives per positive anchor in the class loss (SSD paper); 0 = d2l's "
+             "loss over all anchors (default %(default)s)")
+    add("--max-detections", type=flags.positive_int, default=defaults.max_detections,
+        help="rows per image in the export's outputs (default %(default)s)")
+    add("--score-threshold", type=flags.unit_float, default=defaults.score_threshold,
+        help="smallest score drawn in pictures (default %(default)s)")
+
+
+def finish_config(config, parser):
     if config.image_size < 64:
         parser.error(f"argument --image-size: must be >= 64, got {config.image_size}")
-    return config
 
 
-def _non_negative_float(text):
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
+def parse_args(argv=None):
+    return parse_config(APP, argv)
 
 
-def _unit_float(text):
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {text}")
-    return value
-
-
-@dataclasses.dataclass
-class DetectionData:
-    name: str
-    class_names: tuple
-    train: object  # tf.data.Dataset of (image uint8, labels (max_objects, 5))
-    val: object
-    num_train: int
-    num_val: int
-    max_objects: int
-
-
-def load_data(config):
-    """Reads the data source of `config.data` into `DetectionData`."""
-    from kerasnotes.data.detection.banana_detection import (
-        detection_dataset_from_records,
-        read_banana_labels,
-        read_class_names,
-    )
-
-    source, _, location = config.data.partition(":")
-    if source == "synthetic" and not location:
-        from kerasnotes.data.detection.synthetic_detection import ensure_synthetic_detection_dataset
-
-        root = os.path.join(
-            os.path.expanduser(config.cache_dir),
-            f"synthetic_detection-{config.num_train}-{config.num_val}-{config.image_size}",
-        )
-        print(f"Synthetic shapes dataset: {os.path.abspath(root)} (generated once, reused)")
-        ensure_synthetic_detection_dataset(root, num_train=config.num_train,
-                                           num_val=config.num_val, image_size=config.image_size,
-                                           seed=0, max_objects=SYNTHETIC_MAX_OBJECTS)
-        name = (f"synthetic shapes (kerasnotes-generated, not real data) in {root}")
-        train_dir, val_dir = (os.path.join(root, "bananas_train"),
-                              os.path.join(root, "bananas_val"))
-        records = read_banana_labels(train_dir), read_banana_labels(val_dir)
-        class_names = read_class_names(train_dir)
-    elif source == "banana" and location:
-        root = os.path.expanduser(location)
-        train_dir, val_dir = (os.path.join(root, "bananas_train"),
-                              os.path.join(root, "bananas_val"))
-        records = read_banana_labels(train_dir), read_banana_labels(val_dir)
-        num_classes = 1 + int(max(r.labels[:, 0].max(initial=0) for r in records[0]))
-        class_names = read_class_names(train_dir, num_classes=num_classes)
-        name = f"banana-detection layout in {root}"
-    elif source == "voc" and location:
-        from kerasnotes.data.detection.voc_detection import VOC_CLASS_NAMES, read_voc_annotations
-
-        root = os.path.expanduser(location)
-        records = read_voc_annotations(root, "train"), read_voc_annotations(root, "val")
-        class_names = VOC_CLASS_NAMES
-        name = f"Pascal VOC in {root} (train / val)"
-    else:
-        raise ValueError(f"unknown --data {config.data!r}: expected synthetic, banana:DIR or "
-                         "voc:DIR")
-    train_records, val_records = records
-    max_objects = max(1, max(r.num_objects for r in train_records + val_records))
-    for split_records in records:
-        for record in split_records:
-            if record.num_objects and record.labels[:, 0].max() >= len(class_names):
-                raise ValueError(f"{record.image_path}: class {int(record.labels[:, 0].max())} "
-                                 f"but only {len(class_names)} class names")
-    return DetectionData(
-        name=name, class_names=tuple(class_names),
-        train=detection_dataset_from_records(train_records, None, max_objects),
-        val=detection_dataset_from_records(val_records, None, max_objects),
-        num_train=len(train_records), num_val=len(val_records), max_objects=max_objects,
-    )
-
-
-def build_dataset(config, data, anchors):
-    """Returns `(train_data(epoch), val_targets, val_labels)`.
-
-    `train_data(epoch)` and `val_targets` yield `(images, targets)` for the Trainer (targets
-    from `ssd_targets`, computed in the pipeline); `val_labels` yields `(images, labels)`
-    for mAP and pictures.
-    """
+def build_data(config):
+    """`train(epoch)` and `validation` batches of `(images, ssd_targets)`, and `val_labels`
+    batches of `(images, labels)` for mAP and pictures."""
     import tensorflow as tf
 
     from kerasnotes.data.detection.detection_pipeline import make_detection_dataset
-    from kerasnotes.losses.ssd_loss import ssd_targets
+    from kerasnotes.data.detection.detection_sources import read_detection_source
+    from kerasnotes.models.tiny_ssd import tiny_ssd_anchors
+    from kerasnotes.ops.ssd_targets import ssd_targets
 
-    anchors = tf.constant(anchors)
+    source = read_detection_source(config.data, config.cache_dir, config.num_train,
+                                   config.num_val, config.image_size, SYNTHETIC_MAX_OBJECTS)
+    if config.data == "synthetic":
+        print(f"Synthetic shapes dataset: {os.path.abspath(source.root)} (generated once, "
+              "reused)")
+    size = config.image_size
+    print(f"Data: {source.describe()}, resized to {size}x{size}")
+    train_set, val_set = source.datasets()  # decodes every image once: a bad file is named
+    anchors = tf.constant(tiny_ssd_anchors(size))  # == TinySSD(...).anchors
 
     def with_targets(dataset):
         return dataset.map(lambda images, labels: (images, ssd_targets(anchors, labels)),
                            num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
-    def train_data(epoch):
+    def train(epoch):
         return with_targets(make_detection_dataset(
-            data.train, config.batch_size, shuffle_seed=config.seed, epoch=epoch,
-            augment=config.augment, image_size=config.image_size))
+            train_set, config.batch_size, shuffle_seed=config.seed, epoch=epoch,
+            augment=config.augment, image_size=size))
 
-    val_labels = make_detection_dataset(data.val, config.batch_size,
-                                        image_size=config.image_size)
-    return train_data, with_targets(val_labels), val_labels
+    val_labels = make_detection_dataset(val_set, config.batch_size, image_size=size)
+    return types.SimpleNamespace(name=source.name, class_names=source.class_names, train=train,
+                                 validation=with_targets(val_labels), val_labels=val_labels)
 
 
-def build_model(config, num_classes):
+def build_model(config, data):
     import keras
 
     from kerasnotes.models.tiny_ssd import TinySSD
 
-    model = TinySSD(num_classes=num_classes, input_size=config.image_size)
+    model = TinySSD(num_classes=len(data.class_names), input_size=config.image_size)
     if config.optimizer == "adam":
-        optimizer = keras.optimizers.Adam(config.lr)
-    else:
-        optimizer = keras.optimizers.SGD(config.lr, weight_decay=5e-4)
-    return model, optimizer
+        return model, keras.optimizers.Adam(config.lr)
+    return model, keras.optimizers.SGD(config.lr, weight_decay=5e-4)
 
 
-def make_detector(model, max_detections=100, score_threshold=0.01):
-    """A `tf.function` `pixels -> (N, max_detections, 6)` detection rows (xmin order)."""
+def loss_and_metrics(config, data, model):
+    from kerasnotes.losses.ssd_loss import SSDLoss
+    from kerasnotes.metrics.detection_metrics import AnchorClassError, BoxOffsetMAE
+
+    loss = SSDLoss(negative_ratio=config.negative_ratio or None)
+    return loss, [AnchorClassError(), BoxOffsetMAE()]
+
+
+@functools.cache  # one traced function per model for the epochs and the final report
+def make_detector(model, max_detections):
+    """`model.detect` (the export's detection path too) as a `tf.function`."""
     import tensorflow as tf
 
-    from kerasnotes.ops.nms import multibox_detection
-
-    anchors = tf.constant(model.anchors)
-
-    @tf.function(reduce_retracing=True)
-    def detect(pixels):
-        outputs = model(pixels, training=False)
-        return multibox_detection(tf.nn.softmax(outputs["class_logits"]),
-                                  outputs["bbox_offsets"], anchors,
-                                  pos_threshold=score_threshold,
-                                  max_detections=max_detections, per_class=True,
-                                  use_tf_nms=True)
-
-    return detect
+    return tf.function(lambda pixels: model.detect(pixels, max_detections),
+                       reduce_retracing=True)
 
 
 def evaluate_map(detect, val_labels, num_classes):
@@ -257,222 +180,99 @@ def evaluate_map(detect, val_labels, num_classes):
     return metric.result()["mAP"]
 
 
-def draw_boxes_tf(images, labels, detections, score_threshold):
-    """Images with ground-truth (green) and predicted (red, score >= threshold) boxes."""
-    import tensorflow as tf
-
-    def yxyx(boxes):
-        return tf.gather(boxes, [1, 0, 3, 2], axis=-1)
-
-    truth = tf.where(labels[..., :1] >= 0, yxyx(labels[..., 1:]), 0.0)
-    keep = (detections[..., :1] >= 0) & (detections[..., 1:2] >= score_threshold)
-    predicted = tf.where(keep, yxyx(detections[..., 2:]), 0.0)
-    drawn = tf.image.draw_bounding_boxes(images, truth, [[0.0, 1.0, 0.0, 1.0]])
-    return tf.image.draw_bounding_boxes(drawn, predicted, [[1.0, 0.0, 0.0, 1.0]])
-
-
-def epoch_summary(detect, val_labels, num_classes, score_threshold, history):
-    """Trainer hook: validation mAP@0.5 and a few images with boxes, once per epoch."""
-    import tensorflow as tf
-
-    images, labels = next(iter(val_labels.take(1)))
-    images, labels = images[:4], labels[:4]
-
-    def hook(model, epoch):
-        value = evaluate_map(detect, val_labels, num_classes)
-        history.append(value)
-        tf.summary.scalar("epoch_mAP@0.5", value, step=epoch)
-        drawn = draw_boxes_tf(images, labels, detect(images), score_threshold)
-        tf.summary.image("validation_detections", drawn, step=epoch, max_outputs=4)
-        print(f"  val_mAP@0.5: {value:.4f}", flush=True)
-
-    return hook
-
-
-def main(argv=None):
-    argv = list(argv) if argv is not None else None
-    import sys
-
-    args = sys.argv[1:] if argv is None else argv
-    if args and args[0] == "predict":
-        return predict_main(args[1:])
-    config = parse_args(args)
+def callbacks(run, data, model):
     import keras
+    import tensorflow as tf
 
-    from kerasnotes.training.strategy import choose_strategy
+    from kerasnotes.serving.drawing import draw_boxes_tf
 
-    strategy = choose_strategy(config.strategy)
-    keras.utils.set_random_seed(config.seed)
-    run_dir = common.prepare_run_dir(config, "tiny_ssd")
-    data = load_data(config)
-    print(f"Data: {data.name}: {data.num_train} training and {data.num_val} validation images, "
-          f"{len(data.class_names)} classes ({', '.join(data.class_names[:10])}"
-          f"{', ...' if len(data.class_names) > 10 else ''}), up to {data.max_objects} objects "
-          f"per image, resized to {config.image_size}x{config.image_size}")
-
-    from kerasnotes.losses.ssd_loss import SSDLoss
-    from kerasnotes.metrics.detection_metrics import AnchorClassError, BoxOffsetMAE
-    from kerasnotes.serving.detection import DetectionServer
-    from kerasnotes.serving.export import export_saved_model
-    from kerasnotes.training.trainer import Trainer
-
-    with strategy.scope():
-        model, optimizer = build_model(config, len(data.class_names))
-    train_data, val_targets, val_labels = build_dataset(config, data, model.anchors)
+    config, num_classes = run.config, len(data.class_names)
     detect = make_detector(model, config.max_detections)
-    map_history = []
-    trainer = Trainer(
-        model, SSDLoss(negative_ratio=config.negative_ratio or None), optimizer,
-        metrics=[AnchorClassError(), BoxOffsetMAE()],
-        strategy=strategy, run_dir=run_dir,
-        log_every_n_steps=config.log_every_n_steps,
-        checkpoint_every_n_steps=config.checkpoint_every_n_steps,
-        summary_hook=epoch_summary(detect, val_labels, len(data.class_names),
-                                   config.score_threshold, map_history),
-        verbose=config.verbose,
-    )
-    trainer.fit(train_data, epochs=config.epochs, validation_data=val_targets)
-    metrics = {f"val_{k}": v for k, v in trainer.evaluate(val_targets).items()}
-    metrics["val_mAP@0.5"] = evaluate_map(detect, val_labels, len(data.class_names))
+    images, labels = (t[:4] for t in next(iter(data.val_labels.take(1))))
+
+    class ValidationMAP(keras.callbacks.Callback):
+        """`logs["val_mAP@0.5"]` after every epoch (TensorBoard: `epoch_mAP@0.5`)."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs["val_mAP@0.5"] = evaluate_map(detect, data.val_labels, num_classes)
+            if config.verbose:
+                print(f"  val_mAP@0.5: {logs['val_mAP@0.5']:.4f}", flush=True)
+
+    class ValidationDetections(keras.callbacks.Callback):
+        """A few validation images with true (green) and detected (red) boxes."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            drawn = draw_boxes_tf(images, labels, detect(images), config.score_threshold)
+            tf.summary.image("validation_detections", drawn, step=epoch, max_outputs=4)
+
+    return [ValidationMAP(), ValidationDetections()]
+
+
+def evaluate(run, data, model, trainer):
+    metrics = {f"val_{k}": v for k, v in trainer.evaluate(data.validation).items()}
+    detect = make_detector(model, run.config.max_detections)
+    metrics["val_mAP@0.5"] = evaluate_map(detect, data.val_labels, len(data.class_names))
+    return metrics
+
+
+def build_server(config, data, model):
+    from kerasnotes.serving.detection import DetectionServer
 
     server = DetectionServer(model, data.class_names, max_detections=config.max_detections)
-    export_path = export_saved_model(server, config.export_dir or f"saved_models/{config.task}",
-                                     server.signatures(), strategy=strategy)
-    if export_path:
-        picture = os.path.join(run_dir, "detections.png")
-        write_validation_picture(export_path, val_labels, picture, config.score_threshold)
-        print(f"Detections on validation images (through the export): {picture}")
-    common.print_report(config, metrics, export_path, data.name)
-    return metrics, export_path
+    return server, server.signatures()
 
 
-def write_validation_picture(export_path, val_labels, out_path, score_threshold, count=4):
-    """Runs the export's serving_default on a few validation images (PNG-encoded) and
-    saves them side by side with labeled boxes."""
-    import numpy as np
-    import tensorflow as tf
-    from PIL import Image
+def after_export(run, data, export_path):
+    from kerasnotes.serving.drawing import write_detection_picture
 
-    images, _ = next(iter(val_labels.take(1)))
-    pixels = tf.cast(tf.round(images[:count] * 255.0), tf.uint8)
-    encoded = tf.stack([tf.io.encode_png(p) for p in pixels])
-    serve = tf.saved_model.load(export_path).signatures["serving_default"]
-    outputs = {k: v.numpy() for k, v in serve(image_bytes=encoded).items()}
-    drawn = [draw_detections(p, {k: v[i] for k, v in outputs.items()}, score_threshold)
-             for i, p in enumerate(pixels.numpy())]
-    width = sum(d.width for d in drawn)
-    grid = Image.new("RGB", (width, max(d.height for d in drawn)))
-    x = 0
-    for d in drawn:
-        grid.paste(d, (x, 0))
-        x += d.width
-    grid.save(out_path)
-    return np.asarray(grid)
+    picture = os.path.join(run.run_dir, "detections.png")
+    images, _ = next(iter(data.val_labels.take(1)))
+    write_detection_picture(export_path, images[:4], picture, run.config.score_threshold)
+    print(f"Detections on validation images (through the export): {picture}")
 
 
-def draw_detections(image, outputs, score_threshold):
-    """A PIL image of `image` (uint8 (H, W, 3)) with the boxes of one image's serving
-    outputs scoring >= `score_threshold`, labeled `name score`."""
-    from PIL import Image, ImageDraw
-
-    picture = Image.fromarray(image).convert("RGB")
-    if max(picture.size) < 384:  # room for readable labels on small images
-        scale = 384 // max(picture.size) + 1
-        picture = picture.resize((picture.width * scale, picture.height * scale),
-                                 Image.NEAREST)
-    draw = ImageDraw.Draw(picture)
-    colors = ["#ff3030", "#30c030", "#3070ff", "#ffc000", "#c040ff", "#00c0c0"]
-    for row in range(int(outputs["num_detections"])):
-        score = float(outputs["detection_scores"][row])
-        if score < score_threshold:
-            continue
-        ymin, xmin, ymax, xmax = outputs["detection_boxes"][row]
-        box = (xmin * picture.width, ymin * picture.height, xmax * picture.width,
-               ymax * picture.height)
-        color = colors[int(outputs["detection_classes"][row]) % len(colors)]
-        name = outputs["detection_class_names"][row]
-        name = name.decode() if isinstance(name, bytes) else str(name)
-        draw.rectangle(box, outline=color, width=2)
-        label = f"{name} {score:.2f}"
-        text_box = draw.textbbox((box[0], box[1]), label)
-        top = max(box[1] - (text_box[3] - text_box[1]) - 2, 0)
-        draw.rectangle((box[0], top, box[0] + text_box[2] - text_box[0] + 4,
-                        top + text_box[3] - text_box[1] + 2), fill=color)
-        draw.text((box[0] + 2, top), label, fill="white")
-    return picture
-
-
-# ---------------------------------------------------------------- predict subcommand
-
-def parse_predict_args(argv):
-    parser = argparse.ArgumentParser(
-        prog="python -m apps.ssd predict",
-        description="Run an exported SSD (serving_default: encoded image bytes) on one image "
-                    "and draw its labeled boxes with scores.")
+def add_predict_flags(parser):
+    parser.description = ("Run an exported SSD (serving_default: encoded image bytes) on one "
+                          "image and draw its labeled boxes with scores.")
     parser.add_argument("--image", required=True, help="JPEG/PNG/GIF/BMP image file")
     parser.add_argument("--out", required=True, help="output picture (PNG)")
-    parser.add_argument("--model-dir", default="saved_models/ssd",
-                        help="an export version folder, or an export base whose highest "
-                             "version is used (default %(default)s)")
-    parser.add_argument("--score-threshold", type=_unit_float, default=0.5,
+    parser.add_argument("--score-threshold", type=flags.unit_float, default=0.5,
                         help="smallest score drawn (default %(default)s)")
-    return parser.parse_args(argv)
 
 
-def resolve_export(model_dir):
-    """`model_dir` itself if it holds saved_model.pb, else its highest integer version."""
-    from kerasnotes.serving.export import existing_versions
-
-    model_dir = os.path.expanduser(model_dir)
-    if os.path.isfile(os.path.join(model_dir, "saved_model.pb")):
-        return model_dir
-    versions = existing_versions(model_dir)
-    if not versions:
-        raise ValueError(f"--model-dir {model_dir}: no SavedModel there (no saved_model.pb and "
-                         "no integer version folders); train first with python -m apps.ssd")
-    return os.path.join(model_dir, str(versions[-1]))
-
-
-def _error_line(message):
-    """The informative line of a TF runtime error (the assertion or the decoder's message)."""
-    lines = [line.strip() for line in message.splitlines() if line.strip()]
-    for line in lines:
-        if "assertion failed:" in line:
-            return line.split("assertion failed:", 1)[1].strip().strip("[]")
-    useful = [line for line in lines if not line.endswith(":") and "Detected at node" not in line]
-    return useful[0] if useful else message
-
-
-def predict_main(argv):
-    args = parse_predict_args(argv)
-    export_path = resolve_export(args.model_dir)
+def predict(args, export_path):
+    """Detections of the export on `--image`, drawn on `--out` and listed."""
     with open(args.image, "rb") as file:
         contents = file.read()
-    import numpy as np
     import tensorflow as tf
 
-    serve = tf.saved_model.load(export_path).signatures["serving_default"]
-    try:
-        outputs = serve(image_bytes=tf.constant([contents]))
-    except tf.errors.InvalidArgumentError as error:
-        message = _error_line(error.message or str(error))
-        raise ValueError(f"{args.image}: the model could not read this image ({message})") \
-            from None
-    outputs = {k: v.numpy()[0] for k, v in outputs.items()}
+    from kerasnotes.serving.client import serve_one
+    from kerasnotes.serving.drawing import draw_detections
+
+    outputs = serve_one(export_path, args.image, image_bytes=tf.constant([contents]))
     image = tf.io.decode_image(contents, channels=3, expand_animations=False).numpy()
     draw_detections(image, outputs, args.score_threshold).save(args.out)
-    shown = int(np.sum(outputs["detection_scores"][: int(outputs["num_detections"])]
-                       >= args.score_threshold))
-    print(f"{export_path}: {shown} detections with score >= {args.score_threshold} "
-          f"(of {int(outputs['num_detections'])}) drawn on {args.out}")
-    for row in range(int(outputs["num_detections"])):
-        score = float(outputs["detection_scores"][row])
-        if score >= args.score_threshold:
-            ymin, xmin, ymax, xmax = outputs["detection_boxes"][row]
-            print(f"  {outputs['detection_class_names'][row].decode()} {score:.3f} "
-                  f"(xmin {xmin:.3f}, ymin {ymin:.3f}, xmax {xmax:.3f}, ymax {ymax:.3f})")
+    count, scores = int(outputs["num_detections"]), outputs["detection_scores"]
+    shown = [row for row in range(count) if scores[row] >= args.score_threshold]
+    print(f"{export_path}: {len(shown)} detections with score >= {args.score_threshold} "
+          f"(of {count}) drawn on {args.out}")
+    for row in shown:
+        ymin, xmin, ymax, xmax = outputs["detection_boxes"][row]
+        print(f"  {outputs['detection_class_names'][row].decode()} {scores[row]:.3f} "
+              f"(xmin {xmin:.3f}, ymin {ymin:.3f}, xmax {xmax:.3f}, ymax {ymax:.3f})")
     return outputs
 
 
+APP = App(task="ssd", config_class=SSDConfig, doc=__doc__, add_flags=add_flags,
+          finish_config=finish_config, run_name=lambda config: "tiny_ssd",
+          build_data=build_data, build_model=build_model, loss_and_metrics=loss_and_metrics,
+          callbacks=callbacks, evaluate=evaluate, build_server=build_server,
+          after_export=after_export, add_predict_flags=add_predict_flags, predict=predict)
+
+
+def main(argv=None):
+    return run_app(APP, argv)
+
+
 if __name__ == "__main__":
-    common.run(main, "ssd")
+    cli(APP)

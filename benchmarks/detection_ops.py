@@ -10,7 +10,7 @@ Prints median wall times (ms) and ratios:
    5444 TinySSD anchors (feature maps 32, 16, 8, 4, 1 with 4 anchors per pixel), inside a
    `tf.function`, vs a NumPy version of the same algorithm (the d2l loop over images and
    ground truths, vectorized over anchors).
-3. `multibox_detection` on the same batch and anchors: scratch NMS vs `use_tf_nms=True`,
+3. `multibox_detection` on the same batch and anchors: scratch NMS vs `implementation="fused"`,
    on trained-looking (mostly background) and on random class probabilities.
 """
 
@@ -139,15 +139,15 @@ def main():
     cases = [("mostly background", trained_probs, None), ("mostly background", trained_probs, 100),
              ("random", random_probs, 100)]
     for name, probs, max_detections in cases:
-        detect = tf.function(lambda p, o, use_tf_nms, md=max_detections: multibox_detection(
-            p, o, anchors, max_detections=md, use_tf_nms=use_tf_nms))
-        same = np.array_equal(detect(probs, offsets, False).numpy(),
-                              detect(probs, offsets, True).numpy())
-        scratch_ms = median_ms(lambda d=detect, p=probs: d(p, offsets, False), args.repeats)
-        fast_ms = median_ms(lambda d=detect, p=probs: d(p, offsets, True), args.repeats)
+        detect = tf.function(lambda p, o, implementation, md=max_detections: multibox_detection(
+            p, o, anchors, max_detections=md, implementation=implementation))
+        same = np.array_equal(detect(probs, offsets, "scratch").numpy(),
+                              detect(probs, offsets, "fused").numpy())
+        scratch_ms = median_ms(lambda d=detect, p=probs: d(p, offsets, "scratch"), args.repeats)
+        fast_ms = median_ms(lambda d=detect, p=probs: d(p, offsets, "fused"), args.repeats)
         print(f"multibox_detection, batch {args.batch}, {num_anchors} anchors, {name} "
               f"probabilities, max_detections={max_detections}: scratch NMS {scratch_ms:.1f} ms, "
-              f"use_tf_nms {fast_ms:.1f} ms, ratio scratch/tf = {scratch_ms / fast_ms:.1f}x "
+              f"fused NMS {fast_ms:.1f} ms, ratio scratch/tf = {scratch_ms / fast_ms:.1f}x "
               f"(identical outputs: {same})")
 
 if __name__ == "__main__":

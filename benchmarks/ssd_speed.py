@@ -13,7 +13,7 @@ Prints medians (and ratios against references measured in the same process):
 4. target assignment (`ssd_targets`, the notes' matching + offsets) per batch, in a
    `tf.function`;
 5. NMS in post-processing: `multibox_detection` with the from-scratch NMS vs
-   `use_tf_nms=True` (`tf.image.non_max_suppression`; the serving path), on the model's
+   `implementation="fused"` (`tf.image.non_max_suppression`; the serving path), on the model's
    output; and `nms` vs `tf.image.non_max_suppression` on 1000 random boxes.
 """
 
@@ -31,9 +31,10 @@ import tensorflow as tf  # noqa: E402
 from kerasnotes.data.detection.banana_detection import load_banana_detection  # noqa: E402
 from kerasnotes.data.detection.detection_pipeline import make_detection_dataset  # noqa: E402
 from kerasnotes.data.detection.synthetic_detection import ensure_synthetic_detection_dataset  # noqa: E402
-from kerasnotes.losses.ssd_loss import ssd_loss, ssd_targets  # noqa: E402
+from kerasnotes.losses.ssd_loss import ssd_loss  # noqa: E402
 from kerasnotes.models.tiny_ssd import TinySSD  # noqa: E402
 from kerasnotes.ops.nms import multibox_detection, nms  # noqa: E402
+from kerasnotes.ops.ssd_targets import ssd_targets  # noqa: E402
 from kerasnotes.serving.detection import DetectionServer  # noqa: E402
 
 
@@ -66,7 +67,7 @@ def main():
     root = ensure_synthetic_detection_dataset(
         os.path.join(args.cache_dir, f"ssd_speed-{size}"), num_train=4 * batch, num_val=0,
         image_size=size, max_objects=3)
-    dataset = load_banana_detection(os.path.join(root, "bananas_train"), max_objects=3)
+    dataset = load_banana_detection(os.path.join(root, "train"), max_objects=3)
     model = TinySSD(num_classes=4, input_size=size)
     anchors = tf.constant(model.anchors)
     optimizer = keras.optimizers.Adam(1e-3)
@@ -127,13 +128,13 @@ def main():
     outputs = model(images, training=False)
     probabilities = tf.nn.softmax(outputs["class_logits"])
 
-    def detection(use_tf_nms):
+    def detection(implementation):
         fn = tf.function(lambda p, o: multibox_detection(
-            p, o, anchors, max_detections=100, per_class=True, use_tf_nms=use_tf_nms))
+            p, o, anchors, max_detections=100, per_class=True, implementation=implementation))
         return statistics.median(timings(lambda: fn(probabilities, outputs["bbox_offsets"]),
                                          args.repeats)) * 1000
 
-    scratch, builtin = detection(False), detection(True)
+    scratch, builtin = detection("scratch"), detection("fused")
     print(f"5. multibox_detection (batch {batch}, per-class NMS, max 100): scratch NMS "
           f"{scratch:.1f} ms, tf.image.non_max_suppression {builtin:.1f} ms "
           f"(scratch / tf = {scratch / builtin:.2f}; serving uses the tf kernel)")

@@ -3,11 +3,9 @@
 import numbers
 
 import keras
-import tensorflow as tf
 from keras import ops
 
 from kerasnotes.losses.softmax_cross_entropy import softmax_cross_entropy
-from kerasnotes.ops.anchor_matching import multibox_target
 
 TARGET_KEYS = ("class_labels", "bbox_offsets", "bbox_mask")
 PREDICTION_KEYS = ("class_logits", "bbox_offsets")
@@ -18,35 +16,6 @@ def _check_keys(name, value, keys):
         found = sorted(value) if isinstance(value, dict) else type(value).__name__
         raise ValueError(f"ssd_loss: {name} must be a dict with keys {list(keys)}; "
                          f"received {found}")
-
-
-def ssd_targets(anchors, labels, iou_threshold=0.5):
-    """The training targets of `ssd_loss` for a batch of labels: `multibox_target` as a dict.
-
-    Anchors are matched to the ground-truth boxes as the notes describe (see
-    `multibox_target`); vectorized over anchors and the batch, so it runs inside a
-    `tf.data` map (where the app computes it) or a train step.
-
-    Args:
-        anchors: `(A, 4)` normalized corners (`TinySSD.anchors`).
-        labels: `(batch, max_objects, 5)` rows `(class, xmin, ymin, xmax, ymax)`,
-            normalized, class -1 for padding rows.
-        iou_threshold: IoU above which an unmatched anchor takes a ground truth.
-
-    Returns:
-        dict `{"class_labels": int32 (batch, A), "bbox_offsets": float32 (batch, 4A),
-        "bbox_mask": float32 (batch, 4A)}`.
-
-    Example:
-
-    >>> targets = ssd_targets(model.anchors, [[[0, 0.1, 0.1, 0.5, 0.5]]])
-    >>> targets["class_labels"].shape
-    TensorShape([1, 5444])
-    """
-    anchors = tf.convert_to_tensor(anchors, "float32")
-    offsets, mask, classes = multibox_target(anchors, tf.cast(labels, "float32"),
-                                             iou_threshold=iou_threshold)
-    return {"class_labels": classes, "bbox_offsets": offsets, "bbox_mask": mask}
 
 
 def ssd_loss(y_true, y_pred, negative_ratio=None):
@@ -143,7 +112,8 @@ class SSDLoss(keras.losses.Loss):
         dtype: dtype of the computation.
 
     Call arguments:
-        y_true: dict of targets (see `ssd_loss`), as `ssd_targets` makes them.
+        y_true: dict of targets (see `ssd_loss`), as `kerasnotes.ops.ssd_targets` makes
+            them.
         y_pred: dict of TinySSD outputs.
 
     Example:

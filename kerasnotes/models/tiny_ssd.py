@@ -4,6 +4,7 @@ import numbers
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from kerasnotes.layers.box_predictor import BoxPredictor
 from kerasnotes.layers.class_predictor import ClassPredictor
@@ -11,6 +12,7 @@ from kerasnotes.layers.down_sample_block import DownSampleBlock
 from kerasnotes.layers.multiscale_concat import MultiscaleConcat
 from kerasnotes.layers.ssd_base_network import SSDBaseNetwork
 from kerasnotes.ops.anchors import multibox_prior
+from kerasnotes.ops.nms import multibox_detection
 
 # d2l's anchor sizes per scale (growing from 0.2 to 0.961, the second size of each scale
 # being sqrt(s_i * s_{i+1})) and aspect ratios (the same three at every scale).
@@ -36,6 +38,28 @@ def _per_scale(name, values):
             f"one per scale; received {name}={values if values else name!r}"
         )
     return values
+
+
+def tiny_ssd_anchors(input_size=256, sizes=TINY_SSD_SIZES, ratios=TINY_SSD_RATIOS):
+    """The anchors `(A, 4)` of a `TinySSD` of this input size, without building the model.
+
+    The five feature maps are `input_size // 8` (the base network halves three times, each
+    max pooling rounding down), `// 16`, `// 32`, `// 64` and 1 (global max pooling) pixels
+    square; at each, `multibox_prior(h_s, w_s, sizes[s], ratios[s])`, concatenated in
+    prediction order. `TinySSD(...).anchors` are these (the data pipeline computes training
+    targets with them before a model exists).
+
+    Example:
+
+    >>> tiny_ssd_anchors(256).shape
+    (5444, 4)
+    """
+    input_size = _positive_int("input_size", input_size)
+    sizes, ratios = _per_scale("sizes", sizes), _per_scale("ratios", ratios)
+    sides = [input_size // 8, input_size // 16, input_size // 32, input_size // 64, 1]
+    anchors = [multibox_prior(side, side, s, r).numpy()
+               for side, s, r in zip(sides, sizes, ratios, strict=True)]
+    return np.concatenate(anchors, axis=0).astype("float32")
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -107,11 +131,9 @@ class TinySSD(keras.Model):
 
         inputs = keras.Input(shape=(input_size, input_size, 3), name="images")
         x = inputs
-        class_maps, box_maps, anchors = [], [], []
+        class_maps, box_maps = [], []
         for i, stage in enumerate(stages):
             x = stage(x)
-            height, width = int(x.shape[1]), int(x.shape[2])
-            anchors.append(multibox_prior(height, width, sizes[i], ratios[i]).numpy())
             class_maps.append(ClassPredictor(num_anchors[i], num_classes,
                                              name=f"class_predictor{i + 1}")(x))
             box_maps.append(BoxPredictor(num_anchors[i], name=f"box_predictor{i + 1}")(x))
@@ -126,7 +148,10 @@ class TinySSD(keras.Model):
         self.ratios = ratios
         self.base_filters = tuple(stages[0].filters)
         self.stage_filters = stage_filters
-        self._anchors = np.concatenate(anchors, axis=0).astype("float32")
+        self._anchors = tiny_ssd_anchors(input_size, sizes, ratios)
+        if self._anchors.shape[0] * 4 != outputs["bbox_offsets"].shape[-1]:
+            raise ValueError(f"TinySSD: {self._anchors.shape[0]} anchors for "
+                             f"{outputs['bbox_offsets'].shape[-1] // 4} predictions")
 
     @property
     def anchors(self):
@@ -136,6 +161,43 @@ class TinySSD(keras.Model):
     @property
     def num_anchors(self):
         return int(self._anchors.shape[0])
+
+    def detect(self, images, max_detections=100, score_threshold=0.01, nms_threshold=0.5,
+               per_class=True, implementation="fused"):
+        """The detections of a batch of images: the one detection path of kerasnotes.
+
+        `p = softmax(class_logits)`, boxes `offset_inverse(anchor, offset)`, scores below
+        `score_threshold` dropped, NMS at `nms_threshold` (within each class when
+        `per_class`), padded to `max_detections` rows: `multibox_detection` on the model's
+        outputs, cast to float32 first (under a mixed precision policy the model computes
+        in bfloat16 or float16). Training-time evaluation (mAP) and `DetectionServer` both
+        call this; wrap it in a `tf.function` for speed.
+
+        Args:
+            images: float `(batch, input_size, input_size, 3)` in `[0, 1]`.
+            max_detections: rows per image (>= 1).
+            score_threshold: smallest score kept (d2l's `pos_threshold`, 0.01).
+            nms_threshold: IoU above which NMS suppresses a box.
+            per_class: NMS within each predicted class (True) or across classes (d2l).
+            implementation: `"fused"` (`tf.image.non_max_suppression`) or `"scratch"` (the
+                notes' NMS); both give the same detections.
+
+        Returns:
+            float32 `(batch, max_detections, 6)` rows `(class_id, score, xmin, ymin, xmax,
+            ymax)`, detections first in decreasing score order, class -1 after them.
+
+        Example:
+
+        >>> model = TinySSD(num_classes=2, input_size=64)
+        >>> model.detect(np.zeros((1, 64, 64, 3), "float32"), max_detections=5).shape
+        TensorShape([1, 5, 6])
+        """
+        outputs = self(images, training=False)
+        probabilities = tf.nn.softmax(tf.cast(outputs["class_logits"], tf.float32), axis=-1)
+        return multibox_detection(
+            probabilities, tf.cast(outputs["bbox_offsets"], tf.float32), self._anchors,
+            nms_threshold=nms_threshold, pos_threshold=score_threshold,
+            max_detections=max_detections, per_class=per_class, implementation=implementation)
 
     def get_config(self):
         return {

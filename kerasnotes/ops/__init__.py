@@ -1,4 +1,4 @@
-"""Pure functions: cross-correlation, boxes, anchors, matching, offsets, NMS, EMA."""
+"""Pure functions: cross-correlation, boxes, anchors, matching, SSD targets, offsets, NMS, EMA."""
 
 from kerasnotes.ops.anchor_matching import assign_anchor_to_bbox, multibox_target
 from kerasnotes.ops.anchors import multibox_prior
@@ -17,3 +17,4 @@ from kerasnotes.ops.exponential_moving_average import exponential_moving_average
 from kerasnotes.ops.huffman_tree import huffman_tree
 from kerasnotes.ops.nms import multibox_detection, nms
 from kerasnotes.ops.region_proposals import anchor_proposals, load_proposals
+from kerasnotes.ops.ssd_targets import ssd_targets

@@ -2,6 +2,8 @@
 
 import tensorflow as tf
 
+from kerasnotes.serving.image_inputs import at_least_one_image, check_image_sizes, first_rows
+
 
 class ImageClassifierServer(tf.Module):
     """Serving wrapper of a Keras image classifier that returns logits.
@@ -14,8 +16,10 @@ class ImageClassifierServer(tf.Module):
     - `class_ids`: `(N,)` int64, `argmax` of the probabilities;
     - `class_names`: `(N,)` string, the names of those classes.
 
-    The class names travel inside the SavedModel, which loads with plain
-    `tf.saved_model.load` in a process that has no kerasnotes.
+    A batch of 0 images gets outputs of 0 rows; an image of height or width 0 fails with an
+    `InvalidArgumentError` naming the signature and the shape (see `image_inputs`). The
+    class names travel inside the SavedModel, which loads with plain `tf.saved_model.load`
+    in a process that has no kerasnotes.
 
     Example:
 
@@ -42,13 +46,15 @@ class ImageClassifierServer(tf.Module):
         )
 
     def _serve(self, images):
+        check_image_sizes(images, "serving_default")
+        images, count = at_least_one_image(images)
         # Bilinear resizing to the size an image already has returns it unchanged.
         pixels = tf.image.resize(tf.cast(images, tf.float32), self.image_size)
-        logits = self.model(pixels / 255.0, training=False)
+        logits = tf.cast(self.model(pixels / 255.0, training=False), tf.float32)
         probabilities = tf.nn.softmax(logits, axis=-1)
         class_ids = tf.argmax(probabilities, axis=-1)
-        return {
+        return first_rows({
             "probabilities": probabilities,
             "class_ids": class_ids,
             "class_names": tf.gather(self.class_names, class_ids),
-        }
+        }, count)

@@ -4,7 +4,12 @@ import numbers
 
 import tensorflow as tf
 
-from kerasnotes.ops.nms import multibox_detection
+from kerasnotes.serving.image_inputs import (
+    at_least_one_image,
+    check_image_sizes,
+    first_rows,
+    hex_prefix,
+)
 
 # First bytes of the formats tf.io.decode_image reads.
 _MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"BM")
@@ -21,9 +26,10 @@ class DetectionServer(tf.Module):
     - `serve_images(images)`: a uint8 batch `(N, H, W, 3)`.
 
     Each image is resized (bilinear) to the model's input size and scaled to `[0, 1]` as
-    in training; then `softmax` over the class logits, `multibox_detection` with
-    `tf.image.non_max_suppression` (the fast path, per class when `per_class_nms`), and the
-    detections are padded to `max_detections` rows:
+    in training; then `model.detect` (the detection path of training-time evaluation too:
+    `softmax` over the class logits, `multibox_detection` with the fused
+    `tf.image.non_max_suppression`, per class when `per_class_nms`), and the detections are
+    padded to `max_detections` rows:
 
     - `detection_boxes`: float32 `(N, max_detections, 4)`, **normalized `(ymin, xmin, ymax,
       xmax)`** (the TF Object Detection API order, clipped to `[0, 1]`; note that the
@@ -34,13 +40,14 @@ class DetectionServer(tf.Module):
     - `num_detections`: int32 `(N,)`, the number of real rows (they come first).
 
     The class names travel inside the SavedModel (a constant of the graph, returned per
-    detection as `detection_class_names`). A byte string that
-    is not an image in a known format fails the call with an `InvalidArgumentError` naming
-    the image's position in the batch, and the serving process keeps running.
+    detection as `detection_class_names`). A byte string that is not an image in a known
+    format fails the call with an `InvalidArgumentError` naming the image's position in the
+    batch and its first bytes in hex (the message is ASCII, whatever the bytes), and the
+    serving process keeps running. A batch of 0 images gets outputs of 0 rows.
 
     Args:
-        model: a `TinySSD` (anything with `input_size`, `anchors` and the dict outputs
-            `class_logits`, `bbox_offsets`).
+        model: a `TinySSD` (anything with `num_classes`, `input_size` and
+            `detect(pixels, max_detections, score_threshold, nms_threshold, per_class)`).
         class_names: one name per object class.
         max_detections: rows per image in the outputs (>= 1).
         score_threshold: detections scoring below this are dropped (d2l: 0.01).
@@ -73,7 +80,6 @@ class DetectionServer(tf.Module):
                                  f"{name}={value!r}")
         self.model = model
         self.image_size = (int(model.input_size), int(model.input_size))
-        self.anchors = tf.constant(model.anchors, tf.float32)
         self.class_names = tf.constant(class_names)
         self.max_detections = int(max_detections)
         self.score_threshold = float(score_threshold)
@@ -97,10 +103,12 @@ class DetectionServer(tf.Module):
         known = tf.reduce_any(
             [tf.strings.substr(data, 0, len(magic)) == magic for magic in _MAGIC]
         )
-        message = tf.strings.format(
-            "serving_default: image_bytes[{}] is not a JPEG, PNG, GIF or BMP image (its first "
-            "bytes are {}); send encoded image files, or use the detect_images signature for "
-            "uint8 pixels", (index, tf.strings.substr(data, 0, 8)))
+        head = tf.where(tf.strings.length(data) > 0, "starts with 0x" + hex_prefix(data),
+                        "0 bytes")
+        message = tf.strings.join([
+            "serving_default: image_bytes[", tf.strings.as_string(index), "] is not a JPEG, "
+            "PNG, GIF or BMP image (", head, "); send encoded image files, or use the "
+            "detect_images signature for uint8 pixels"])
         check = tf.debugging.Assert(known, [message])
         with tf.control_dependencies([check]):
             image = tf.io.decode_image(data, channels=3, expand_animations=False)
@@ -115,19 +123,17 @@ class DetectionServer(tf.Module):
         return self._detect(pixels / 255.0)
 
     def _serve_images(self, images):
+        check_image_sizes(images, "detect_images")
+        images, count = at_least_one_image(images)  # resizing needs >= 1x1 pixels
         pixels = tf.image.resize(tf.cast(images, tf.float32), self.image_size)
-        return self._detect(pixels / 255.0)
+        return first_rows(self._detect(pixels / 255.0), count)
 
     def _detect(self, pixels):
-        outputs = self.model(pixels, training=False)
-        probabilities = tf.nn.softmax(outputs["class_logits"], axis=-1)
-        detections = multibox_detection(
-            probabilities, outputs["bbox_offsets"], self.anchors,
-            nms_threshold=self.nms_threshold, pos_threshold=self.score_threshold,
-            max_detections=self.max_detections, per_class=self.per_class_nms,
-            use_tf_nms=True,
-        )
-        return detection_outputs(detections, self.class_names)
+        pixels, count = at_least_one_image(pixels)  # the model's kernels need >= 1 image
+        detections = self.model.detect(
+            pixels, max_detections=self.max_detections, score_threshold=self.score_threshold,
+            nms_threshold=self.nms_threshold, per_class=self.per_class_nms)
+        return detection_outputs(detections[:count], self.class_names)
 
 
 def detection_outputs(detections, class_names):

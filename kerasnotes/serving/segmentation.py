@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from kerasnotes.data.segmentation.segmentation_pipeline import RGB_MEAN, RGB_STD
 from kerasnotes.data.segmentation.voc_colormap import BOUNDARY_COLOR, IGNORE_LABEL, VOC_COLORMAP
+from kerasnotes.serving.image_inputs import at_least_one_image, check_image_sizes
 
 
 class SegmentationServer(tf.Module):
@@ -18,7 +19,9 @@ class SegmentationServer(tf.Module):
     - `labels`: `(N, H, W)` uint8, the argmax class of every pixel;
     - `colored`: `(N, H, W, 3)` uint8, those labels in the VOC colormap.
 
-    The class names and colormap travel inside the SavedModel, which loads with plain
+    A batch of 0 images gets outputs of 0 rows; an image of height or width 0 fails with an
+    `InvalidArgumentError` naming the signature and the shape (see `image_inputs`). The
+    class names and colormap travel inside the SavedModel, which loads with plain
     `tf.saved_model.load`.
 
     Example:
@@ -45,13 +48,15 @@ class SegmentationServer(tf.Module):
             input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")])
 
     def _serve(self, images):
+        check_image_sizes(images, "serving_default")
         shape = tf.shape(images)
         height, width = shape[1], shape[2]
+        images, count = at_least_one_image(images)
         x = (tf.cast(images, tf.float32) / 255.0 - tf.constant(RGB_MEAN)) / tf.constant(RGB_STD)
-        pad_h = (-height) % self.stride
-        pad_w = (-width) % self.stride
+        pad_h = (-tf.shape(x)[1]) % self.stride
+        pad_w = (-tf.shape(x)[2]) % self.stride
         x = tf.pad(x, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]])
-        logits = self.model(x, training=False)[:, :height, :width, :]
+        logits = self.model(x, training=False)[:count, :height, :width, :]
         labels = tf.cast(tf.argmax(logits, axis=-1), tf.int32)
         return {
             "labels": tf.cast(labels, tf.uint8),

@@ -106,6 +106,42 @@ def test_bad_label_colors_are_reported_with_the_file(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_a_truncated_jpeg_gives_one_line_naming_it(tmp_path):
+    voc = tmp_path / "voc"
+    for sub in ("JPEGImages", "SegmentationClass", "ImageSets/Segmentation"):
+        os.makedirs(voc / sub)
+    noise = np.random.default_rng(0).integers(0, 256, (64, 64, 3), np.uint8)
+    for split in ("train", "val"):
+        tf.io.write_file(str(voc / "JPEGImages" / f"{split}1.jpg"), tf.io.encode_jpeg(noise))
+        tf.io.write_file(str(voc / "SegmentationClass" / f"{split}1.png"),
+                         tf.io.encode_png(np.zeros((64, 64, 3), "uint8")))
+        (voc / "ImageSets" / "Segmentation" / f"{split}.txt").write_text(f"{split}1\n")
+    bad = voc / "JPEGImages" / "val1.jpg"
+    bad.write_bytes(bad.read_bytes()[: bad.stat().st_size // 2])
+    result = run_app([*TINY, "--logdir", str(tmp_path / "run"), "--voc-dir", str(voc)],
+                     tmp_path, timeout=180)
+    assert result.returncode == 2, result.stderr[-2000:]
+    errors = [line for line in result.stderr.splitlines() if "apps.segmentation: error:" in line]
+    assert errors == [f"python -m apps.segmentation: error: {bad}: cannot decode this image "
+                      "(jpeg::Uncompress failed. Invalid JPEG data or crop window.); the file "
+                      "is truncated or not a PNG/JPEG/BMP/GIF image"], result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_trains_and_exports_float32(tmp_path, precision):
+    result = run_app([*TINY, "--epochs", "1", "--precision", precision, "--cache-dir",
+                      str(tmp_path / "cache"), "--logdir", str(tmp_path / "run"),
+                      "--export-dir", str(tmp_path / "export")], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"Precision: {precision}" in result.stdout and "val_mean_iou" in result.stdout
+    signature = tf.saved_model.load(str(tmp_path / "export" / "1")).signatures["serving_default"]
+    assert signature.structured_input_signature[1]["images"].dtype == tf.uint8
+    out = signature(images=tf.zeros((2, 30, 41, 3), tf.uint8))
+    assert out["labels"].dtype == tf.uint8 and out["labels"].shape == (2, 30, 41)
+    assert out["colored"].dtype == tf.uint8 and out["colored"].shape == (2, 30, 41, 3)
+
+
 def test_predict_bad_input(tmp_path):
     result = run_app(["predict", "--image", str(tmp_path / "none.jpg"), "--out",
                       str(tmp_path / "o.png"), "--model", str(tmp_path / "nothing")], tmp_path,
@@ -121,6 +157,9 @@ def test_help_and_defaults():
     config = segmentation.parse_args([])
     assert (config.data, config.crop_size, config.voc_dir) == ("synthetic", [96, 96], None)
     assert segmentation.parse_args(["--voc-dir", "x"]).data == "voc"
+    with pytest.raises(SystemExit) as exit_info:
+        segmentation.main(["predict", "--help"])
+    assert exit_info.value.code == 0
 
 
 @pytest.mark.slow

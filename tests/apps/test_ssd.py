@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -33,8 +34,19 @@ try:
     report["error"] = None
 except tf.errors.InvalidArgumentError as error:
     report["error"] = error.message
+# Random (non-image, non-UTF-8) bytes: the message must still decode (ASCII).
+noise = bytes([0x82, 0xff, 0xfe]) + np.random.default_rng(1).bytes(500)
+try:
+    loaded.signatures["serving_default"](image_bytes=tf.constant([noise]))
+except tf.errors.InvalidArgumentError as error:
+    report["noise_error"] = error.message
 again = loaded.signatures["serving_default"](image_bytes=tf.stack([png]))
 report["after_error"] = again["num_detections"].shape.as_list()
+empty = {name: loaded.signatures[name](**{key: value})["detection_boxes"].shape.as_list()
+         for name, key, value in (
+             ("serving_default", "image_bytes", tf.constant([], tf.string)),
+             ("detect_images", "images", tf.zeros((0, 40, 56, 3), tf.uint8)))}
+report["empty"] = empty
 report["kerasnotes_imported"] = "kerasnotes" in sys.modules
 print(json.dumps(report))
 """
@@ -89,13 +101,16 @@ def test_export_serves_without_kerasnotes(trained):
     assert "is not a JPEG, PNG, GIF or BMP image" in report["error"]
     assert "image_bytes[" in report["error"]
     assert report["after_error"] == [1]
+    assert "image_bytes[0] is not a JPEG, PNG, GIF or BMP image (starts with 0x82fffe" in (
+        report["noise_error"])
+    assert report["empty"] == {"serving_default": [0, 10, 4], "detect_images": [0, 10, 4]}
     assert not report["kerasnotes_imported"]
 
 
 def test_predict_subcommand(trained):
     tmp_path, result = trained
     assert result.returncode == 0, result.stderr[-3000:]
-    image = next((tmp_path / "cache" / "synthetic_detection-32-16-64" / "bananas_val" / "images")
+    image = next((tmp_path / "cache" / "synthetic_detection-32-16-64" / "val" / "images")
                  .iterdir())
     out = tmp_path / "predicted.png"
     predicted = run_app(["predict", "--image", str(image), "--out", str(out), "--model-dir",
@@ -115,12 +130,30 @@ def test_predict_subcommand(trained):
     assert "Traceback" not in bad.stderr
 
 
-def write_banana(folder, rows):
-    (folder / "bananas_train" / "images").mkdir(parents=True)
-    image = tf.io.encode_png(tf.zeros((64, 64, 3), tf.uint8)).numpy()
-    (folder / "bananas_train" / "images" / "0.png").write_bytes(image)
-    (folder / "bananas_train" / "label.csv").write_text(
-        "img_name,label,xmin,ymin,xmax,ymax\n" + "".join(f"{r}\n" for r in rows))
+def write_banana(folder, rows, splits=("bananas_train",)):
+    for split in splits:
+        (folder / split / "images").mkdir(parents=True)
+        image = tf.io.encode_png(tf.zeros((64, 64, 3), tf.uint8)).numpy()
+        (folder / split / "images" / "0.png").write_bytes(image)
+        (folder / split / "label.csv").write_text(
+            "img_name,label,xmin,ymin,xmax,ymax\n" + "".join(f"{r}\n" for r in rows))
+
+
+def test_a_truncated_jpeg_gives_one_line_naming_it(tmp_path):
+    root = tmp_path / "data"
+    write_banana(root, ["0.png,0,10,10,40,40"], splits=("bananas_train", "bananas_val"))
+    bad = root / "bananas_val" / "images" / "0.png"
+    noise = np.random.default_rng(0).integers(0, 256, (64, 64, 3), np.uint8)
+    jpeg = tf.io.encode_jpeg(noise).numpy()
+    bad.write_bytes(jpeg[: len(jpeg) // 2])  # the header (size) still reads, the body not
+    result = run_app([*TINY, "--data", f"banana:{root}", "--logdir", str(tmp_path / "run")],
+                     tmp_path, timeout=180)
+    assert result.returncode == 2, result.stderr[-2000:]
+    errors = [line for line in result.stderr.splitlines() if "apps.ssd: error:" in line]
+    assert errors == [f"python -m apps.ssd: error: {bad}: cannot decode this image "
+                      "(jpeg::Uncompress failed. Invalid JPEG data or crop window.); the file "
+                      "is truncated or not a PNG/JPEG/BMP/GIF image"], result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -159,14 +192,37 @@ def test_help_documents_every_flag_and_the_predict_subcommand(capsys):
     for flag in ("--image-size", "--num-train", "--cache-dir", "--augment", "predict"):
         assert flag in shown
     with pytest.raises(SystemExit):
-        ssd.parse_predict_args(["--help"])
-    assert "--model-dir" in capsys.readouterr().out
+        ssd.main(["predict", "--help"])
+    shown = capsys.readouterr().out
+    for flag in ("--model-dir", "--image", "--out", "--score-threshold"):
+        assert flag in shown
 
 
 def test_defaults_are_visible_in_the_config():
     config = ssd.parse_args([])
     assert (config.data, config.image_size, config.epochs, config.cache_dir) == (
         "synthetic", 128, ssd.SSDConfig.epochs, "data_cache")
+
+
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_trains_and_exports_float32(tmp_path, precision):
+    result = run_app([*TINY, "--epochs", "1", "--precision", precision, "--cache-dir",
+                      str(tmp_path / "cache"), "--logdir", str(tmp_path / "run"),
+                      "--export-dir", str(tmp_path / "export")], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"Precision: {precision}" in result.stdout
+    line = [x for x in result.stdout.splitlines() if x.startswith("  val_mAP@0.5: ")][-1]
+    assert 0.0 <= float(line.split(":")[1]) <= 1.0
+    loaded = tf.saved_model.load(str(tmp_path / "export" / "1"))
+    for name, key, value in (("serving_default", "image_bytes",
+                              tf.stack([tf.io.encode_png(tf.zeros((30, 50, 3), tf.uint8))])),
+                             ("detect_images", "images", tf.zeros((1, 30, 50, 3), tf.uint8))):
+        signature = loaded.signatures[name]
+        assert signature.structured_input_signature[1][key].dtype == value.dtype
+        outputs = signature(**{key: value})
+        assert outputs["detection_boxes"].dtype == tf.float32
+        assert outputs["detection_scores"].dtype == tf.float32
+        assert outputs["detection_boxes"].shape == (1, 10, 4)
 
 
 @pytest.mark.slow

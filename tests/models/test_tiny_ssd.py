@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerasnotes.models.tiny_ssd import TINY_SSD_RATIOS, TINY_SSD_SIZES, TinySSD
+from kerasnotes.models.tiny_ssd import TINY_SSD_RATIOS, TINY_SSD_SIZES, TinySSD, tiny_ssd_anchors
 from kerasnotes.ops.anchors import multibox_prior
+from kerasnotes.ops.nms import multibox_detection
 from tests.test_case import assert_config_round_trip, random_inputs
 
 SMALL = dict(num_classes=2, input_size=64, base_filters=(4, 4, 8), stage_filters=8)
@@ -86,6 +87,40 @@ def test_anchor_order_matches_prediction_order():
     other = TinySSD(**dict(SMALL, sizes=sizes))
     assert other.num_anchors == 64 * 3 + (16 + 4 + 1 + 1) * 4
     assert other(random_inputs((1, 64, 64, 3)))["class_logits"].shape == (1, other.num_anchors, 3)
+
+
+@pytest.mark.parametrize("input_size", [64, 100, 128, 200])
+def test_anchors_without_a_model_are_the_models(input_size):
+    model = TinySSD(**dict(SMALL, input_size=input_size))
+    np.testing.assert_array_equal(tiny_ssd_anchors(input_size), model.anchors)
+    assert model(np.zeros((1, input_size, input_size, 3)))["bbox_offsets"].shape[-1] == (
+        4 * model.num_anchors)
+
+
+def test_detect_is_multibox_detection_of_the_outputs():
+    keras.utils.set_random_seed(1)
+    model = TinySSD(**SMALL)
+    x = random_inputs((3, 64, 64, 3), low=0.0)
+    raw = model(x, training=False)
+    expected = multibox_detection(tf.nn.softmax(raw["class_logits"]), raw["bbox_offsets"],
+                                  model.anchors, pos_threshold=0.01, max_detections=20,
+                                  per_class=True).numpy()
+    for implementation in ("fused", "scratch"):
+        detections = model.detect(x, max_detections=20, implementation=implementation)
+        np.testing.assert_allclose(detections.numpy(), expected, atol=1e-6)
+
+
+def test_detect_is_float32_under_mixed_bfloat16():
+    keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = TinySSD(**SMALL)
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+    x = random_inputs((2, 64, 64, 3), low=0.0)
+    assert model(x)["class_logits"].dtype == "bfloat16"
+    detections = model.detect(x, max_detections=5)
+    assert detections.dtype == tf.float32 and detections.shape == (2, 5, 6)
+    assert np.all(np.isfinite(detections.numpy()))
 
 
 @pytest.mark.parametrize(

@@ -104,9 +104,9 @@ def test_nms_in_tf_function_with_unknown_size():
     assert fn(tf.zeros((0, 4)), tf.zeros((0,))).shape == (0,)
 
 
-@pytest.mark.parametrize("use_tf_nms", [False, True])
-def test_multibox_detection_d2l_hand_example(use_tf_nms):
-    out = multibox_detection(CLS_PROBS, OFFSETS, ANCHORS, use_tf_nms=use_tf_nms).numpy()
+@pytest.mark.parametrize("implementation", ["scratch", "fused"])
+def test_multibox_detection_d2l_hand_example(implementation):
+    out = multibox_detection(CLS_PROBS, OFFSETS, ANCHORS, implementation=implementation).numpy()
     expected = [[0.0, 0.9, 0.1, 0.08, 0.52, 0.92],
                 [1.0, 0.9, 0.55, 0.2, 0.9, 0.88],
                 [-1.0, 0.8, 0.08, 0.2, 0.56, 0.95],
@@ -120,8 +120,8 @@ def test_multibox_detection_matches_numpy_reference(seed):
     probs, offsets, anchors = random_predictions(rng, 2, 60, 3)
     probs[:, :8] = [0.99, 0.004, 0.003, 0.003]  # some anchors below pos_threshold
     expected = numpy_multibox_detection(probs, offsets, anchors)
-    for use_tf_nms in (False, True):
-        out = multibox_detection(probs, offsets, anchors, use_tf_nms=use_tf_nms).numpy()
+    for implementation in ("scratch", "fused"):
+        out = multibox_detection(probs, offsets, anchors, implementation=implementation).numpy()
         for image, reference in zip(out, expected, strict=True):
             # The detections are the same rows in the same (score) order, first in both.
             count = int((reference[:, 0] >= 0).sum())
@@ -140,9 +140,9 @@ def test_background_rows_follow_detections_in_anchor_order():
                         [0.6, 0.0, 0.9, 0.3]], "float32")
     probs = np.array([[[0.1, 0.9, 0.0], [0.2, 0.8, 0.0], [0.995, 0.005, 0.0],
                        [0.3, 0.0, 0.7]]], "float32")
-    for use_tf_nms in (False, True):
+    for implementation in ("scratch", "fused"):
         out = multibox_detection(probs, np.zeros((1, 16), "float32"), anchors,
-                                 use_tf_nms=use_tf_nms).numpy()
+                                 implementation=implementation).numpy()
         np.testing.assert_allclose(out[0, :, :2], [[0, 0.9], [1, 0.7], [-1, 0.8], [-1, 0.995]],
                                    atol=1e-6)
         np.testing.assert_allclose(out[0, 2:, 2:], anchors[1:3], atol=1e-6)
@@ -157,7 +157,7 @@ def test_pos_threshold_makes_background_with_one_minus_score():
 
 
 @pytest.mark.parametrize("per_class", [False, True])
-def test_tf_nms_path_equals_scratch_path_in_tf_function(per_class):
+def test_fused_path_equals_scratch_path_in_tf_function(per_class):
     rng = np.random.default_rng(5)
     probs, offsets, anchors = random_predictions(rng, 3, 200, 4)
     detect = tf.function(multibox_detection)
@@ -165,7 +165,7 @@ def test_tf_nms_path_equals_scratch_path_in_tf_function(per_class):
         scratch = detect(probs, offsets, anchors, per_class=per_class,
                          max_detections=max_detections).numpy()
         fast = detect(probs, offsets, anchors, per_class=per_class,
-                      max_detections=max_detections, use_tf_nms=True).numpy()
+                      max_detections=max_detections, implementation="fused").numpy()
         np.testing.assert_array_equal(scratch, fast)
         assert scratch.shape == (3, max_detections or 200, 6)
 
@@ -209,6 +209,8 @@ def test_anchors_with_d2l_leading_axis_and_unknown_batch():
         (lambda: multibox_detection(CLS_PROBS, OFFSETS, ANCHORS[:, :2]), r"anchors .*\(4, 2\)"),
         (lambda: multibox_detection(CLS_PROBS, OFFSETS, ANCHORS, max_detections=0),
          "max_detections"),
+        (lambda: multibox_detection(CLS_PROBS, OFFSETS, ANCHORS, implementation=True),
+         r"implementation must be one of \('scratch', 'fused'\); received implementation=True"),
     ],
 )
 def test_bad_input_raises_value_error(call, message):

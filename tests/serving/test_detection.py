@@ -103,3 +103,53 @@ def test_saved_model_round_trip(model, tmp_path):
 def test_bad_arguments(model, kwargs, message):
     with pytest.raises(ValueError, match=message):
         DetectionServer(model, **kwargs)
+
+
+def test_detections_are_the_models_detect(model):
+    server = DetectionServer(model, CLASS_NAMES, max_detections=12, score_threshold=0.02)
+    pixels = images(2)
+    detections = model.detect(pixels.astype("float32") / 255.0, max_detections=12,
+                              score_threshold=0.02).numpy()
+    out = server.serve_images(tf.constant(pixels))
+    np.testing.assert_array_equal(out["num_detections"].numpy(),
+                                  (detections[..., 0] >= 0).sum(axis=1))
+    np.testing.assert_allclose(out["detection_scores"].numpy(),
+                               np.where(detections[..., 0] >= 0, detections[..., 1], 0))
+
+
+@pytest.fixture(scope="module")
+def loaded(model, tmp_path_factory):
+    server = DetectionServer(model, CLASS_NAMES, max_detections=7)
+    return tf.saved_model.load(export_saved_model(
+        server, str(tmp_path_factory.mktemp("export") / "ssd"), server.signatures()))
+
+
+def test_random_bytes_give_an_ascii_message_with_their_hex(loaded):
+    noise = bytes([0x82, 0xff, 0x00, 0xfe]) + np.random.default_rng(0).bytes(300)
+    with pytest.raises(tf.errors.InvalidArgumentError) as error:
+        loaded.signatures["serving_default"](image_bytes=tf.constant([noise]))
+    message = error.value.message  # raised UnicodeDecodeError when it held the raw bytes
+    assert message.isascii()
+    assert (f"image_bytes[0] is not a JPEG, PNG, GIF or BMP image (starts with "
+            f"0x{noise[:8].hex()})") in message
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"image_bytes\[1\] is not a JPEG, PNG, GIF or BMP image \(0 bytes\)"):
+        loaded.signatures["serving_default"](
+            image_bytes=tf.constant([tf.io.encode_png(images(1)[0]).numpy(), b""]))
+
+
+def test_an_empty_batch_gives_empty_outputs(loaded):
+    for name, inputs in (("serving_default", {"image_bytes": tf.constant([], tf.string)}),
+                         ("detect_images", {"images": tf.zeros((0, 48, 80, 3), tf.uint8)}),
+                         ("detect_images", {"images": tf.zeros((0, 0, 0, 3), tf.uint8)})):
+        out = loaded.signatures[name](**inputs)
+        assert out["detection_boxes"].shape == (0, 7, 4), name
+        assert out["detection_class_names"].shape == (0, 7)
+        assert out["num_detections"].shape == (0,)
+
+
+def test_an_image_of_no_pixels_is_refused_by_name(loaded):
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"detect_images: images must have height and width >= 1; "
+                             r"received shape \[2 0 5 3\]"):
+        loaded.signatures["detect_images"](images=tf.zeros((2, 0, 5, 3), tf.uint8))

@@ -1,1 +1,1 @@
-"""Object detection data: banana and VOC readers, detection records, the synthetic shapes, the pipeline."""
+"""Object detection data: detection records, banana and VOC readers, synthetic shapes, pipeline."""

@@ -19,95 +19,39 @@ Pixel boxes are normalized by the image size, `x / width` and `y / height` (d2l 
 the 256-pixel edge), with pixel `i` covering `[i, i + 1)`: a box `(0, 0, width, height)` is
 the whole image, `(0, 0, 1, 1)` in normalized units.
 
-The dataset's elements are `(image, labels)`:
+The rows become `DetectionRecord`s and the dataset's elements are those of
+`kerasnotes.data.detection.detection_records`: `(image uint8 (H, W, 3), labels float32
+(max_objects, 5))`; every image is decoded once when the dataset is made, so a truncated
+file is named at once.
 
-    image   uint8 (height, width, 3)
-    labels  float32 (max_objects, 5), rows (class, xmin, ymin, xmax, ymax) with normalized
-            corners; padding rows are (-1, 0, 0, 0, 0)
-
-the layout `kerasnotes.ops.anchor_matching.multibox_target` takes (after batching).
+The package's synthetic shapes (`synthetic_detection`) are written in this layout too, in
+`train/` and `val/` split folders.
 """
 
 import csv
-import dataclasses
 import os
 
 import numpy as np
-import tensorflow as tf
+
+from kerasnotes.data.detection.detection_records import (
+    DetectionRecord,
+    check_image_size,
+    check_pixel_box,
+    check_positive_int,
+    detection_dataset_from_records,
+    image_size_from_header,
+)
 
 LABEL_FILE = "label.csv"
 IMAGES_FOLDER = "images"
 CLASS_NAMES_FILE = "classes.txt"
 LABEL_COLUMNS = ("img_name", "label", "xmin", "ymin", "xmax", "ymax")
-PADDING_ROW = (-1.0, 0.0, 0.0, 0.0, 0.0)
 
 EXPECTED_LAYOUT = (
     "expected the d2l banana-detection layout: <split_dir>/label.csv with the header "
     "'img_name,label,xmin,ymin,xmax,ymax' and one row per object (pixel corners; class -1 "
     "for an image without objects), and the images in <split_dir>/images/"
 )
-
-
-@dataclasses.dataclass(frozen=True)
-class DetectionRecord:
-    """The annotation of one image of a detection dataset.
-
-    Attributes:
-        image_path: path of the image file.
-        width: image width in pixels.
-        height: image height in pixels.
-        labels: float32 `(num_objects, 5)` rows `(class, xmin, ymin, xmax, ymax)` with
-            corners normalized to `[0, 1]` (`num_objects` may be 0).
-    """
-
-    image_path: str
-    width: int
-    height: int
-    labels: np.ndarray
-
-    @property
-    def num_objects(self):
-        return int(self.labels.shape[0])
-
-
-def image_size_from_header(path):
-    """`(width, height)` of a PNG or JPEG file read from its header (any other format is
-    decoded). Raises `ValueError` naming the file when it is not a readable image."""
-    with open(path, "rb") as file:
-        head = file.read(24)
-        if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
-            return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-        contents = head + file.read()
-    try:
-        if contents[:2] == b"\xff\xd8":
-            height, width, _ = tf.io.extract_jpeg_shape(contents).numpy()
-        else:
-            height, width, _ = tf.io.decode_image(
-                contents, channels=3, expand_animations=False
-            ).shape
-    except (tf.errors.InvalidArgumentError, ValueError) as error:
-        raise ValueError(f"{path}: not a readable PNG/JPEG/BMP/GIF image ({error})") from None
-    return int(width), int(height)
-
-
-def check_pixel_box(where, xmin, ymin, xmax, ymax, width, height, origin=0.0):
-    """Checks one pixel box against its image; `where` (e.g. "file:line") starts the
-    `ValueError` message. Valid boxes have `origin <= xmin < xmax <= width` and the same
-    for y (`origin` 0 for d2l's 0-based pixels, 1 for VOC's 1-based ones)."""
-    for low, high, low_name, high_name in ((xmin, xmax, "xmin", "xmax"),
-                                           (ymin, ymax, "ymin", "ymax")):
-        if not low < high:
-            raise ValueError(
-                f"{where}: box {low_name}={low:g} is not less than {high_name}={high:g}"
-            )
-    for name, value, limit in (("xmin", xmin, None), ("ymin", ymin, None),
-                               ("xmax", xmax, width), ("ymax", ymax, height)):
-        if value < origin or (limit is not None and value > limit):
-            size = f"{width}x{height}"
-            raise ValueError(
-                f"{where}: box {name}={value:g} is outside the {size} image "
-                f"(box ({xmin:g}, {ymin:g}, {xmax:g}, {ymax:g}))"
-            )
 
 
 def read_class_names(split_dir, num_classes=None):
@@ -160,7 +104,7 @@ def read_banana_labels(split_dir):
 
     Example:
 
-    >>> records = read_banana_labels("data/synthetic_detection/bananas_val")  # doctest: +SKIP
+    >>> records = read_banana_labels("banana-detection/bananas_val")  # doctest: +SKIP
     >>> records[0].labels  # (num_objects, 5): class, xmin, ymin, xmax, ymax in [0, 1]
     """
     split_dir = os.fspath(split_dir)
@@ -202,7 +146,8 @@ def read_banana_labels(split_dir):
         for where, row in rows:
             labels.extend(_parse_row(where, row, width, height))
         labels = np.array(labels, "float32").reshape(-1, 5)
-        records.append(DetectionRecord(image_path, width, height, labels))
+        records.append(DetectionRecord(image_path, width, height, labels,
+                                       annotation=rows[0][0]))
     return records
 
 
@@ -233,100 +178,13 @@ def _parse_row(where, row, width, height):
     return [(label, xmin / width, ymin / height, xmax / width, ymax / height)]
 
 
-def check_positive_int(function, argument, value, allow_none=True):
-    """`value` as an int; `ValueError` naming `function` and `argument` unless it is a
-    positive integer (or `None` when `allow_none`)."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(
-            f"{function}: {argument} must be a positive integer"
-            f"{' or None' if allow_none else ''}; received {argument}={value!r}"
-        )
-    return int(value)
-
-
-def check_image_size(function, image_size):
-    """`None` or an image size `(height, width)` from an int `S` (square) or a pair;
-    `ValueError` naming `function` otherwise."""
-    if image_size is None:
-        return None
-    if isinstance(image_size, (int, np.integer)) and not isinstance(image_size, bool):
-        image_size = (image_size, image_size)
-    if (not isinstance(image_size, (tuple, list)) or len(image_size) != 2 or any(
-            isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1
-            for v in image_size)):
-        raise ValueError(
-            f"{function}: image_size must be None, a positive integer or a (height, width) "
-            f"pair of positive integers; received image_size={image_size!r}"
-        )
-    return int(image_size[0]), int(image_size[1])
-
-
-def pad_labels(records, max_objects=None, function="pad_labels"):
-    """Stacks the records' labels into float32 `(N, max_objects, 5)`, padding with
-    `(-1, 0, 0, 0, 0)` rows. `max_objects=None` uses the largest count (at least 1); an
-    image with more objects than `max_objects` raises `ValueError` naming it."""
-    counts = [record.num_objects for record in records]
-    if max_objects is None:
-        max_objects = max(counts + [1])
-    padded = np.tile(np.array(PADDING_ROW, "float32"), (len(records), max_objects, 1))
-    for i, record in enumerate(records):
-        if record.num_objects > max_objects:
-            raise ValueError(
-                f"{function}: {record.image_path} has {record.num_objects} objects, more "
-                f"than max_objects={max_objects}"
-            )
-        padded[i, : record.num_objects] = record.labels
-    return padded
-
-
-def decode_image(contents, image_size=None):
-    """Decodes PNG/JPEG/BMP/GIF bytes to uint8 `(height, width, 3)`, resized (bilinear,
-    rounded) to `image_size = (height, width)` when given."""
-    image = tf.io.decode_image(contents, channels=3, expand_animations=False)
-    image = tf.ensure_shape(image, (None, None, 3))
-    if image_size is not None:
-        image = tf.image.resize(image, image_size, method="bilinear")
-        image = tf.cast(tf.clip_by_value(tf.round(image), 0.0, 255.0), tf.uint8)
-    return image
-
-
-def detection_dataset_from_records(records, image_size=None, max_objects=None):
-    """A `tf.data.Dataset` of `(image uint8 (H, W, 3), labels float32 (max_objects, 5))`
-    from `DetectionRecord`s, in the records' order.
-
-    The dataset is `from_tensor_slices` + a decoding `map`, so it has a known cardinality
-    and random access (`tf.data.experimental.at`), which `make_detection_dataset` uses to
-    shuffle file names rather than decoded images.
-
-    Args:
-        records: a non-empty sequence of `DetectionRecord`.
-        image_size: `None` (keep each image's size), an int `S` (resize to `S x S`) or a
-            `(height, width)` pair. Boxes are normalized, so they do not change.
-        max_objects: rows of `labels` per image; `None`: the largest object count.
-    """
-    function = "detection_dataset_from_records"
-    image_size = check_image_size(function, image_size)
-    max_objects = check_positive_int(function, "max_objects", max_objects)
-    records = list(records)
-    if not records:
-        raise ValueError(f"{function}: records is empty")
-    paths = np.array([record.image_path for record in records])
-    labels = pad_labels(records, max_objects, function)
-
-    def load(path, image_labels):
-        return decode_image(tf.io.read_file(path), image_size), image_labels
-
-    dataset = tf.data.Dataset.from_tensor_slices((paths, labels))
-    return dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-
-
 def load_banana_detection(split_dir, image_size=None, max_objects=None):
     """Reads one split in the d2l banana-detection layout as a `tf.data.Dataset`.
 
     Reads the d2l banana dataset (`bananas_train/`, `bananas_val/`) and the package's
-    synthetic detection dataset (`kerasnotes.data.detection.synthetic_detection`) alike.
+    synthetic detection dataset (`train/`, `val/` of
+    `kerasnotes.data.detection.synthetic_detection`) alike. Every image is decoded once
+    first: a truncated or corrupt one raises `ValueError` naming the file.
 
     Args:
         split_dir: the split folder holding `label.csv` and `images/`.
@@ -342,11 +200,12 @@ def load_banana_detection(split_dir, image_size=None, max_objects=None):
         `(-1, 0, 0, 0, 0)`, in `label.csv` order.
 
     Raises:
-        ValueError: see `read_banana_labels`; bad `image_size` or `max_objects`.
+        ValueError: see `read_banana_labels`; an image that does not decode (named); bad
+            `image_size` or `max_objects`.
 
     Example:
 
-    >>> dataset = load_banana_detection("data/synthetic_detection/bananas_val",
+    >>> dataset = load_banana_detection("banana-detection/bananas_val",
     ...                                 max_objects=3)  # doctest: +SKIP
     >>> image, labels = next(iter(dataset))  # (256, 256, 3) uint8, (3, 5) float32
     """

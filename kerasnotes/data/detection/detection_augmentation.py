@@ -1,6 +1,6 @@
 """Detection augmentation that keeps boxes right: horizontal flip and color jitter.
 
-The functions work on the detection elements of `kerasnotes.data.detection.banana_detection`:
+The functions work on the detection elements of `kerasnotes.data.detection.detection_records`:
 `image (H, W, 3)` (or a batch `(B, H, W, 3)`) and `labels (max_objects, 5)` (or
 `(B, max_objects, 5)`) with rows `(class, xmin, ymin, xmax, ymax)`, normalized corners, and
 padding rows of class -1, which are never changed.

@@ -9,8 +9,8 @@ an augmentation that depend only on `(shuffle_seed, epoch)`.
 import numpy as np
 import tensorflow as tf
 
-from kerasnotes.data.detection.banana_detection import check_image_size, check_positive_int
 from kerasnotes.data.detection.detection_augmentation import augment_detection_example
+from kerasnotes.data.detection.detection_records import check_image_size, check_positive_int
 
 
 def _check_element_spec(spec):
@@ -97,7 +97,7 @@ def make_detection_dataset(dataset, batch_size, shuffle_seed=None, epoch=0, augm
 
     Example:
 
-    >>> dataset = load_banana_detection("data/synthetic_detection/bananas_train")  # doctest: +SKIP
+    >>> dataset = load_banana_detection("data_cache/shapes/train")  # doctest: +SKIP
     >>> train = make_detection_dataset(dataset, 32, shuffle_seed=0, epoch=3,
     ...                                augment=True)  # doctest: +SKIP
     """

@@ -20,17 +20,17 @@ About 10% of the images have no object; the others have 1 to `max_objects` objec
 
 Drawing is vectorized NumPy on the pixel grid; images are encoded as JPEG (quality 95)
 with `tf.io.encode_jpeg`: about 4x smaller and 3x faster to decode than PNG for these
-noisy textures, which keeps the input pipeline fast. The files follow the layout of
-`kerasnotes.data.detection.banana_detection`:
+noisy textures, which keeps the input pipeline fast. Each split folder follows the layout of
+`kerasnotes.data.detection.banana_detection` (d2l's `label.csv` + `images/`), so the same
+reader reads both datasets:
 
-    <root>/bananas_train/label.csv, <root>/bananas_train/images/0.jpg, ...
-    <root>/bananas_val/label.csv,   <root>/bananas_val/images/0.jpg, ...
-    <root>/classes.txt              one class name per line
-    <root>/manifest.json            the generation parameters, written last
+    <root>/train/label.csv, <root>/train/images/0.jpg, ...
+    <root>/val/label.csv,   <root>/val/images/0.jpg, ...
+    <root>/classes.txt      one class name per line
+    <root>/manifest.json    the generation parameters, written last
 
-(`bananas_*` keeps the d2l folder names so that the same reader and the same app flags read
-both datasets.) Image `i` of a split depends only on `(seed, split, i, image_size,
-max_objects)`, not on the size of the splits.
+Image `i` of a split depends only on `(seed, split, i, image_size, max_objects)`, not on the
+size of the splits.
 """
 
 import json
@@ -49,11 +49,12 @@ from kerasnotes.data.detection.banana_detection import (
 )
 
 SYNTHETIC_DETECTION_CLASS_NAMES = ("disk", "triangle", "square", "ring")
-TRAIN_FOLDER = "bananas_train"
-VAL_FOLDER = "bananas_val"
+TRAIN_FOLDER = "train"
+VAL_FOLDER = "val"
 MANIFEST_FILE = "manifest.json"
-# Bump when the drawing changes, so that `ensure_synthetic_detection_dataset` regenerates.
-GENERATOR_VERSION = 2
+# Bump when the drawing or the layout changes, so that `ensure_synthetic_detection_dataset`
+# regenerates (3: split folders train/ and val/ instead of bananas_train/ and bananas_val/).
+GENERATOR_VERSION = 3
 
 _SIDE_RANGE = (0.15, 0.45)  # sqrt(box area) / image side
 _MAX_ASPECT = 1.6  # w / h in [1 / 1.6, 1.6]
@@ -230,8 +231,8 @@ def write_synthetic_detection_dataset(root, num_train=1000, num_val=200, image_s
 
     Args:
         root: the dataset folder.
-        num_train: images in `bananas_train` (>= 0).
-        num_val: images in `bananas_val` (>= 0).
+        num_train: images in `train/` (>= 0).
+        num_val: images in `val/` (>= 0).
         image_size: side of the square images in pixels (>= 32).
         seed: non-negative integer; the same arguments give the same files.
         max_objects: the largest number of objects in an image (>= 0).
@@ -247,7 +248,7 @@ def write_synthetic_detection_dataset(root, num_train=1000, num_val=200, image_s
     >>> root = write_synthetic_detection_dataset("/tmp/shapes", num_train=8, num_val=4,
     ...                                          image_size=64)  # doctest: +SKIP
     >>> sorted(os.listdir(root))  # doctest: +SKIP
-    ['bananas_train', 'bananas_val', 'classes.txt', 'manifest.json']
+    ['classes.txt', 'manifest.json', 'train', 'val']
     """
     parameters = _parameters(num_train, num_val, image_size, seed, max_objects)
     root = os.path.abspath(os.fspath(root))
@@ -299,7 +300,7 @@ def ensure_synthetic_detection_dataset(root, num_train=1000, num_val=200, image_
 
     >>> root = ensure_synthetic_detection_dataset("/tmp/shapes", num_train=8, num_val=4,
     ...                                           image_size=64)  # doctest: +SKIP
-    >>> load_banana_detection(os.path.join(root, "bananas_val"))  # doctest: +SKIP
+    >>> load_banana_detection(os.path.join(root, "val"))  # doctest: +SKIP
     """
     parameters = _parameters(num_train, num_val, image_size, seed, max_objects)
     if _is_complete(os.path.abspath(os.fspath(root)), parameters):

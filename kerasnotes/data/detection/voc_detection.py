@@ -21,8 +21,11 @@ VOC pixel coordinates are 1-based (the top-left pixel is `(1, 1)`); like TensorF
 `voc` builder, the normalized corners are `(xmin - 1) / width`, `(ymin - 1) / height`,
 `(xmax - 1) / width`, `(ymax - 1) / height`. Classes are indexed by `VOC_CLASS_NAMES` (the
 20 VOC classes in their usual alphabetical order). The elements are those of
-`kerasnotes.data.detection.banana_detection`: `(image uint8 (H, W, 3), labels float32 (max_objects,
-5))`, rows `(class, xmin, ymin, xmax, ymax)` normalized, padding rows `(-1, 0, 0, 0, 0)`.
+`kerasnotes.data.detection.detection_records`: `(image uint8 (H, W, 3), labels float32
+(max_objects, 5))`, rows `(class, xmin, ymin, xmax, ymax)` normalized, padding rows
+`(-1, 0, 0, 0, 0)`. `load_voc_detection` decodes every image once when it opens the split:
+a truncated or corrupt JPEG, or one whose size is not the XML's `<size>`, is a `ValueError`
+naming the file.
 """
 
 import os
@@ -31,7 +34,7 @@ from xml.parsers import expat
 
 import numpy as np
 
-from kerasnotes.data.detection.banana_detection import (
+from kerasnotes.data.detection.detection_records import (
     DetectionRecord,
     check_image_size,
     check_pixel_box,
@@ -139,7 +142,8 @@ def parse_voc_annotation(path, image_path=None, include_difficult=False):
         labels.append((VOC_CLASS_NAMES.index(name), (xmin - 1.0) / width,
                        (ymin - 1.0) / height, (xmax - 1.0) / width, (ymax - 1.0) / height))
     labels = np.array(labels, "float32").reshape(-1, 5)
-    return DetectionRecord(os.fspath(image_path or ""), width, height, labels)
+    annotation = f"{path}:{lines[size]} <size>" if size is not None else path
+    return DetectionRecord(os.fspath(image_path or ""), width, height, labels, annotation)
 
 
 def read_voc_annotations(voc_root, split="train", include_difficult=False):
@@ -201,6 +205,10 @@ def load_voc_detection(voc_root, split="train", image_size=None, max_objects=Non
         a `tf.data.Dataset` of `(image uint8 (H, W, 3), labels float32 (max_objects, 5))`,
         rows `(class, xmin, ymin, xmax, ymax)`, normalized corners, class indexes into
         `VOC_CLASS_NAMES`, padding rows `(-1, 0, 0, 0, 0)`.
+
+    Raises:
+        ValueError: see `read_voc_annotations`; an image that does not decode, or whose size
+            is not its XML's `<size>` (both named).
 
     Example:
 

@@ -1,1 +1,1 @@
-"""Semantic segmentation data: VOC segmentation, its colormap, the synthetic scenes, the pipeline."""
+"""Semantic segmentation data: VOC segmentation, its colormap, the synthetic scenes, pipeline."""

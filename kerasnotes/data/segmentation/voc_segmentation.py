@@ -39,15 +39,31 @@ def read_split_names(voc_dir, split):
     return names
 
 
+def read_image_file(path):
+    """Decodes a PNG/JPEG/BMP/GIF file to uint8 `(H, W, 3)`.
+
+    Raises:
+        ValueError: `PATH: cannot decode this image (DECODER MESSAGE); ...` for a truncated
+            or corrupt file (instead of TF's bare `jpeg::Uncompress failed`).
+    """
+    try:
+        return tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+    except tf.errors.InvalidArgumentError as error:
+        reason = " ".join((error.message or str(error)).split("}}")[-1].split("[Op:")[0].split())
+        raise ValueError(f"{path}: cannot decode this image ({reason}); the file is truncated "
+                         "or not a PNG/JPEG/BMP/GIF image") from None
+
+
 def read_label_png(path):
     """A VOC label PNG (palette or RGB) -> uint8 `(H, W)` class indices.
 
     The colors are mapped with `colormap_to_label`; a color outside the colormap raises a
-    `ValueError` naming the file, the color and how many pixels have it.
+    `ValueError` naming the file, the color and how many pixels have it, and so does a
+    truncated or corrupt file.
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(f"missing VOC label image {path}")
-    rgb = tf.io.decode_png(tf.io.read_file(path), channels=3)
+    rgb = read_image_file(path)
     labels = colormap_to_label(rgb).numpy()
     unknown = labels == UNKNOWN_LABEL
     if unknown.any():
@@ -76,10 +92,13 @@ def read_voc_segmentation(voc_dir, split="train", max_images=None):
     Returns:
         a `SegmentationSplit`.
 
+    Every image and label is decoded here, when the split is opened: a truncated or
+    corrupt file is a `ValueError` naming it, before any training step.
+
     Raises:
         FileNotFoundError (an `OSError`): a missing folder, list, image or label file.
-        ValueError: a label color outside the colormap (with the file name), or an image and
-            its label of different sizes.
+        ValueError: a truncated or corrupt image or label file, a label color outside the
+            colormap (with the file name), or an image and its label of different sizes.
 
     Example:
 
@@ -97,8 +116,7 @@ def read_voc_segmentation(voc_dir, split="train", max_images=None):
         image_path = os.path.join(voc_dir, "JPEGImages", f"{name}.jpg")
         if not os.path.isfile(image_path):
             raise FileNotFoundError(f"missing VOC image {image_path}")
-        image = tf.io.decode_image(tf.io.read_file(image_path), channels=3,
-                                   expand_animations=False).numpy()
+        image = read_image_file(image_path).numpy()
         label_path = os.path.join(voc_dir, "SegmentationClass", f"{name}.png")
         label = read_label_png(label_path)
         if image.shape[:2] != label.shape:

@@ -5,12 +5,14 @@ import pytest
 import tensorflow as tf
 
 from kerasnotes.data.detection.banana_detection import (
-    DetectionRecord,
-    detection_dataset_from_records,
-    image_size_from_header,
     load_banana_detection,
     read_banana_labels,
     read_class_names,
+)
+from kerasnotes.data.detection.detection_records import (
+    DetectionRecord,
+    detection_dataset_from_records,
+    image_size_from_header,
 )
 from kerasnotes.ops.anchor_matching import multibox_target
 
@@ -223,3 +225,26 @@ def test_dataset_from_records_has_random_access(split):
     np.testing.assert_array_equal(labels.numpy()[0], np.float32([2, 0.2, 0.2, 0.4, 0.6]))
     np.testing.assert_array_equal(tf.data.experimental.at(dataset, 3)[1].numpy(),
                                   [[-1, 0, 0, 0, 0]] * 3)
+
+
+def test_a_truncated_or_corrupt_image_is_named_when_the_split_is_opened(split):
+    split_dir, _ = split
+    path = os.path.join(split_dir, "images", "c.png")
+    with open(path, "rb") as file:
+        contents = file.read()
+    with open(path, "wb") as file:
+        file.write(contents[: len(contents) // 2])  # the header (and size) still reads
+    assert len(read_banana_labels(split_dir)) == 3
+    with pytest.raises(ValueError, match=rf"^{path}: cannot decode this image \(Invalid PNG "
+                                         r"data.*\); the file is truncated"):
+        load_banana_detection(split_dir)
+    jpeg = os.path.join(split_dir, "images", "a.png")
+    write_image(jpeg, 50, 100, fmt="jpeg")  # a JPEG under a .png name decodes as well
+    with open(jpeg, "rb") as file:
+        contents = file.read()
+    with open(jpeg, "wb") as file:
+        file.write(contents[:-400])
+    with pytest.raises(ValueError, match=rf"^{jpeg}: cannot decode this image \(jpeg::"):
+        load_banana_detection(split_dir)
+    records = read_banana_labels(split_dir)
+    assert detection_dataset_from_records(records, check_images=False).cardinality() == 3

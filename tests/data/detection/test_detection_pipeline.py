@@ -17,7 +17,7 @@ def source(tmp_path_factory):
     root = write_synthetic_detection_dataset(
         tmp_path_factory.mktemp("shapes") / "data", num_train=NUM_IMAGES, num_val=0,
         image_size=32, seed=0, max_objects=3)
-    dataset = load_banana_detection(os.path.join(root, "bananas_train"), max_objects=3)
+    dataset = load_banana_detection(os.path.join(root, "train"), max_objects=3)
     images = np.stack([image.numpy() for image, _ in dataset])
     labels = np.stack([label.numpy() for _, label in dataset])
     return dataset, images, labels

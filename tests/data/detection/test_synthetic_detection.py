@@ -36,9 +36,9 @@ def small_root(tmp_path_factory):
 
 
 def test_layout_on_disk(small_root):
-    assert sorted(os.listdir(small_root)) == [
-        "bananas_train", "bananas_val", "classes.txt", "manifest.json"]
-    for split, count in (("bananas_train", 6), ("bananas_val", 3)):
+    assert sorted(os.listdir(small_root)) == ["classes.txt", "manifest.json", "train", "val"]
+    assert not any(name.startswith("bananas_") for name in os.listdir(small_root))
+    for split, count in (("train", 6), ("val", 3)):
         names = sorted(os.listdir(os.path.join(small_root, split, "images")))
         assert names == sorted(f"{i}.jpg" for i in range(count))
         with open(os.path.join(small_root, split, "label.csv")) as file:
@@ -48,7 +48,7 @@ def test_layout_on_disk(small_root):
         assert {line.split(",")[0] for line in lines[1:]} == set(names)
         for line in lines[1:]:
             assert all(cell.lstrip("-").isdigit() for cell in line.split(",")[1:])
-    assert read_class_names(os.path.join(small_root, "bananas_val")) == (
+    assert read_class_names(os.path.join(small_root, "val")) == (
         SYNTHETIC_DETECTION_CLASS_NAMES)
     with open(os.path.join(small_root, "manifest.json")) as file:
         manifest = json.load(file)
@@ -57,7 +57,7 @@ def test_layout_on_disk(small_root):
 
 
 def test_read_by_the_banana_loader(small_root):
-    elements = list(load_banana_detection(os.path.join(small_root, "bananas_train"),
+    elements = list(load_banana_detection(os.path.join(small_root, "train"),
                                           max_objects=3))
     assert len(elements) == 6
     for image, labels in elements:
@@ -109,44 +109,44 @@ def test_deterministic_and_prefix_stable(small_root, tmp_path):
     again = write_synthetic_detection_dataset(tmp_path / "again", **SMALL)
     assert all_files(again) == all_files(small_root)
     other = write_synthetic_detection_dataset(tmp_path / "other", **{**SMALL, "seed": 2})
-    assert all_files(other)["bananas_train/images/0.jpg"] != (
-        all_files(small_root)["bananas_train/images/0.jpg"])
+    assert all_files(other)["train/images/0.jpg"] != (
+        all_files(small_root)["train/images/0.jpg"])
     fewer = write_synthetic_detection_dataset(tmp_path / "fewer", **{**SMALL, "num_train": 2})
     fewer_files, small_files = all_files(fewer), all_files(small_root)
     for name in ("0.jpg", "1.jpg"):
-        assert fewer_files[f"bananas_train/images/{name}"] == (
-            small_files[f"bananas_train/images/{name}"])
-    assert fewer_files["bananas_val/label.csv"] == small_files["bananas_val/label.csv"]
+        assert fewer_files[f"train/images/{name}"] == (
+            small_files[f"train/images/{name}"])
+    assert fewer_files["val/label.csv"] == small_files["val/label.csv"]
     # Train and validation images differ.
-    assert small_files["bananas_train/images/0.jpg"] != small_files["bananas_val/images/0.jpg"]
+    assert small_files["train/images/0.jpg"] != small_files["val/images/0.jpg"]
 
 
 def test_ensure_reuses_a_complete_copy_and_regenerates_otherwise(tmp_path):
     root = str(tmp_path / "data")
     params = dict(num_train=3, num_val=2, image_size=48, seed=0, max_objects=2)
     assert ensure_synthetic_detection_dataset(root, **params) == root
-    label = os.path.join(root, "bananas_train", "label.csv")
+    label = os.path.join(root, "train", "label.csv")
     marker = os.stat(label).st_ino, os.stat(label).st_mtime_ns
     ensure_synthetic_detection_dataset(root, **params)
     assert (os.stat(label).st_ino, os.stat(label).st_mtime_ns) == marker  # reused
     # Different parameters: regenerated, with the new manifest.
     ensure_synthetic_detection_dataset(root, **{**params, "num_val": 1})
-    assert len(os.listdir(os.path.join(root, "bananas_val", "images"))) == 1
-    assert len(read_banana_labels(os.path.join(root, "bananas_val"))) == 1
+    assert len(os.listdir(os.path.join(root, "val", "images"))) == 1
+    assert len(read_banana_labels(os.path.join(root, "val"))) == 1
     # A missing image makes the copy incomplete: regenerated.
-    os.remove(os.path.join(root, "bananas_train", "images", "2.jpg"))
+    os.remove(os.path.join(root, "train", "images", "2.jpg"))
     ensure_synthetic_detection_dataset(root, **{**params, "num_val": 1})
-    assert os.path.isfile(os.path.join(root, "bananas_train", "images", "2.jpg"))
+    assert os.path.isfile(os.path.join(root, "train", "images", "2.jpg"))
     # No staging folders are left next to the dataset.
     assert os.listdir(tmp_path) == ["data"]
 
 
 def test_refuses_to_overwrite_other_data(tmp_path):
     root = tmp_path / "real"
-    (root / "bananas_train").mkdir(parents=True)
+    (root / "train").mkdir(parents=True)
     with pytest.raises(ValueError, match="is not empty and has no manifest.json"):
         ensure_synthetic_detection_dataset(root, num_train=1, num_val=1, image_size=32)
-    assert os.listdir(root) == ["bananas_train"]
+    assert os.listdir(root) == ["train"]
     (tmp_path / "file").write_text("x")
     with pytest.raises(ValueError, match="exists and is not a folder"):
         write_synthetic_detection_dataset(tmp_path / "file", num_train=1, num_val=1)

@@ -154,3 +154,30 @@ def test_layout_errors(voc_root, tmp_path):
         read_voc_annotations(voc_root, "val")
     with pytest.raises(ValueError, match="max_objects must be a positive integer"):
         load_voc_detection(voc_root, "train", max_objects=-1)
+
+
+def truncate(path):
+    with open(path, "rb") as file:
+        contents = file.read()
+    with open(path, "wb") as file:
+        file.write(contents[: len(contents) // 2])
+
+
+def test_a_truncated_jpeg_is_named_when_the_split_is_opened(voc_root):
+    load_voc_detection(voc_root, "train")  # all good
+    bad = os.path.join(voc_root, "JPEGImages", "2008_000002.jpg")
+    truncate(bad)
+    read_voc_annotations(voc_root, "train")  # the annotations alone do not decode images
+    with pytest.raises(ValueError, match=rf"^{bad}: cannot decode this image \(jpeg::Uncompress "
+                                         r"failed.*\); the file is truncated"):
+        load_voc_detection(voc_root, "train")
+
+
+def test_an_xml_size_that_is_not_the_image_size_is_named(voc_root):
+    xml = os.path.join(voc_root, "Annotations", "2008_000003.xml")
+    with open(xml, "w") as file:
+        file.write(voc_xml(20, 31, [("tvmonitor", 0, 3, 4, 13, 24)]))  # the image is 20x30
+    with pytest.raises(ValueError, match=rf"^{xml}:3 <size>: the annotation gives the image size "
+                                         r"20x31 \(width x height\) but .*2008_000003.jpg is "
+                                         r"20x30"):
+        load_voc_detection(voc_root, "val")

@@ -103,6 +103,19 @@ def test_missing_files_and_size_mismatch(tmp_path):
         read_voc_segmentation(str(tmp_path), "train")
 
 
+def test_truncated_image_or_label_names_the_file(tmp_path):
+    write_tiny_voc(str(tmp_path), np.zeros((8, 8, 3), "uint8"))
+    assert len(read_voc_segmentation(str(tmp_path), "train")) == 1
+    for path, decoder in ((tmp_path / "JPEGImages" / "a.jpg", "jpeg::Uncompress failed"),
+                          (tmp_path / "SegmentationClass" / "a.png", "Invalid PNG")):
+        good = path.read_bytes()
+        path.write_bytes(good[: len(good) // 2])
+        with pytest.raises(ValueError, match=rf"^{path}: cannot decode this image "
+                                             rf"\({decoder}.*\); the file is truncated"):
+            read_voc_segmentation(str(tmp_path), "train")
+        path.write_bytes(good)
+
+
 def test_synthetic_dataset_is_deterministic_and_in_voc_layout(tmp_path):
     kwargs = {"num_train": 3, "num_val": 2, "min_size": (20, 24), "max_size": (30, 36)}
     a = write_synthetic_segmentation(str(tmp_path / "a"), seed=1, **kwargs)

@@ -1,0 +1,247 @@
+"""Detection records: one annotated image each, and the `tf.data.Dataset` they make.
+
+Every detection loader (the d2l banana layout, Pascal VOC, the synthetic shapes) reads its
+annotations into `DetectionRecord`s, whose boxes are normalized corners;
+`detection_dataset_from_records` turns them into a dataset of `(image, labels)`:
+
+    image   uint8 (height, width, 3)
+    labels  float32 (max_objects, 5), rows (class, xmin, ymin, xmax, ymax) with normalized
+            corners; padding rows are (-1, 0, 0, 0, 0)
+
+the layout `kerasnotes.ops.anchor_matching.multibox_target` takes (after batching). Every
+image is decoded once when the dataset is made, so a truncated or corrupt file is named at
+once (`image_file_sizes`).
+"""
+
+import dataclasses
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import tensorflow as tf
+
+PADDING_ROW = (-1.0, 0.0, 0.0, 0.0, 0.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class DetectionRecord:
+    """The annotation of one image of a detection dataset.
+
+    Attributes:
+        image_path: path of the image file.
+        width: image width in pixels (as the annotation gives it).
+        height: image height in pixels.
+        labels: float32 `(num_objects, 5)` rows `(class, xmin, ymin, xmax, ymax)` with
+            corners normalized to `[0, 1]` (`num_objects` may be 0).
+        annotation: where the annotation comes from (e.g. `Annotations/x.xml` or
+            `label.csv:2`), named in error messages; default the image path.
+    """
+
+    image_path: str
+    width: int
+    height: int
+    labels: np.ndarray
+    annotation: str = ""
+
+    @property
+    def num_objects(self):
+        return int(self.labels.shape[0])
+
+
+def image_size_from_header(path):
+    """`(width, height)` of a PNG or JPEG file read from its header (any other format is
+    decoded). Raises `ValueError` naming the file when it is not a readable image."""
+    with open(path, "rb") as file:
+        head = file.read(24)
+        if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
+            return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+        contents = head + file.read()
+    try:
+        if contents[:2] == b"\xff\xd8":
+            height, width, _ = tf.io.extract_jpeg_shape(contents).numpy()
+        else:
+            height, width, _ = tf.io.decode_image(
+                contents, channels=3, expand_animations=False
+            ).shape
+    except (tf.errors.InvalidArgumentError, ValueError) as error:
+        raise ValueError(f"{path}: not a readable PNG/JPEG/BMP/GIF image "
+                         f"({_decode_error(error)})") from None
+    return int(width), int(height)
+
+
+def check_pixel_box(where, xmin, ymin, xmax, ymax, width, height, origin=0.0):
+    """Checks one pixel box against its image; `where` (e.g. "file:line") starts the
+    `ValueError` message. Valid boxes have `origin <= xmin < xmax <= width` and the same
+    for y (`origin` 0 for d2l's 0-based pixels, 1 for VOC's 1-based ones)."""
+    for low, high, low_name, high_name in ((xmin, xmax, "xmin", "xmax"),
+                                           (ymin, ymax, "ymin", "ymax")):
+        if not low < high:
+            raise ValueError(
+                f"{where}: box {low_name}={low:g} is not less than {high_name}={high:g}"
+            )
+    for name, value, limit in (("xmin", xmin, None), ("ymin", ymin, None),
+                               ("xmax", xmax, width), ("ymax", ymax, height)):
+        if value < origin or (limit is not None and value > limit):
+            size = f"{width}x{height}"
+            raise ValueError(
+                f"{where}: box {name}={value:g} is outside the {size} image "
+                f"(box ({xmin:g}, {ymin:g}, {xmax:g}, {ymax:g}))"
+            )
+
+
+def check_positive_int(function, argument, value, allow_none=True):
+    """`value` as an int; `ValueError` naming `function` and `argument` unless it is a
+    positive integer (or `None` when `allow_none`)."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(
+            f"{function}: {argument} must be a positive integer"
+            f"{' or None' if allow_none else ''}; received {argument}={value!r}"
+        )
+    return int(value)
+
+
+def check_image_size(function, image_size):
+    """`None` or an image size `(height, width)` from an int `S` (square) or a pair;
+    `ValueError` naming `function` otherwise."""
+    if image_size is None:
+        return None
+    if isinstance(image_size, (int, np.integer)) and not isinstance(image_size, bool):
+        image_size = (image_size, image_size)
+    if (not isinstance(image_size, (tuple, list)) or len(image_size) != 2 or any(
+            isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1
+            for v in image_size)):
+        raise ValueError(
+            f"{function}: image_size must be None, a positive integer or a (height, width) "
+            f"pair of positive integers; received image_size={image_size!r}"
+        )
+    return int(image_size[0]), int(image_size[1])
+
+
+def pad_labels(records, max_objects=None, function="pad_labels"):
+    """Stacks the records' labels into float32 `(N, max_objects, 5)`, padding with
+    `(-1, 0, 0, 0, 0)` rows. `max_objects=None` uses the largest count (at least 1); an
+    image with more objects than `max_objects` raises `ValueError` naming it."""
+    counts = [record.num_objects for record in records]
+    if max_objects is None:
+        max_objects = max(counts + [1])
+    padded = np.tile(np.array(PADDING_ROW, "float32"), (len(records), max_objects, 1))
+    for i, record in enumerate(records):
+        if record.num_objects > max_objects:
+            raise ValueError(
+                f"{function}: {record.image_path} has {record.num_objects} objects, more "
+                f"than max_objects={max_objects}"
+            )
+        padded[i, : record.num_objects] = record.labels
+    return padded
+
+
+def decode_image(contents, image_size=None):
+    """Decodes PNG/JPEG/BMP/GIF bytes to uint8 `(height, width, 3)`, resized (bilinear,
+    rounded) to `image_size = (height, width)` when given."""
+    image = tf.io.decode_image(contents, channels=3, expand_animations=False)
+    image = tf.ensure_shape(image, (None, None, 3))
+    if image_size is not None:
+        image = tf.image.resize(image, image_size, method="bilinear")
+        image = tf.cast(tf.clip_by_value(tf.round(image), 0.0, 255.0), tf.uint8)
+    return image
+
+
+def _decode_error(error):
+    """The decoder's own words of a TF error, e.g. `jpeg::Uncompress failed. Invalid JPEG
+    data or crop window.` (without the `{{function_node ...}}` and `[Op:...]` wrapping)."""
+    message = (getattr(error, "message", None) or str(error)).split("}}")[-1]
+    return " ".join(message.split("[Op:")[0].split()) or type(error).__name__
+
+
+def image_file_sizes(paths, workers=None):
+    """Decodes every image file once (in parallel threads); returns `{path: (height, width)}`.
+
+    A loader calls this when it opens a dataset, so that a truncated or corrupt file is
+    reported at once, by name, instead of failing a training step later with a bare
+    `jpeg::Uncompress failed` from inside the tf.data pipeline.
+
+    Raises:
+        ValueError: `PATH: cannot decode this image (DECODER MESSAGE); the file is truncated
+            or not a PNG/JPEG/BMP/GIF image`, for the first bad file in `paths` order.
+
+    Example:
+
+    >>> image_file_sizes(["images/0.jpg"])  # doctest: +SKIP
+    {'images/0.jpg': (256, 256)}
+    """
+    unique = list(dict.fromkeys(os.fspath(path) for path in paths))
+
+    def decode(path):
+        try:
+            image = tf.io.decode_image(tf.io.read_file(path), channels=3,
+                                       expand_animations=False)
+        except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as error:
+            return error
+        return int(image.shape[0]), int(image.shape[1])
+
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+        sizes = dict(zip(unique, pool.map(decode, unique), strict=True))
+    for path, size in sizes.items():
+        if isinstance(size, Exception):
+            raise ValueError(f"{path}: cannot decode this image ({_decode_error(size)}); the "
+                             "file is truncated or not a PNG/JPEG/BMP/GIF image")
+    return sizes
+
+
+def check_record_images(records):
+    """Decodes every record's image once (`image_file_sizes`) and checks that its size is
+    the size the annotation gives; `ValueError` naming the file otherwise."""
+    sizes = image_file_sizes([record.image_path for record in records])
+    for record in records:
+        height, width = sizes[os.fspath(record.image_path)]
+        if (width, height) != (record.width, record.height):
+            raise ValueError(
+                f"{record.annotation or record.image_path}: the annotation gives the image "
+                f"size {record.width}x{record.height} (width x height) but "
+                f"{record.image_path} is {width}x{height}")
+
+
+def detection_dataset_from_records(records, image_size=None, max_objects=None,
+                                   check_images=True):
+    """A `tf.data.Dataset` of `(image uint8 (H, W, 3), labels float32 (max_objects, 5))`
+    from `DetectionRecord`s, in the records' order.
+
+    The dataset is `from_tensor_slices` + a decoding `map`, so it has a known cardinality
+    and random access (`tf.data.experimental.at`), which `make_detection_dataset` uses to
+    shuffle file names rather than decoded images. With `check_images`, every image is
+    decoded once here (`check_record_images`): a truncated or corrupt file, or one whose
+    size is not the annotation's, is a `ValueError` naming the file now rather than a
+    decoder error in the middle of training.
+
+    Args:
+        records: a non-empty sequence of `DetectionRecord`.
+        image_size: `None` (keep each image's size), an int `S` (resize to `S x S`) or a
+            `(height, width)` pair. Boxes are normalized, so they do not change.
+        max_objects: rows of `labels` per image; `None`: the largest object count.
+        check_images: decode and check every image first (default True).
+
+    Example:
+
+    >>> dataset = detection_dataset_from_records(read_banana_labels("bananas_val"),
+    ...                                          max_objects=3)  # doctest: +SKIP
+    """
+    function = "detection_dataset_from_records"
+    image_size = check_image_size(function, image_size)
+    max_objects = check_positive_int(function, "max_objects", max_objects)
+    records = list(records)
+    if not records:
+        raise ValueError(f"{function}: records is empty")
+    paths = np.array([record.image_path for record in records])
+    labels = pad_labels(records, max_objects, function)
+    if check_images:
+        check_record_images(records)
+
+    def load(path, image_labels):
+        return decode_image(tf.io.read_file(path), image_size), image_labels
+
+    dataset = tf.data.Dataset.from_tensor_slices((paths, labels))
+    return dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+
