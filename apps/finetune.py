@@ -16,14 +16,17 @@ The notes' four steps:
   4. train on the target data with the output layer's learning rate --head-lr-multiplier
      times (default 10, up to 1000) the rate of the copied layers (--lr).
 For comparison the same architecture is trained from scratch on the target data (every
-layer at --lr times --head-lr-multiplier, as d2l does) and both test accuracies are printed.
+layer at --lr times --head-lr-multiplier, as d2l does) and both test accuracies are printed
+with their Wilson 95% intervals and McNemar's exact test on the same test images: a winner
+is named only when p < 0.05.
 
 Data (--data): "synthetic" (default): 18 source classes of colored glyphs (300 images
 each) and a target set of 4 other shapes (50 training images per class), drawn by
 kerasnotes (not real data); or DIR, an image folder DIR/train/<class>/*.jpg,
 DIR/test/<class>/*.jpg (the hotdog layout), resized to --image-size; with DIR the
 source model comes from --source-model or --weights, or is trained on the synthetic
-source data.
+source data. Every image is decoded once when the folder is opened: a corrupt file is
+named there.
 
 Outputs: runs/finetune/<data>/ with source/, finetune/ and scratch/ run folders
 (config.json, TensorBoard events, checkpoints; rerunning resumes), source_model.keras, and
@@ -31,16 +34,19 @@ saved_models/finetune/<version>/ (the fine-tuned classifier: uint8 images in,
 probabilities, class_ids and class_names out).
 """
 
+import argparse
 import dataclasses
 import os
 
-from apps import common
+from apps import flags
+from apps.run_folder import safe_name
+from apps.runner import App, cli, parse_config, run_app
 
 MAX_HEAD_LR_MULTIPLIER = 1000.0
 
 
 @dataclasses.dataclass
-class FinetuneConfig(common.CommonConfig):
+class FinetuneConfig(flags.CommonConfig):
     task: str = "finetune"
     epochs: int = 20  # target epochs (fine-tuned and from scratch)
     source_epochs: int = 15  # the source model reaches ~0.96 on its own test set
@@ -58,69 +64,54 @@ class FinetuneConfig(common.CommonConfig):
 
 
 def head_multiplier(text):
-    value = float(text)
+    value = flags.positive_float(text)
     if not 1.0 <= value <= MAX_HEAD_LR_MULTIPLIER:
-        raise ValueError(f"must be between 1 and {MAX_HEAD_LR_MULTIPLIER:g}, got {text}")
+        raise argparse.ArgumentTypeError(
+            f"must be between 1 and {MAX_HEAD_LR_MULTIPLIER:g}, got {text}")
     return value
 
 
-def bn_momentum(text):
-    import argparse
+def add_flags(parser, defaults):
+    add = parser.add_argument_group("fine-tuning flags").add_argument
+    add("--source-epochs", type=flags.positive_int, default=defaults.source_epochs,
+        help="epochs of step 1, the source model (default %(default)s)")
+    add("--head-lr-multiplier", type=head_multiplier, default=defaults.head_lr_multiplier,
+        help="output-layer learning rate / copied-layer learning rate, 1 to 1000 "
+             "(default %(default)s)")
+    add("--source-model", help="a trained source model (.keras) to fine-tune instead of step 1")
+    add("--weights", choices=["imagenet"], help="fine-tune keras.applications.ResNet50 with "
+        "ImageNet weights (downloads them; not available offline)")
+    add("--image-size", type=flags.positive_int, default=defaults.image_size,
+        help="image side for --data DIR (default %(default)s)")
+    add("--width-divisor", type=flags.positive_int, default=defaults.width_divisor,
+        help="divides ResNet-18's channel counts (default %(default)s)")
+    add("--bn-momentum", type=flags.open_unit_float, default=defaults.bn_momentum,
+        help="momentum of every batch-normalization layer's moving mean and variance, in "
+             "[0, 1) (default %(default)s; Keras' 0.99 barely moves them in the few steps of "
+             "a small target set)")
+    add("--source-train-per-class", type=flags.positive_int,
+        default=defaults.source_train_per_class,
+        help="synthetic source training images per class (default %(default)s)")
+    add("--target-train-per-class", type=flags.positive_int,
+        default=defaults.target_train_per_class,
+        help="synthetic target training images per class (default %(default)s)")
 
-    value = float(text)
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
-    return value
 
-
-def set_batch_norm_momentum(model, momentum):
-    """Sets the momentum of every `BatchNormalization` layer of `model`, nested ones too."""
-    import keras
-
-    for layer in model._flatten_layers(include_self=False, recursive=True):
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.momentum = momentum
-    return model
+def finish_config(config, parser):
+    if config.source_model and config.weights:
+        parser.error("--source-model and --weights are alternatives; pass one")
 
 
 def parse_args(argv=None):
-    defaults = FinetuneConfig()
-    parser = common.make_parser(defaults, __doc__)
-    group = parser.add_argument_group("fine-tuning flags")
-    group.add_argument("--source-epochs", type=common.positive_int,
-                       default=defaults.source_epochs,
-                       help="epochs of step 1, the source model (default %(default)s)")
-    group.add_argument("--head-lr-multiplier", type=head_multiplier,
-                       default=defaults.head_lr_multiplier,
-                       help="output-layer learning rate / copied-layer learning rate, 1 to "
-                            "1000 (default %(default)s)")
-    group.add_argument("--source-model", default=None,
-                       help="a trained source model (.keras) to fine-tune instead of step 1")
-    group.add_argument("--weights", default=None, choices=["imagenet"],
-                       help="fine-tune keras.applications.ResNet50 with ImageNet weights "
-                            "(downloads them; not available offline)")
-    group.add_argument("--image-size", type=common.positive_int, default=defaults.image_size,
-                       help="image side for --data DIR (default %(default)s)")
-    group.add_argument("--width-divisor", type=common.positive_int,
-                       default=defaults.width_divisor,
-                       help="divides ResNet-18's channel counts (default %(default)s)")
-    group.add_argument("--bn-momentum", type=bn_momentum, default=defaults.bn_momentum,
-                       help="momentum of every batch-normalization layer's moving mean and "
-                            "variance, in [0, 1) (default %(default)s; Keras' 0.99 barely "
-                            "moves them in the few steps of a small target set)")
-    group.add_argument("--source-train-per-class", type=common.positive_int,
-                       default=defaults.source_train_per_class,
-                       help="synthetic source training images per class (default %(default)s)")
-    group.add_argument("--target-train-per-class", type=common.positive_int,
-                       default=defaults.target_train_per_class,
-                       help="synthetic target training images per class (default %(default)s)")
-    args = parser.parse_args(argv)
-    if args.source_model and args.weights:
-        parser.error("--source-model and --weights are alternatives; pass one")
-    return common.to_config(FinetuneConfig, args)
+    return parse_config(APP, argv)
 
 
-def build_dataset(config):
+def run_name(config):
+    """`synthetic`, or the image folder's own name (`--data .` too: never runs/finetune/)."""
+    return "synthetic" if config.data == "synthetic" else safe_name(config.data, "images")
+
+
+def build_data(config):
     """Returns `(source ClassificationData or None, target ClassificationData)`."""
     from kerasnotes.data.images.synthetic_finetune_data import (
         load_synthetic_source,
@@ -141,160 +132,129 @@ def build_dataset(config):
         if source.image_shape[:2] != target.image_shape[:2]:
             raise ValueError(f"the synthetic source images are {source.image_shape[0]}x"
                              f"{source.image_shape[1]}; use --image-size "
-                             f"{source.image_shape[0]} with --data DIR, or pass "
-                             "--source-model")
+                             f"{source.image_shape[0]} with --data DIR, or pass --source-model")
     return source, target
 
 
-def _register_kerasnotes_classes():
-    """Imports every kerasnotes layer and model, so .keras files using them can load."""
-    import importlib
-    import pkgutil
-
-    import kerasnotes.layers
-    import kerasnotes.models
-
-    for package in (kerasnotes.layers, kerasnotes.models):
-        for info in pkgutil.iter_modules(package.__path__):
-            importlib.import_module(f"{package.__name__}.{info.name}")
-
-
 def load_source_model(config, input_shape):
-    import keras
+    """The source model of --weights imagenet or --source-model PATH.keras."""
+    from kerasnotes.models.finetune import imagenet_resnet50, load_keras_model
 
     if config.weights == "imagenet":
-        if tuple(input_shape) != (224, 224, 3):
-            raise ValueError("--weights imagenet: keras.applications.ResNet50 with its "
-                             "ImageNet output layer takes 224x224x3 images; the target "
-                             f"images are {tuple(input_shape)} (use --data DIR "
-                             "--image-size 224)")
-        try:
-            return keras.applications.ResNet50(weights="imagenet", input_shape=input_shape)
-        except Exception as error:  # urllib/HTTP/socket: the weights are not reachable
-            raise OSError(
-                "--weights imagenet: the ImageNet ResNet50 weights cannot be downloaded here "
-                f"({type(error).__name__}: {str(error).splitlines()[0][:160]}). Train the "
-                "source model instead (omit --weights) or pass --source-model PATH.keras"
-            ) from None
-    path = os.path.expanduser(config.source_model)
-    _register_kerasnotes_classes()
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"--source-model: file not found: {path}")
-    try:
-        model = keras.saving.load_model(path, compile=False)
-    except Exception as error:
-        raise ValueError(f"--source-model: cannot load {path} as a Keras model: "
-                         f"{str(error).splitlines()[0][:200]}") from None
+        return imagenet_resnet50(input_shape)
+    model = load_keras_model(config.source_model, "--source-model")
     if tuple(model.input_shape[1:]) != tuple(input_shape):
-        raise ValueError(f"--source-model {path} takes images {model.input_shape[1:]}; the "
-                         f"target images are {tuple(input_shape)} (see --image-size)")
+        raise ValueError(f"--source-model {config.source_model} takes images "
+                         f"{model.input_shape[1:]}; the target images are "
+                         f"{tuple(input_shape)} (see --image-size)")
     return model
 
 
-def build_model(config, num_classes, input_shape):
-    from kerasnotes.models.resnet import ResNet18
-
-    return ResNet18(num_classes=num_classes, input_shape=input_shape,
-                    width_divisor=config.width_divisor)
-
-
-def train(config, strategy, run_dir, model, optimizer, data, epochs):
-    """Trains `model` on `data` with the Trainer; returns the test metrics."""
+def fit(run, phase, model, optimizer, data, epochs):
+    """Trains `model` on `data` in the run folder's `phase/`; returns the test metrics."""
     import keras
 
     from kerasnotes.data.images.classification_datasets import make_classification_dataset
-    from kerasnotes.training.trainer import Trainer
 
-    def train_data(epoch):
-        return make_classification_dataset(data.x_train, data.y_train, config.batch_size,
-                                           shuffle_seed=config.seed, epoch=epoch)
-
-    test_dataset = make_classification_dataset(data.x_test, data.y_test, config.batch_size)
-    trainer = Trainer(model, keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                      optimizer, [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-                      strategy=strategy, run_dir=run_dir,
-                      log_every_n_steps=config.log_every_n_steps,
-                      checkpoint_every_n_steps=config.checkpoint_every_n_steps,
-                      verbose=config.verbose)
-    trainer.fit(train_data, epochs=epochs, validation_data=test_dataset)
-    return trainer.evaluate(test_dataset)
+    config = run.config
+    test = make_classification_dataset(data.x_test, data.y_test, config.batch_size)
+    trainer = run.trainer(model, keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                          optimizer, [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+                          run_dir=os.path.join(run.run_dir, phase))
+    trainer.fit(lambda epoch: make_classification_dataset(
+        data.x_train, data.y_train, config.batch_size, shuffle_seed=config.seed, epoch=epoch),
+        epochs=epochs, validation_data=test)
+    return trainer.evaluate(test)
 
 
-def main(argv=None):
-    config = parse_args(argv)
+def correct_on_test(model, data, batch_size=256):
+    """Whether `model` classifies each test image right, `(N,)` bool."""
+    import numpy as np
+
+    predicted = [np.argmax(model(data.x_test[i:i + batch_size].astype("float32") / 255.0,
+                                 training=False), -1)
+                 for i in range(0, len(data.x_test), batch_size)]
+    return np.concatenate(predicted) == data.y_test
+
+
+def train(run):
+    """The notes' four steps, then the same architecture from scratch, then the export."""
     import keras
 
-    from kerasnotes.training.strategy import choose_strategy
+    from kerasnotes.metrics.significance import compare_classifiers
+    from kerasnotes.models.finetune import make_target_model, set_batch_norm_momentum
+    from kerasnotes.models.resnet import ResNet18
+    from kerasnotes.optimizers.learning_rate_multipliers import LearningRateMultipliers
+    from kerasnotes.serving.classifier import ImageClassifierServer
+    from kerasnotes.training.precision import float32_copy
 
-    strategy = choose_strategy(config.strategy)
-    keras.utils.set_random_seed(config.seed)
-    source_data, target = build_dataset(config)
-    run_name = "synthetic" if config.data == "synthetic" else os.path.basename(
-        os.path.normpath(os.path.expanduser(config.data)))
-    run_dir = common.prepare_run_dir(config, run_name)
+    config, strategy = run.config, run.strategy
+    source_data, target = build_data(config)
     print(f"Target data: {target.name}: {len(target.x_train)} training and "
           f"{len(target.x_test)} test images of shape {target.image_shape}, classes "
           f"{', '.join(target.class_names)}")
-
-    from kerasnotes.optimizers.learning_rate_multipliers import LearningRateMultipliers
-    from kerasnotes.serving.classifier import ImageClassifierServer
-    from kerasnotes.serving.export import export_saved_model
-    from kerasnotes.models.finetune import make_target_model
-
     head_lr = config.lr * config.head_lr_multiplier
-    # Step 1: the source model.
-    source_path = os.path.join(run_dir, "source_model.keras")
-    if source_data is not None:
-        print(f"Step 1: training ResNet-18 on the source data: {source_data.name}, "
-              f"{len(source_data.x_train)} images, {source_data.num_classes} classes")
-        with strategy.scope():
-            source = build_model(config, source_data.num_classes, source_data.image_shape)
-            set_batch_norm_momentum(source, config.bn_momentum)
-            optimizer = keras.optimizers.SGD(head_lr, momentum=0.9)
-        source_metrics = train(config, strategy, os.path.join(run_dir, "source"), source,
-                               optimizer, source_data, config.source_epochs)
-        print(f"  source test accuracy: {source_metrics['accuracy']:.4f}")
-        source.save(source_path)
-    else:
+    source_path = os.path.join(run.run_dir, "source_model.keras")
+    if source_data is None:
         with strategy.scope():
             source = load_source_model(config, target.image_shape)
         print(f"Step 1: source model {source.name} from "
               f"{config.source_model or 'keras.applications (ImageNet)'}")
+        run.start_training()
+    else:
+        print(f"Step 1: training ResNet-18 on the source data: {source_data.name}, "
+              f"{len(source_data.x_train)} images, {source_data.num_classes} classes")
+        with strategy.scope():
+            source = set_batch_norm_momentum(ResNet18(
+                num_classes=source_data.num_classes, input_shape=source_data.image_shape,
+                width_divisor=config.width_divisor), config.bn_momentum)
+            optimizer = keras.optimizers.SGD(head_lr, momentum=0.9)
+        run.start_training()
+        source_metrics = fit(run, "source", source, optimizer, source_data,
+                             config.source_epochs)
+        print(f"  source test accuracy: {source_metrics['accuracy']:.4f}")
+        source.save(source_path)
 
     # Steps 2-4: copy all but the output layer, new output layer, two learning rates.
     print(f"Steps 2-4: fine-tuning: copied layers at lr {config.lr:g}, the new output "
           f"layer at lr {head_lr:g} (x{config.head_lr_multiplier:g})")
     with strategy.scope():
-        target_model = make_target_model(source, target.num_classes, output_name="output",
-                                         seed=config.seed)
-        set_batch_norm_momentum(target_model, config.bn_momentum)
+        target_model = set_batch_norm_momentum(make_target_model(
+            source, target.num_classes, output_name="output", seed=config.seed),
+            config.bn_momentum)
         optimizer = LearningRateMultipliers(keras.optimizers.SGD(config.lr, momentum=0.9),
                                             {"output": config.head_lr_multiplier})
-    finetuned = train(config, strategy, os.path.join(run_dir, "finetune"), target_model,
-                      optimizer, target, config.epochs)
+    finetuned = fit(run, "finetune", target_model, optimizer, target, config.epochs)
 
     print(f"For comparison: the same architecture from scratch, every layer at lr {head_lr:g}")
-    with strategy.scope():
-        scratch_model = keras.models.clone_model(target_model)  # fresh random weights
-        set_batch_norm_momentum(scratch_model, config.bn_momentum)
+    with strategy.scope():  # clone_model: the same layers with fresh random weights
+        scratch_model = set_batch_norm_momentum(keras.models.clone_model(target_model),
+                                                config.bn_momentum)
         optimizer = keras.optimizers.SGD(head_lr, momentum=0.9)
-    scratch = train(config, strategy, os.path.join(run_dir, "scratch"), scratch_model,
-                    optimizer, target, config.epochs)
+    scratch = fit(run, "scratch", scratch_model, optimizer, target, config.epochs)
 
-    server = ImageClassifierServer(target_model, target.class_names)
-    export_path = export_saved_model(server, config.export_dir or f"saved_models/{config.task}",
-                                     {"serving_default": server.serve}, strategy=strategy)
-    metrics = {"finetuned_test_accuracy": finetuned["accuracy"],
-               "scratch_test_accuracy": scratch["accuracy"],
-               "finetuned_test_loss": finetuned["loss"], "scratch_test_loss": scratch["loss"]}
-    winner = "fine-tuning" if finetuned["accuracy"] > scratch["accuracy"] else "from scratch"
-    print(f"\nTarget test accuracy: fine-tuned {finetuned['accuracy']:.4f} vs from scratch "
-          f"{scratch['accuracy']:.4f} ({winner} wins)")
+    server = ImageClassifierServer(float32_copy(target_model), target.class_names)
+    export_path = run.export(server, {"serving_default": server.serve})
+    comparison = compare_classifiers(correct_on_test(target_model, target),
+                                     correct_on_test(scratch_model, target))
+    print("\nTarget test accuracy: " + comparison.describe(
+        "fine-tuned", "from scratch", "fine-tuning wins", "from scratch wins"))
     if source_data is not None:
         print(f"Source model: {source_path}")
-    common.print_report(config, metrics, export_path, target.name)
-    return metrics, export_path
+    metrics = {"finetuned_test_accuracy": finetuned["accuracy"],
+               "scratch_test_accuracy": scratch["accuracy"],
+               "finetuned_test_loss": finetuned["loss"], "scratch_test_loss": scratch["loss"],
+               "mcnemar_p_value": comparison.p_value}
+    return metrics, export_path, target.name
+
+
+APP = App(task="finetune", config_class=FinetuneConfig, doc=__doc__, add_flags=add_flags,
+          finish_config=finish_config, run_name=run_name, train=train)
+
+
+def main(argv=None):
+    return run_app(APP, argv)
 
 
 if __name__ == "__main__":
-    common.run(main, "finetune")
+    cli(APP)

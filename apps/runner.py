@@ -11,8 +11,10 @@ cross-validation, several optimizers, fine-tuning's two phases) give `train(run)
 
 Exit codes: 0 done; 2 bad input (one `error:` line naming the flag, file or shape);
 3 training diverged (NaN/Inf; nothing non-finite was saved, rerun with a lower --lr to
-resume from the last good checkpoint); 130 interrupted (Ctrl-C; rerun to resume);
-`FAULT_EXIT_CODE` (97) only under test fault injection.
+resume from the last good checkpoint); 4 lost a worker (multi-worker: one `error:` line
+naming it; restart every worker to resume); 75 preempted (SIGTERM: a checkpoint of the
+current step was saved, by every worker; rerun the same command to resume); 130 interrupted
+(Ctrl-C; rerun to resume); `FAULT_EXIT_CODE` (97) only under test fault injection.
 
 Example (a whole app; see apps/classify.py):
 
@@ -67,7 +69,8 @@ class App:
         evaluate: `evaluate(run, data, model, trainer)` -> `{name: value}` of the final
             report (default: the Trainer's loss and metrics on `data.validation`, `val_`).
         build_server: `build_server(config, data, model)` -> `(tf.Module, signatures)` of
-            the export; `model` is a float32 copy of the trained model.
+            the export, or None for no export (a model that cannot serve); `model` is a
+            float32 copy of the trained model.
         after_export: `after_export(run, data, export_path)`, e.g. drawing detections.
         train: `train(run)` -> `(metrics, export_path, data_name)`: replaces the standard
             flow for apps that train in several phases.
@@ -204,7 +207,8 @@ def run_app(app, argv=None):
     if app.build_server is not None:
         from kerasnotes.training.precision import float32_copy
 
-        export_path = run.export(*app.build_server(config, data, float32_copy(model)))
+        built = app.build_server(config, data, float32_copy(model))
+        export_path = run.export(*built) if built is not None else None
     if app.after_export is not None and export_path:
         app.after_export(run, data, export_path)
     run.report(results, export_path, data.name)
@@ -240,9 +244,22 @@ def cli(app, argv=None):
     except Exception as error:  # noqa: BLE001 - only the expected kinds are reported briefly
         # Imported here so that a bad flag fails fast, before TensorFlow is imported.
         from kerasnotes.training.checkpoints import NonFiniteLossError
+        from kerasnotes.training.preemption import (
+            EXIT_PREEMPTED,
+            EXIT_WORKER_LOST,
+            Preempted,
+            lost_worker_error,
+        )
 
         if os.environ.get("KERASNOTES_DEBUG"):
             raise
+        if isinstance(error, Preempted):
+            print(f"python -m apps.{app.task}: preempted: {error}", file=sys.stderr)
+            sys.exit(EXIT_PREEMPTED)
+        lost = lost_worker_error(error)
+        if lost is not None:
+            print(f"python -m apps.{app.task}: error: {lost}", file=sys.stderr)
+            sys.exit(EXIT_WORKER_LOST)
         if isinstance(error, NonFiniteLossError):
             print(f"python -m apps.{app.task}: error: {error}", file=sys.stderr)
             sys.exit(EXIT_DIVERGED)

@@ -26,6 +26,7 @@ import keras  # noqa: E402
 from apps import language_model  # noqa: E402
 from kerasnotes.metrics.perplexity import Perplexity  # noqa: E402
 from kerasnotes.models.ngram import NGramLanguageModel  # noqa: E402
+from kerasnotes.models.rnn_language_model import ResetStatesEachEpoch  # noqa: E402
 from kerasnotes.training.trainer import Trainer  # noqa: E402
 
 LYRICS = pathlib.Path(__file__).resolve().parents[2] / "shared/data/lyrics/jaychou_lyrics.txt"
@@ -57,12 +58,12 @@ def main():
                   "--num-steps", str(args.num_steps), "--units", str(args.units),
                   "--lr", str(args.lr), "--epochs", str(args.epochs), *corpus_flags]
         config = language_model.parse_args(common)
-        corpus, vocabulary, train_data, validation, train_ids, valid_ids = \
-            language_model.build_dataset(config)
-        print(f"\n{corpus.name}: {len(train_ids)} training / {len(valid_ids)} validation "
-              f"characters, vocabulary {len(vocabulary)}")
+        data = language_model.build_data(config)
+        train_ids, valid_ids = data.train_ids, data.validation_ids
+        print(f"\n{data.name}: {len(train_ids)} training / {len(valid_ids)} validation "
+              f"characters, vocabulary {len(data.vocabulary)}")
         for n in [int(n) for n in args.ngrams.split(",") if n]:
-            model = NGramLanguageModel(n=n, k=0.1).fit(train_ids, len(vocabulary))
+            model = NGramLanguageModel(n=n, k=0.1).fit(train_ids, len(data.vocabulary))
             print(f"  {n}-gram (add-0.1)          validation perplexity "
                   f"{model.perplexity(valid_ids):8.2f}")
         for cell in args.cells.split(","):
@@ -70,13 +71,14 @@ def main():
                 config = language_model.parse_args(
                     [*common, "--cell", cell, "--implementation", implementation])
                 keras.utils.set_random_seed(0)
-                model, optimizer = language_model.build_model(config, vocabulary)
+                model, optimizer = language_model.build_model(config, data)
                 trainer = Trainer(model,
                                   keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                                  optimizer, [Perplexity()], clip_global_norm=1.0, verbose=0)
+                                  optimizer, [Perplexity()], clip_global_norm=1.0, verbose=0,
+                                  callbacks=[ResetStatesEachEpoch()])
                 start = time.perf_counter()
-                history = trainer.fit(lambda epoch: train_data(epoch, model),  # noqa: B023
-                                      epochs=args.epochs, validation_data=validation)
+                history = trainer.fit(data.train, epochs=args.epochs,
+                                      validation_data=data.validation)
                 seconds = time.perf_counter() - start
                 curve = " ".join(f"{p:.2f}" for p in history["val_perplexity"])
                 print(f"  {cell:4s} {implementation:7s} x{args.epochs} epochs  validation "

@@ -44,8 +44,10 @@ def make_target_model(source_model, num_classes, output_name="output", seed=None
     if output_name in names:
         raise ValueError(f"make_target_model: output_name {output_name!r} is already the name "
                          "of a copied layer")
+    # A single input as a tensor, not a one-element list (Keras warns when called otherwise).
+    inputs = source_model.inputs[0] if len(source_model.inputs) == 1 else source_model.inputs
     try:
-        body = keras.Model(source_model.inputs, head.input, name="source_body")
+        body = keras.Model(inputs, head.input, name="source_body")
     except (AttributeError, ValueError) as error:
         raise ValueError("make_target_model: source_model must be a functional model "
                          f"(layers on a keras.Input); {error}") from None
@@ -54,4 +56,69 @@ def make_target_model(source_model, num_classes, output_name="output", seed=None
     outputs = keras.layers.Dense(
         num_classes, kernel_initializer=keras.initializers.GlorotUniform(seed),
         name=output_name)(copy.outputs[0])
-    return keras.Model(copy.inputs, outputs, name=f"{source_model.name}_finetuned")
+    copy_inputs = copy.inputs[0] if len(copy.inputs) == 1 else copy.inputs
+    return keras.Model(copy_inputs, outputs, name=f"{source_model.name}_finetuned")
+
+
+def set_batch_norm_momentum(model, momentum):
+    """Sets the momentum of every `BatchNormalization` layer of `model`, nested ones too.
+
+    The moving statistics follow `moving = momentum * moving + (1 - momentum) * batch`;
+    Keras' default 0.99 barely moves them in the few steps of a small target set, MXNet's
+    (and the notes') 0.9 does.
+
+    Example:
+
+    >>> set_batch_norm_momentum(ResNet18(num_classes=4), 0.9)
+    """
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = momentum
+    return model
+
+
+def load_keras_model(path, what="--source-model"):
+    """Loads a `.keras` model (kerasnotes layers included); one-line errors naming `path`.
+
+    Raises:
+        FileNotFoundError: no file at `path`.
+        ValueError: the file is not a loadable Keras model.
+    """
+    import importlib
+    import os
+    import pkgutil
+
+    import kerasnotes.layers
+    import kerasnotes.models
+
+    path = os.path.expanduser(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{what}: file not found: {path}")
+    for package in (kerasnotes.layers, kerasnotes.models):  # registers their classes
+        for info in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"{package.__name__}.{info.name}")
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as error:  # noqa: BLE001 - any failure means "not a Keras model file"
+        raise ValueError(f"{what}: cannot load {path} as a Keras model: "
+                         f"{str(error).splitlines()[0][:200]}") from None
+
+
+def imagenet_resnet50(input_shape):
+    """`keras.applications.ResNet50` with its ImageNet weights (a source model; network).
+
+    Its weights expect `keras.applications.resnet50.preprocess_input` inputs and 224x224x3
+    images (with the ImageNet output layer). Errors are one line: another image shape is a
+    `ValueError`, unreachable weights an `OSError` saying what to do instead.
+    """
+    if tuple(input_shape) != (224, 224, 3):
+        raise ValueError("--weights imagenet: keras.applications.ResNet50 with its ImageNet "
+                         "output layer takes 224x224x3 images; the target images are "
+                         f"{tuple(input_shape)} (use --data DIR --image-size 224)")
+    try:
+        return keras.applications.ResNet50(weights="imagenet", input_shape=input_shape)
+    except Exception as error:  # noqa: BLE001 - urllib/HTTP/socket: the weights are unreachable
+        raise OSError(
+            "--weights imagenet: the ImageNet ResNet50 weights cannot be downloaded here "
+            f"({type(error).__name__}: {str(error).splitlines()[0][:160]}). Train the source "
+            "model instead (omit --weights) or pass --source-model PATH.keras") from None

@@ -100,6 +100,30 @@ class NGramLanguageModel:
         numerator = self.ngram_counts[context + (int(token),)] + self.k
         return numerator / (self.context_counts[context] + self.k * self.vocab_size)
 
+    def log_probabilities(self, tokens, start=1):
+        """`log P(w_t | context_t)` of every token `t >= start` of `tokens`, a NumPy array.
+
+        The context of token `t` is the `n - 1` tokens before it in `tokens` (fewer at the
+        start). Per-token values let two models be compared on the same tokens (e.g. per
+        validation window, `kerasnotes.metrics.significance.paired_difference_test`).
+        """
+        self._check_fitted()
+        tokens = self._check_tokens(tokens, "log_probabilities")
+        return np.array([math.log(self.probability(self._context(tokens, t), tokens[t]))
+                         for t in range(start, len(tokens))], dtype=np.float64)
+
+    def window_log_likelihoods(self, tokens, num_steps):
+        """Mean `log P(w_t | context_t)` per window of `num_steps` targets, `(m,)` float64.
+
+        The windows are those of `random_windows(tokens, num_steps)` in corpus order (window
+        `j` predicts tokens `j*num_steps + 1 ... (j+1)*num_steps`), the contexts come from
+        `tokens` itself; compare with `rnn_language_model.window_log_likelihoods` of a neural
+        model on the same windows.
+        """
+        num_windows = (len(tokens) - 1) // num_steps
+        log_p = self.log_probabilities(tokens)[:num_windows * num_steps]
+        return log_p.reshape(num_windows, num_steps).mean(axis=1)
+
     def perplexity(self, tokens, start=1):
         """`exp(mean -log P(w_t | context_t))` over the tokens `t >= start` of `tokens`.
 
@@ -107,16 +131,12 @@ class NGramLanguageModel:
         `(X, Y)` windows shifted by one.
         """
         self._check_fitted()
-        tokens = self._check_tokens(tokens, "perplexity")
         if len(tokens) <= start:
             raise ValueError(
                 f"NGramLanguageModel.perplexity: need more than start={start} tokens; "
                 f"received {len(tokens)}"
             )
-        total = 0.0
-        for t in range(start, len(tokens)):
-            total -= math.log(self.probability(self._context(tokens, t), tokens[t]))
-        return math.exp(total / (len(tokens) - start))
+        return math.exp(-float(np.mean(self.log_probabilities(tokens, start))))
 
     def next_token_probabilities(self, context):
         """The distribution `(vocab_size,)` of the next token after `context`."""

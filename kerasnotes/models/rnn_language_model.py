@@ -144,6 +144,8 @@ class RNNLanguageModel(keras.Model):
         return [self.rnn]
 
     def build(self, input_shape):
+        if self.built:  # built by from_config already; the shapes never depend on it
+            return
         shape = tuple(input_shape)
         features = self.vocab_size
         if self.embedding is not None:
@@ -166,9 +168,10 @@ class RNNLanguageModel(keras.Model):
         return ops.one_hot(tokens, self.vocab_size, dtype=self.compute_dtype)
 
     def _stored_state(self, batch_size):
+        # The variables are float32; under a mixed policy the layers compute in 16 bits.
         states = []
         for variable in self._carried_state:
-            value = variable.read_value()
+            value = tf.cast(variable.read_value(), self.compute_dtype)
             states.append(tf.cond(
                 tf.equal(tf.shape(value)[0], batch_size),
                 lambda value=value: value,
@@ -204,7 +207,8 @@ class RNNLanguageModel(keras.Model):
         logits = ops.reshape(flat, (batch_size, steps, self.vocab_size))
         if carry:
             for variable, state in zip(self._carried_state, final_states):
-                variable.assign(tf.stop_gradient(state))  # detached from this batch's graph
+                # Detached from this batch's graph.
+                variable.assign(tf.cast(tf.stop_gradient(state), variable.dtype))
         if return_state:
             return logits, final_states
         return logits
@@ -280,4 +284,75 @@ class RNNLanguageModel(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        """A built model of `config` (its weights depend only on the config), so that
+        `set_weights` can follow, e.g. in `float32_copy` or `serving_copy`."""
+        model = cls(**config)
+        model.build((None, None))
+        return model
+
+
+class ResetStatesEachEpoch(keras.callbacks.Callback):
+    """Clears a stateful model's carried hidden state at the start of every epoch.
+
+    The notes' sequential sampling initializes the hidden state once per epoch and carries
+    it from batch to batch within the epoch (`RNNLanguageModel(stateful=True)`). Give this
+    callback to the `Trainer` (it calls `on_epoch_begin` before the epoch's first batch).
+
+    Example:
+
+    >>> trainer = Trainer(model, loss, optimizer, callbacks=[ResetStatesEachEpoch()])
+    """
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model.reset_states()
+
+
+class GeneratedTextSummary(keras.callbacks.Callback):
+    """After every epoch, the model's continuations of `prefixes` as TensorBoard text.
+
+    Called by the `Trainer` with the validation summary writer as default writer, so the
+    samples appear as `generated_text` of the validation run, one step per epoch. A
+    bidirectional model cannot generate: a note says so instead.
+
+    Example:
+
+    >>> callback = GeneratedTextSummary(["The "], length=40)
+    """
+
+    def __init__(self, prefixes, length, temperature=0.0, seed=None, enabled=True):
+        super().__init__()
+        self.prefixes, self.length = list(prefixes), length
+        self.temperature, self.seed, self.enabled = temperature, seed, enabled
+
+    def samples(self, model):
+        """`{prefix: model.generate(prefix, length, ...)}`, unknown tokens mapped quietly."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return {prefix: model.generate(prefix, self.length, temperature=self.temperature,
+                                           seed=self.seed) for prefix in self.prefixes}
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.enabled:
+            return
+        if self.model.bidirectional:
+            shown = "(bidirectional model: it cannot generate text left to right)"
+        else:  # Markdown: each sample in its own code block keeps the text as it is.
+            shown = "\n\n".join(f"    {text!r}" for text in self.samples(self.model).values())
+        tf.summary.text("generated_text", shown, step=epoch)
+
+
+def window_log_likelihoods(model, x, y, batch_size=256):
+    """The mean log-likelihood per token of each window under `model`, from a zero state.
+
+    For windows `x_j` with targets `y_j` (`(m, steps)` int arrays, e.g. `random_windows` of
+    the validation tokens) returns `(m,)` float64 values `1/T sum_t log softmax(O_t)[y_t]`:
+    minus the window's cross-entropy, so `exp(-mean)` is the perplexity over the windows.
+    Two models scored on the same windows give paired values to compare
+    (`kerasnotes.metrics.significance.paired_difference_test`).
+    """
+    values = []
+    for start in range(0, len(x), batch_size):
+        logits = tf.cast(model(x[start:start + batch_size], training=False), tf.float32)
+        picked = tf.gather(tf.nn.log_softmax(logits), y[start:start + batch_size], batch_dims=2)
+        values.append(tf.reduce_mean(picked, axis=1).numpy().astype(np.float64))
+    return np.concatenate(values) if values else np.zeros(0)

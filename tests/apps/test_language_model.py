@@ -3,9 +3,11 @@
 import functools
 import json
 import os
+import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -42,6 +44,12 @@ def test_train_generate_export_tensorboard_and_resume(tmp_path):
     assert "standard-library docstrings" in first.stdout and "sequential sampling" in first.stdout
     assert "validation_perplexity:" in first.stdout
     assert "validation_perplexity_3gram_baseline" in first.stdout
+    # The comparison with the n-gram is a paired test with its uncertainty (issue 13).
+    verdict = next(line for line in first.stdout.splitlines()
+                   if line.startswith("GRU vs 3-gram on the same validation windows"))
+    assert "95% CI [" in verdict and "pairs):" in verdict, verdict
+    assert re.search(r"pairs\): (the GRU beats the 3-gram \(p[=<]|the 3-gram beats the GRU "
+                     r"\(p[=<]|no significant difference \(p=)", verdict), verdict
     assert f"Exported SavedModel: {export_dir / '1'}" in first.stdout
     assert (run_dir / "vocabulary.json").exists() and (run_dir / "config.json").exists()
     assert {"epoch_loss", "epoch_perplexity", "batch_loss"} <= event_tags(run_dir / "train")
@@ -116,9 +124,6 @@ def test_bad_input_gives_one_clear_line(tmp_path, args, message):
         (["--text", "EMPTY"], "is empty"),
         (["--text", "SHORT", "--batch-size", "64"], "too short"),
         (["--text", "SHORT", "--validation-fraction", "0.01"], "held-out"),
-        (["--bidirectional"], "--bidirectional needs --sampling random"),
-        (["--data", "ptb"], "--data must be 'docstrings'"),
-        (["--temperature", "-1"], "--temperature"),
     ],
 )
 def test_bad_input_in_process(tmp_path, args, message):
@@ -130,10 +135,67 @@ def test_bad_input_in_process(tmp_path, args, message):
         language_model.main([*TINY, "--logdir", str(tmp_path / "run"), *args])
 
 
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--bidirectional"], "--bidirectional needs --sampling random"),
+        (["--data", "ptb"], "--data must be 'docstrings'"),
+        (["--temperature", "-1"], "argument --temperature: must be >= 0"),
+        (["--validation-fraction", "0"], "--validation-fraction: must be in (0, 1)"),
+        (["--validation-fraction", "1"], "--validation-fraction: must be in [0, 1)"),
+        (["--embedding-dim", "-2"], "--embedding-dim: must be >= 0"),
+        (["--ngram", "-1"], "--ngram: must be >= 0"),
+    ],
+)
+def test_bad_flags_are_argparse_errors(capsys, args, message):
+    with pytest.raises(SystemExit) as exit_info:
+        language_model.parse_args(args)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
 def test_missing_file_is_an_os_error(tmp_path):
-    with pytest.raises(OSError):
+    with pytest.raises(FileNotFoundError, match="missing.txt does not exist"):
         language_model.main([*TINY, "--text", str(tmp_path / "missing.txt"),
                              "--logdir", str(tmp_path / "run")])
+
+
+def test_missing_text_file_gives_one_error_line_naming_it(tmp_path):
+    missing = tmp_path / "lyrics.txt"
+    result = run_app([*TINY, "--text", str(missing), "--logdir", str(tmp_path / "run")],
+                     tmp_path, timeout=120)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if "error:" in line
+              and line.startswith("python -m apps.language_model")]
+    assert errors == [f"python -m apps.language_model: error: text file {missing} does not "
+                      "exist"], result.stderr[-2000:]
+    assert "Traceback" not in result.stderr and "Errno" not in result.stderr
+    assert not (tmp_path / "run" / "config.json").exists()
+
+
+@pytest.fixture
+def float32_afterwards():
+    """In-process runs set the global Keras dtype policy: put float32 back afterwards."""
+    yield
+    import keras
+
+    keras.mixed_precision.set_dtype_policy("float32")
+
+
+@pytest.mark.usefixtures("float32_afterwards")
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_trains_and_exports_float32_signatures(tmp_path, capsys, precision):
+    metrics, export_path = language_model.main([
+        *TINY, "--epochs", "1", "--precision", precision, "--cell", "lstm",
+        "--logdir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "export")])
+    shown = capsys.readouterr().out
+    assert np.isfinite(metrics["validation_perplexity"]) and export_path.endswith("1")
+    served = tf.saved_model.load(export_path).signatures["serving_default"]
+    assert {k: v.dtype for k, v in served.structured_input_signature[1].items()} == {
+        "prefix": tf.string, "length": tf.int32}
+    out = served(prefix=tf.constant("Return "), length=tf.constant(12))
+    printed = next(line for line in shown.splitlines() if line.startswith("  'Return ' -> "))
+    assert printed == f"  'Return ' -> {out['text'].numpy().decode()!r}"
+    assert "validation windows" in shown
 
 
 def test_help_and_visible_defaults():

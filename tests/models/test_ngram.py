@@ -28,6 +28,11 @@ def test_perplexity_equals_the_formula():
         logs = [math.log(model.probability(test[max(0, t - n + 1):t], test[t]))
                 for t in range(1, len(test))]
         assert model.perplexity(test) == pytest.approx(math.exp(-np.mean(logs)))
+        np.testing.assert_allclose(model.log_probabilities(test), logs)
+        np.testing.assert_allclose(model.log_probabilities(test, start=5), logs[4:])
+        # Windows of 4 targets: tokens 1-4, 5-8, ...; 29 // 4 = 7 windows of the 30 tokens.
+        windows = model.window_log_likelihoods(test, 4)
+        np.testing.assert_allclose(windows, np.reshape(logs[:28], (7, 4)).mean(axis=1))
     # Unigram with k -> 0 on its own training data: exp(entropy of the frequencies).
     unigram = NGramLanguageModel(n=1, k=1e-9).fit(train, vocab_size=5)
     freq = np.bincount(train, minlength=5) / len(train)

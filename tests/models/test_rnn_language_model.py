@@ -10,7 +10,13 @@ import tensorflow as tf
 from kerasnotes.data.text.sequence_sampling import sequential_sampling_dataset
 from kerasnotes.data.text.text_vocabulary import TextVocabulary
 from kerasnotes.metrics.perplexity import Perplexity
-from kerasnotes.models.rnn_language_model import RNNLanguageModel
+from kerasnotes.models.rnn_language_model import (
+    GeneratedTextSummary,
+    ResetStatesEachEpoch,
+    RNNLanguageModel,
+    window_log_likelihoods,
+)
+from kerasnotes.training.precision import float32_copy
 from kerasnotes.training.trainer import Trainer
 from tests.layers.test_recurrent_cells import scratch_as_keras
 from tests.test_case import assert_config_round_trip, assert_keras_save_load, assert_trains_one_step
@@ -137,10 +143,9 @@ def test_trainer_with_sequential_sampling_under_mirrored_strategy(mirrored_strat
         optimizer = keras.optimizers.SGD(0.0)  # weights fixed: the states can be recomputed
     trainer = Trainer(model, keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                       optimizer, [Perplexity()], strategy=mirrored_strategy, verbose=0,
-                      clip_global_norm=1.0)
+                      clip_global_norm=1.0, callbacks=[ResetStatesEachEpoch()])
 
     def train_data(epoch):
-        model.reset_states()
         return sequential_sampling_dataset(corpus, batch, steps)
 
     history = trainer.fit(train_data, epochs=1)
@@ -169,10 +174,9 @@ def test_learns_a_repetitive_text():
     model.build((None, None))
     # The notes: the carried state is initialized once per epoch (a callback: the Trainer
     # makes the next epoch's data while an epoch trains, so train_data must be pure).
-    reset = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: model.reset_states())
     trainer = Trainer(model, keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                       keras.optimizers.Adam(0.05), [Perplexity()], verbose=0,
-                      clip_global_norm=1.0, callbacks=[reset])
+                      clip_global_norm=1.0, callbacks=[ResetStatesEachEpoch()])
 
     def train_data(epoch):
         return sequential_sampling_dataset(corpus, 4, 10)
@@ -229,3 +233,64 @@ def test_word_level_generation():
 def test_bad_input(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_reset_states_each_epoch_clears_the_carried_state():
+    model = RNNLanguageModel(VOCAB, "lstm", units=4, stateful=True)
+    model.build((None, None))
+    model(tokens(), training=True)
+    assert all(v.read_value().shape[0] == 2 for v in model._carried_state)
+    callback = ResetStatesEachEpoch()
+    callback.set_model(model)
+    callback.on_epoch_begin(1)
+    assert all(v.read_value().shape[0] == 0 for v in model._carried_state)
+
+
+def test_window_log_likelihoods_are_minus_the_cross_entropy():
+    keras.utils.set_random_seed(3)
+    model = RNNLanguageModel(VOCAB, "gru", units=6)
+    model.build((None, None))
+    x, y = tokens(batch=5, steps=7, seed=4), tokens(batch=5, steps=7, seed=5)
+    values = window_log_likelihoods(model, x, y, batch_size=2)  # batches of 2, 2 and 1
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
+    expected = -np.array(loss(y, model(x))).mean(axis=1)
+    np.testing.assert_allclose(values, expected, rtol=1e-5)
+    metric = Perplexity()
+    metric.update_state(y, model(x))
+    np.testing.assert_allclose(np.exp(-values.mean()), float(metric.result()), rtol=1e-5)
+
+
+def test_generated_text_summary_writes_the_samples(tmp_path):
+    keras.utils.set_random_seed(2)
+    model = RNNLanguageModel(VOCAB, "gru", units=6)
+    model.build((None, None))
+    callback = GeneratedTextSummary(["the ", "qu"], length=5)
+    callback.set_model(model)
+    assert callback.samples(model) == {p: model.generate(p, 5) for p in ("the ", "qu")}
+    writer = tf.summary.create_file_writer(str(tmp_path))
+    with writer.as_default():
+        callback.on_epoch_end(0)
+        GeneratedTextSummary(["x"], 3, enabled=False).on_epoch_end(1)  # off the chief
+    writer.flush()
+    (events,) = list(tmp_path.iterdir())
+    steps = [(value.tag, event.step) for event in tf.compat.v1.train.summary_iterator(str(events))
+             for value in event.summary.value]
+    assert steps == [("generated_text", 0)]
+
+
+def test_mixed_precision_carried_state_and_float32_copy():
+    keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = RNNLanguageModel(VOCAB, "gru", units=6, stateful=True)
+        model.build((None, None))
+        first = model(tokens(), training=True)
+        second = model(tokens(), training=True)  # starts from the carried (float32) state
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+    assert first.dtype == tf.bfloat16 and second.dtype == tf.bfloat16
+    assert model._carried_state[0].dtype == tf.float32
+    copy = float32_copy(model)  # from_config builds the model, so its weights can be set
+    assert copy.built and copy.compute_dtype == "float32" and copy.stateful
+    x = tokens(seed=9)
+    np.testing.assert_allclose(np.array(copy(x)), np.array(tf.cast(model(x), tf.float32)),
+                               atol=0.1)

@@ -80,6 +80,8 @@ def read_idx(path):
     ((10000,), dtype('uint8'))
     """
     path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"IDX file {path} not found")
     data = _read_bytes(path)
     if len(data) < 4:
         raise ValueError(
@@ -113,12 +115,10 @@ def read_idx(path):
 
 
 def _layout_text(directory):
-    names = "\n".join(f"  {directory}/{name}[.gz]" for name in FASHION_MNIST_IDX_FILES.values())
-    return (
-        "expected the four Fashion-MNIST IDX files (each plain or gzip-compressed with .gz):\n"
-        f"{names}\n"
-        "(they are distributed at https://github.com/zalandoresearch/fashion-mnist)"
-    )
+    """The expected layout, in one line (error messages are one line)."""
+    return (f"expected the four Fashion-MNIST IDX files in {directory}: "
+            f"{', '.join(FASHION_MNIST_IDX_FILES.values())}, each plain or gzip-compressed "
+            "(.gz) (from https://github.com/zalandoresearch/fashion-mnist)")
 
 
 def _find_file(directory, name):
@@ -144,8 +144,8 @@ def load_fashion_mnist_idx(directory):
         (`(N, 28, 28, 1)` for Fashion-MNIST) and int64 labels `(N,)` in `[0, 10)`.
 
     Raises:
-        FileNotFoundError: the directory or any of the four files is missing (one message
-            naming the directory, the missing files and the expected layout).
+        FileNotFoundError: the directory or any of the four files is missing (a one-line
+            message naming the first missing file, the others and the expected layout).
         ValueError: a file is not a valid IDX file, images are not a 3-D array or labels
             not a vector, image and label counts differ, or a label is outside `[0, 10)`.
 
@@ -166,8 +166,9 @@ def load_fashion_mnist_idx(directory):
     missing = [FASHION_MNIST_IDX_FILES[key] for key, path in paths.items() if path is None]
     if missing:
         raise FileNotFoundError(
-            f"Fashion-MNIST IDX directory {directory} lacks "
-            f"{', '.join(name + '[.gz]' for name in missing)}; " + _layout_text(directory)
+            f"Fashion-MNIST IDX file {os.path.join(directory, missing[0])}[.gz] not found "
+            f"(lacks {', '.join(name + '[.gz]' for name in missing)}); "
+            + _layout_text(directory)
         )
 
     splits = []

@@ -1,12 +1,15 @@
 """An image-classification dataset stored as folders: `train/<class>/*.jpg`, `test/<class>/*.jpg`.
 
-The layout of d2l's hotdog dataset. `load_image_folder` reads both splits with
-`keras.utils.image_dataset_from_directory` (JPEG, PNG, BMP, GIF), resizes to one size and
-returns NumPy arrays in a `ClassificationData`, so the apps' per-epoch pipelines
-(`make_classification_dataset`) serve it like any other source. `write_image_folder`
-writes arrays in that layout (PNG files).
+The layout of d2l's hotdog dataset. `load_image_folder` decodes every image of both splits
+once, in a thread pool (JPEG, PNG, BMP, GIF: `tf.io.decode_image`, 3 channels, first GIF
+frame), resizes it bilinearly to one size as `keras.utils.image_dataset_from_directory`
+does, and returns NumPy arrays in a `ClassificationData`, so the apps' per-epoch pipelines
+(`make_classification_dataset`) serve it like any other source. A truncated or corrupt
+file is found there, when the dataset is opened, and named in a one-line `ValueError`
+(not halfway through training). `write_image_folder` writes arrays in that layout (PNG).
 """
 
+import concurrent.futures
 import os
 
 import numpy as np
@@ -26,22 +29,41 @@ def _class_folders(split_dir):
     return classes, counts
 
 
-def _read_split(split_dir, image_size):
-    import keras
+def _image_files(split_dir, classes):
+    """`(paths, labels)` of the images in each class folder, in sorted order."""
+    paths, labels = [], []
+    for label, name in enumerate(classes):
+        folder = os.path.join(split_dir, name)
+        for file in sorted(os.listdir(folder)):
+            if file.lower().endswith(IMAGE_EXTENSIONS):
+                paths.append(os.path.join(folder, file))
+                labels.append(label)
+    return paths, np.array(labels, dtype=np.int64)
+
+
+def _decode(path, image_size):
+    """One image as uint8 `(height, width, 3)`, or a one-line `ValueError` naming the file."""
     import tensorflow as tf
 
-    dataset = keras.utils.image_dataset_from_directory(
-        split_dir, labels="inferred", label_mode="int", image_size=image_size,
-        batch_size=256, shuffle=False, verbose=False)
-    images, labels = [], []
+    with open(path, "rb") as file:
+        data = file.read()
     try:
-        for x, y in dataset:
-            images.append(np.clip(np.round(x.numpy()), 0, 255).astype(np.uint8))
-            labels.append(y.numpy().astype(np.int64))
-    except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as error:
-        raise ValueError(f"{split_dir} holds a file that is not a readable image "
-                         f"({str(error).splitlines()[0][:200]})") from None
-    return np.concatenate(images), np.concatenate(labels)
+        image = tf.io.decode_image(data, channels=3, expand_animations=False)
+    except tf.errors.InvalidArgumentError as error:
+        reason = error.message.split("}}")[-1].replace("[Op:DecodeImage]", "").strip()
+        raise ValueError(f"{path} is not a readable image ({' '.join(reason.split())[:200]}"
+                         "); repair, replace or delete it") from None
+    resized = tf.image.resize(image, image_size)  # bilinear, as image_dataset_from_directory
+    return np.clip(np.round(resized.numpy()), 0, 255).astype(np.uint8)
+
+
+def _read_split(split_dir, classes, image_size, workers=4):
+    """Decodes every image of one split once, `workers` at a time; the first bad file (in
+    sorted order) raises."""
+    paths, labels = _image_files(split_dir, classes)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        images = list(pool.map(lambda path: _decode(path, image_size), paths))
+    return np.stack(images), labels
 
 
 def load_image_folder(directory, image_size):
@@ -58,8 +80,8 @@ def load_image_folder(directory, image_size):
     Raises:
         FileNotFoundError: the folder or one of its `train`/`test` subfolders is missing.
         ValueError: fewer than two classes, a class folder without images, different
-            classes in `train` and `test`, or an unreadable image; the message names the
-            folder.
+            classes in `train` and `test` (the message names the folder), or a truncated or
+            corrupt image (the message names the file).
 
     Example:
 
@@ -90,7 +112,7 @@ def load_image_folder(directory, image_size):
             raise ValueError(f"{split_dir} has classes {classes} but "
                              f"{os.path.join(directory, 'train')} has {class_names}")
         class_names = classes
-        splits.append(_read_split(split_dir, tuple(int(s) for s in image_size)))
+        splits.append(_read_split(split_dir, classes, tuple(int(s) for s in image_size)))
     (x_train, y_train), (x_test, y_test) = splits
     return ClassificationData(x_train, y_train, x_test, y_test, tuple(class_names),
                               f"image folder {directory}")

@@ -16,6 +16,29 @@ def _check(function, indices, batch_size, num_steps):
     return indices.astype(np.int32)
 
 
+def holdout_split(indices, validation_fraction, num_steps, name="the corpus"):
+    """`(train, validation)`: the last `validation_fraction` of the tokens is held out.
+
+    The held-out tail must give at least one window of `num_steps` tokens and its next
+    tokens; otherwise a `ValueError` names `name` and says what to change.
+
+    Example:
+
+    >>> train, validation = holdout_split(np.arange(100), 0.1, num_steps=4)
+    >>> len(train), validation[:3]
+    (90, array([90, 91, 92], dtype=int32))
+    """
+    indices = _check("holdout_split", indices, 1, num_steps)
+    split = int(round(len(indices) * (1 - validation_fraction)))
+    train, validation = indices[:split], indices[split:]
+    if (len(validation) - 1) // num_steps < 1:
+        raise ValueError(
+            f"{name}: the held-out {len(validation)} tokens are too few for one window of "
+            f"--num-steps {num_steps}; use a longer text, a larger --validation-fraction or "
+            "a smaller --num-steps")
+    return train, validation
+
+
 def random_windows(indices, num_steps, seed=None, epoch=0):
     """The `(X, Y)` windows of random sampling as NumPy arrays, in the order they are served.
 

@@ -4,6 +4,7 @@ import dataclasses
 import hashlib
 import importlib
 import inspect
+import os
 import platform
 
 # Standard-library modules whose docstrings make the default corpus, in this fixed order
@@ -118,14 +119,19 @@ def python_docstrings_corpus(max_chars=DEFAULT_MAX_CHARS, modules=DOCSTRING_MODU
 def read_text_file(path):
     """Reads a UTF-8 text file as a `TextCorpus`.
 
-    A missing file raises `OSError`; a file that is not UTF-8, is empty or holds only
-    whitespace raises `ValueError` saying so.
+    A missing path (or a folder) raises `FileNotFoundError` with a one-line message naming
+    it; a file that is not UTF-8, is empty or holds only whitespace raises `ValueError`
+    saying so.
 
     Example:
 
     >>> read_text_file("../shared/data/lyrics/jaychou_lyrics.txt").text[:6]
     '想要有直升机'
     """
+    path = os.path.expanduser(os.fspath(path))
+    if not os.path.isfile(path):
+        what = "is a folder, not a text file" if os.path.isdir(path) else "does not exist"
+        raise FileNotFoundError(f"text file {path} {what}")
     with open(path, "rb") as f:
         data = f.read()
     try:

@@ -99,7 +99,7 @@ def test_read_idx_rejects_corrupt_gzip(tmp_path):
 
 
 def test_read_idx_missing_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nothing-here"):
+    with pytest.raises(FileNotFoundError, match=r"^IDX file .*nothing-here not found$"):
         read_idx(tmp_path / "nothing-here")
 
 
@@ -153,7 +153,7 @@ def test_missing_directory(tmp_path):
     with pytest.raises(FileNotFoundError) as info:
         load_fashion_mnist_idx(missing)
     _assert_layout_listed(str(info.value), missing)
-    assert "does not exist" in str(info.value)
+    assert "does not exist" in str(info.value) and "\n" not in str(info.value)
 
 
 def test_missing_files(tmp_path):
@@ -164,13 +164,16 @@ def test_missing_files(tmp_path):
         load_fashion_mnist_idx(tmp_path)
     message = str(info.value)
     _assert_layout_listed(message, tmp_path)
-    assert f"lacks {removed}[.gz];" in message
+    assert f"(lacks {removed}[.gz])" in message
+    # One line, starting with the missing file's path (issue 13: it was a 6-line message).
+    assert "\n" not in message
+    assert message.startswith(f"Fashion-MNIST IDX file {tmp_path / removed}[.gz] not found")
 
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(FileNotFoundError) as info:
         load_fashion_mnist_idx(empty)
-    assert all(f"{name}[.gz]," in str(info.value) or f"{name}[.gz];" in str(info.value)
+    assert all(f"{name}[.gz]," in str(info.value) or f"{name}[.gz])" in str(info.value)
                for name in FASHION_MNIST_IDX_FILES.values())
 
 
@@ -197,3 +200,19 @@ def test_label_out_of_range(tmp_path):
     write_idx(tmp_path / FASHION_MNIST_IDX_FILES["y_train"], np.array([0, 1, 2, 3, 4, 10]))
     with pytest.raises(ValueError, match=r"label 10 is outside \[0, 10\)"):
         load_fashion_mnist_idx(tmp_path)
+
+
+def test_classify_with_a_missing_idx_file_prints_one_error_line(tmp_path):
+    from tests.apps import app_runner
+
+    write_fashion_mnist(tmp_path / "fmnist", compress=(False,) * 4)
+    (tmp_path / "fmnist" / FASHION_MNIST_IDX_FILES["y_test"]).unlink()
+    result = app_runner.run_app("classify", ["--data", f"idx:{tmp_path / 'fmnist'}",
+                                             "--logdir", str(tmp_path / "run")], tmp_path,
+                                timeout=120)
+    assert result.returncode == 2, result.stderr[-2000:]
+    errors = [line for line in result.stderr.splitlines()
+              if line.startswith("python -m apps.classify: error:")]
+    missing = tmp_path / "fmnist" / FASHION_MNIST_IDX_FILES["y_test"]
+    assert len(errors) == 1 and f"{missing}[.gz] not found" in errors[0], result.stderr
+    assert "Traceback" not in result.stderr

@@ -67,5 +67,52 @@ def test_image_folder_errors_name_the_folder(tmp_path):
             folder = tmp_path / "bad" / split / name
             folder.mkdir(parents=True)
             (folder / "x.jpg").write_text("not an image")
-    with pytest.raises(ValueError, match=r"bad/train.*not a readable image"):
+    with pytest.raises(ValueError, match=r"bad/train/a/x.jpg is not a readable image"):
         load_image_folder(str(tmp_path / "bad"), (8, 8))
+
+
+def write_tiny_folder(directory, image_format="jpeg"):
+    """2 classes x 2 images per split, encoded as JPEG or PNG; returns the file paths."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    encode = tf.io.encode_jpeg if image_format == "jpeg" else tf.io.encode_png
+    paths = []
+    for split in ("train", "test"):
+        for name in ("cat", "dog"):
+            folder = directory / split / name
+            folder.mkdir(parents=True)
+            for i in range(2):
+                path = folder / f"{i}.{'jpg' if image_format == 'jpeg' else 'png'}"
+                image = rng.integers(0, 256, (12, 10, 3), dtype=np.uint8)
+                path.write_bytes(encode(image).numpy())
+                paths.append(path)
+    return paths
+
+
+@pytest.mark.parametrize("image_format", ["jpeg", "png"])
+def test_truncated_image_is_named_when_the_folder_is_opened(tmp_path, image_format):
+    paths = write_tiny_folder(tmp_path / "data", image_format)
+    loaded = load_image_folder(str(tmp_path / "data"), (8, 8))
+    assert loaded.x_train.shape == (4, 8, 8, 3) and list(loaded.y_train) == [0, 0, 1, 1]
+    truncated = paths[6]  # test/dog/0
+    data = truncated.read_bytes()
+    truncated.write_bytes(data[: len(data) // 2])
+    paths[7].write_bytes(paths[7].read_bytes()[:40])  # a later bad file is not the one named
+    with pytest.raises(ValueError) as info:
+        load_image_folder(str(tmp_path / "data"), (8, 8))
+    message = str(info.value)
+    assert message.startswith(f"{truncated} is not a readable image (")
+    assert "\n" not in message and "Op:" not in message and "{{" not in message
+
+
+def test_image_folder_resizes_like_keras(tmp_path):
+    import keras
+
+    write_tiny_folder(tmp_path / "data", "png")
+    loaded = load_image_folder(str(tmp_path / "data"), (7, 9))
+    expected = keras.utils.image_dataset_from_directory(
+        str(tmp_path / "data" / "train"), image_size=(7, 9), shuffle=False, verbose=False)
+    x, y = next(iter(expected))
+    np.testing.assert_array_equal(loaded.x_train, np.clip(np.round(x.numpy()), 0, 255))
+    np.testing.assert_array_equal(loaded.y_train, y.numpy())

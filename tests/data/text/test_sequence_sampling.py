@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from kerasnotes.data.text.sequence_sampling import (
+    holdout_split,
     random_sampling_dataset,
     random_windows,
     sequential_sampling_dataset,
@@ -78,3 +79,13 @@ def test_sequential_sampling_of_text_tokens_drops_only_the_tail():
 def test_bad_input(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_holdout_split_keeps_the_tail_and_needs_one_window():
+    train, validation = holdout_split(CORPUS, 0.25, num_steps=4)
+    np.testing.assert_array_equal(train, np.arange(1, 25))
+    np.testing.assert_array_equal(validation, np.arange(25, 33))  # (8 - 1) // 4 = 1 window
+    assert train.dtype == np.int32
+    with pytest.raises(ValueError, match=r"^lyrics: the held-out 8 tokens are too few for one "
+                                         r"window of --num-steps 8"):
+        holdout_split(CORPUS, 0.25, num_steps=8, name="lyrics")

@@ -1,6 +1,10 @@
 import pytest
 
-from kerasnotes.data.text.text_corpus import load_text_corpus, python_docstrings_corpus, read_text_file
+from kerasnotes.data.text.text_corpus import (
+    load_text_corpus,
+    python_docstrings_corpus,
+    read_text_file,
+)
 
 
 def test_docstring_corpus_is_deterministic_real_text():
@@ -41,8 +45,10 @@ def test_bad_files(tmp_path, content, message):
 
 
 def test_missing_file_and_bad_max_chars(tmp_path):
-    with pytest.raises(OSError):
+    with pytest.raises(FileNotFoundError, match=r"^text file .*missing.txt does not exist$"):
         read_text_file(tmp_path / "missing.txt")
+    with pytest.raises(FileNotFoundError, match="is a folder"):
+        read_text_file(tmp_path)
     with pytest.raises(ValueError, match="max_chars"):
         python_docstrings_corpus(max_chars=0)
     with pytest.raises(ValueError, match="smaller than the first docstring"):
