@@ -4,14 +4,19 @@ import keras
 import numpy as np
 import pytest
 
+from kerasnotes.models.finetune import (
+    imagenet_resnet50,
+    load_keras_model,
+    make_target_model,
+    set_batch_norm_momentum,
+)
 from kerasnotes.models.lenet import LeNet
 from kerasnotes.models.resnet import ResNet18
-from kerasnotes.models.finetune import make_target_model
 from tests.test_case import assert_keras_save_load, assert_trains_one_step, random_inputs
 
 
 def features(model, x):
-    return np.array(keras.Model(model.inputs, model.layers[-1].input)(x))
+    return np.array(keras.Model(model.inputs[0], model.layers[-1].input)(x))
 
 
 def test_copies_every_layer_and_weight_but_the_output_layer(tmp_path):
@@ -49,3 +54,32 @@ def test_bad_arguments():
     no_dense = keras.Model(inputs, keras.layers.ReLU(name="relu")(inputs))
     with pytest.raises(ValueError, match="relu"):
         make_target_model(no_dense, num_classes=2)
+
+
+def test_set_batch_norm_momentum_reaches_nested_layers():
+    source = ResNet18(num_classes=3, input_shape=(16, 16, 3), width_divisor=16)
+    set_batch_norm_momentum(source, 0.9)
+    norms = [layer for layer in source._flatten_layers(include_self=False)
+             if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(norms) > 10 and all(layer.momentum == 0.9 for layer in norms)
+
+
+def test_load_keras_model_round_trip_and_one_line_errors(tmp_path):
+    keras.utils.set_random_seed(0)
+    source = ResNet18(num_classes=3, input_shape=(16, 16, 3), width_divisor=16)
+    source.save(tmp_path / "source.keras")
+    loaded = load_keras_model(str(tmp_path / "source.keras"))
+    x = random_inputs((2, 16, 16, 3))
+    np.testing.assert_allclose(loaded(x, training=False), source(x, training=False), rtol=1e-5,
+                               atol=1e-5)
+    with pytest.raises(FileNotFoundError, match=r"^--source-model: file not found: .*none.keras$"):
+        load_keras_model(str(tmp_path / "none.keras"))
+    (tmp_path / "junk.keras").write_text("not a zip")
+    with pytest.raises(ValueError, match=r"^--source-model: cannot load .*junk.keras") as info:
+        load_keras_model(str(tmp_path / "junk.keras"))
+    assert "\n" not in str(info.value)
+
+
+def test_imagenet_resnet50_refuses_other_image_shapes_before_any_download():
+    with pytest.raises(ValueError, match=r"224x224x3 images; the target images are \(28, 28, 3\)"):
+        imagenet_resnet50((28, 28, 3))
