@@ -33,7 +33,7 @@ import argparse
 import dataclasses
 import os
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -181,9 +181,17 @@ def run_app(app, argv=None):
     strategy = choose_strategy(config.strategy)  # first: multi-worker setup precedes other ops
     keras.utils.set_random_seed(config.seed)
     policy, reason = resolve_precision(config.precision)
-    set_precision(policy)
     if config.verbose:
         print(f"Precision: {policy} ({reason})")
+    previous_policy = keras.mixed_precision.dtype_policy()
+    set_precision(policy)
+    try:
+        return _run(app, config, strategy, policy)
+    finally:  # an app run in-process (tests, notebooks) leaves the global policy as it was
+        keras.mixed_precision.set_dtype_policy(previous_policy)
+
+
+def _run(app, config, strategy, policy):
     run = Run(app, config, strategy, policy)
     run.folder.open()
     if app.train is not None:

@@ -10,11 +10,15 @@ from kerasnotes.serving.detection import DetectionServer
 from kerasnotes.serving.embedding import WordVectorServer
 from kerasnotes.serving.export import existing_versions, export_saved_model
 from kerasnotes.serving.segmentation import SegmentationServer
+from kerasnotes.serving.tabular import TabularRegressorServer
+from kerasnotes.serving.text_generator import TextGeneratorServer
 
 __all__ = [
     "DetectionServer",
     "ImageClassifierServer",
     "SegmentationServer",
+    "TabularRegressorServer",
+    "TextGeneratorServer",
     "WordVectorServer",
     "existing_versions",
     "export_saved_model",

@@ -1,8 +1,8 @@
 """apps.classify end to end, as a user runs it: a subprocess on a tiny config."""
 
-import types
 import functools
 import os
+import types
 
 import numpy as np
 import pytest

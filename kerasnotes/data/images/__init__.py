@@ -1,1 +1,1 @@
-"""Image classification data: Fashion-MNIST (TFDS, IDX), image folders, synthetic glyphs, augmentation."""
+"""Image data: Fashion-MNIST (TFDS, IDX), image folders, synthetic glyphs, augmentation."""

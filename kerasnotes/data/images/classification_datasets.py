@@ -20,7 +20,10 @@ import tensorflow as tf
 
 from kerasnotes.data.images.fashion_mnist import FASHION_MNIST_CLASS_NAMES, load_fashion_mnist_tfds
 from kerasnotes.data.images.idx import load_fashion_mnist_idx
-from kerasnotes.data.images.synthetic_glyphs import SYNTHETIC_GLYPHS_CLASS_NAMES, load_synthetic_glyphs
+from kerasnotes.data.images.synthetic_glyphs import (
+    SYNTHETIC_GLYPHS_CLASS_NAMES,
+    load_synthetic_glyphs,
+)
 
 ACCEPTED_SPECS = (
     '"synthetic" (embedded synthetic glyphs)',

@@ -16,7 +16,10 @@ dark random background color. Images are uint8 `(N, 28, 28, 3)`.
 import numpy as np
 
 from kerasnotes.data.images.classification_datasets import ClassificationData
-from kerasnotes.data.images.synthetic_glyphs import SYNTHETIC_GLYPHS_CLASS_NAMES, load_synthetic_glyphs
+from kerasnotes.data.images.synthetic_glyphs import (
+    SYNTHETIC_GLYPHS_CLASS_NAMES,
+    load_synthetic_glyphs,
+)
 
 SOURCE_SHAPES = (0, 1, 2, 3, 4, 5)
 TARGET_SHAPES = (6, 7, 8, 9)

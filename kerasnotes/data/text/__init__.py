@@ -1,1 +1,1 @@
-"""Text data: corpora, vocabularies, sequence sampling, and word2vec subsampling, pairs and negatives."""
+"""Text data: corpora, vocabularies, sequence sampling, word2vec subsampling and negatives."""

@@ -12,7 +12,10 @@ from kerasnotes.data.images.classification_datasets import (
     make_classification_dataset,
 )
 from kerasnotes.data.images.fashion_mnist import FASHION_MNIST_CLASS_NAMES
-from kerasnotes.data.images.synthetic_glyphs import SYNTHETIC_GLYPHS_CLASS_NAMES, load_synthetic_glyphs
+from kerasnotes.data.images.synthetic_glyphs import (
+    SYNTHETIC_GLYPHS_CLASS_NAMES,
+    load_synthetic_glyphs,
+)
 from tests.data.images.test_idx import write_fashion_mnist
 
 

@@ -3,7 +3,10 @@ import numpy as np
 import pytest
 
 from kerasnotes.data.images import synthetic_glyphs
-from kerasnotes.data.images.synthetic_glyphs import SYNTHETIC_GLYPHS_CLASS_NAMES, load_synthetic_glyphs
+from kerasnotes.data.images.synthetic_glyphs import (
+    SYNTHETIC_GLYPHS_CLASS_NAMES,
+    load_synthetic_glyphs,
+)
 from kerasnotes.models.lenet import LeNet
 
 
