@@ -84,7 +84,8 @@ def main():
     a_costs = results["A autotune on"]
     b_costs = results["B autotune off (Trainer default)"]
     print(f"max boundary cost A / B: {max(a_costs) / max(max(b_costs), 1e-6):.1f}x; "
-          f"median A / B: {statistics.median(a_costs) / max(statistics.median(b_costs), 1e-6):.2f}x")
+          f"median A / B: "
+          f"{statistics.median(a_costs) / max(statistics.median(b_costs), 1e-6):.2f}x")
 
 if __name__ == "__main__":
     main()
