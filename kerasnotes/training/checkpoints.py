@@ -98,6 +98,13 @@ def _all_finite(tensors):
 
 def all_finite(variables):
     """True when every floating-point variable in `variables` holds only finite values."""
-    values = [tf.convert_to_tensor(getattr(v, "value", v)) for v in variables]
+    values = [tf.convert_to_tensor(_tf_value(v)) for v in variables]
     values = [v for v in values if v.dtype.is_floating]
     return True if not values else bool(_all_finite(values))
+
+
+def _tf_value(variable):
+    """A Keras variable's TF variable (`.value`); TF variables and tensors as they are."""
+    if isinstance(variable, (tf.Variable, tf.Tensor)):
+        return variable
+    return getattr(variable, "value", variable)

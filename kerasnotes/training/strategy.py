@@ -2,10 +2,23 @@
 
 import json
 import os
+import signal
+import threading
 
 import tensorflow as tf
 
+from kerasnotes.training.rendezvous import wait_for_workers
+
 STRATEGY_NAMES = ("auto", "default", "mirrored", "multi_worker")
+
+# Multi-worker timeouts, in seconds, set explicitly instead of TensorFlow's defaults. A dead
+# or unreachable worker is detected by the coordination service's heartbeats; there is no
+# per-collective timeout (`CommunicationOptions(timeout_seconds=...)`): in TF 2.21 every
+# collective op with a timeout starts a thread that sleeps for the whole timeout (about 12
+# threads per training step here), so a long timeout piles up thousands of threads.
+REGISTER_TIMEOUT_SECONDS = 60  # for TensorFlow's own registration, once all answered
+HEARTBEAT_TIMEOUT_SECONDS = 10  # a worker silent this long is lost (coordination service)
+SHUTDOWN_BARRIER_SECONDS = 10  # at exit, for the other workers to exit too
 
 
 def _tf_config():
@@ -33,7 +46,9 @@ def choose_strategy(name="auto"):
     - `"mirrored"`: `MirroredStrategy` over the local GPUs (or the CPU when there is none).
     - `"multi_worker"`: `MultiWorkerMirroredStrategy`, configured by the `TF_CONFIG`
       environment variable (`{"cluster": {"worker": [host:port, ...]}, "task": {"type":
-      "worker", "index": i}}`); every worker runs the same command.
+      "worker", "index": i}}`); every worker runs the same command. It first waits (up to
+      `WORKER_WAIT_SECONDS`, SIGTERM and Ctrl-C working) until every worker answers on its
+      TF_CONFIG port; a worker silent for `HEARTBEAT_TIMEOUT_SECONDS` is then lost.
     - `"auto"`: `multi_worker` when `TF_CONFIG` names more than one worker, else `mirrored`
       when there are several GPUs, else `default`.
 
@@ -68,7 +83,49 @@ def choose_strategy(name="auto"):
             '"cluster" and a "task", e.g. TF_CONFIG=\'{"cluster": {"worker": '
             '["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}\''
         )
-    return tf.distribute.MultiWorkerMirroredStrategy()
+    return _multi_worker_strategy()
+
+
+def _multi_worker_strategy():
+    """`MultiWorkerMirroredStrategy` with explicit timeouts, set up once every worker
+    answered (`wait_for_workers`: until then SIGTERM and Ctrl-C end the process).
+
+    TensorFlow's setup installs a SIGTERM handler that only records the signal; the handler
+    in place before it is put back (the Trainer handles SIGTERM during `fit`).
+    """
+    resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+    spec = resolver.cluster_spec()
+    wait_for_workers(spec, resolver.task_type, resolver.task_id)
+    _configure_coordination_service(spec)
+    sigterm = signal.getsignal(signal.SIGTERM)
+    strategy = tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
+    if sigterm is not None and _in_main_thread():
+        signal.signal(signal.SIGTERM, sigterm)
+    return strategy
+
+
+def _configure_coordination_service(spec):
+    """What `MultiWorkerMirroredStrategy` configures itself, with our timeouts."""
+    from tensorflow.compiler.xla.tsl.protobuf import coordination_config_pb2
+    from tensorflow.python.distribute import multi_worker_util
+    from tensorflow.python.eager import context
+
+    if context.context().coordination_service is not None:
+        return
+    jobs = [coordination_config_pb2.CoordinatedJob(name=job, num_tasks=spec.num_tasks(job))
+            for job in ("chief", "worker") if job in spec.jobs]
+    context.context().configure_coordination_service(
+        service_type="standalone",
+        service_leader=multi_worker_util.coordination_leader(spec),
+        cluster_register_timeout_in_ms=REGISTER_TIMEOUT_SECONDS * 1000,
+        heartbeat_timeout_in_ms=HEARTBEAT_TIMEOUT_SECONDS * 1000,
+        shutdown_barrier_timeout_in_ms=SHUTDOWN_BARRIER_SECONDS * 1000,
+        coordinated_jobs=jobs,
+    )
+
+
+def _in_main_thread():
+    return threading.current_thread() is threading.main_thread()
 
 
 def is_chief(strategy=None):

@@ -12,10 +12,11 @@ import tensorflow as tf
 from kerasnotes.optimizers.clip_by_global_norm import clip_by_global_norm
 from kerasnotes.training.checkpoints import NonFiniteLossError, RunCheckpoint
 from kerasnotes.training.fault_injection import fail_point
+from kerasnotes.training.preemption import Preempted, PreemptionWatch, lost_worker_error
 from kerasnotes.training.strategy import is_chief
 from kerasnotes.training.summaries import SummaryWriters
 
-__all__ = ["NonFiniteLossError", "Trainer"]
+__all__ = ["NonFiniteLossError", "Preempted", "Trainer"]
 
 
 class Trainer:
@@ -38,6 +39,11 @@ class Trainer:
     mid-epoch included; a guard that stops with `NonFiniteLossError` as soon as the loss,
     the weights or a validation result is NaN or infinite, so no checkpoint ever holds
     non-finite weights. Only the chief writes summaries and checkpoints.
+
+    Preemption: SIGTERM to the process (or, under multi-worker training, to any worker)
+    during `fit` saves a checkpoint at a step boundary (the same step on every worker) and
+    raises `Preempted`; running `fit` again resumes there. A lost worker raises
+    `WorkerLostError` naming it (see `kerasnotes.training.preemption`).
 
     What varies per task comes in as Keras callbacks (`keras.callbacks.Callback`), called
     on every worker: `on_train_begin`, `on_epoch_begin(epoch)` (before the epoch's data is
@@ -135,7 +141,7 @@ class Trainer:
                 optimizer.build(model.trainable_variables)
         self.optimizer = optimizer
         callbacks = list(callbacks)
-        if summary_hook is not None or epoch_begin_hook is not None:  # until every app uses callbacks
+        if summary_hook is not None or epoch_begin_hook is not None:  # deprecated hooks
             callbacks.append(_HookCallback(summary_hook, epoch_begin_hook, self.strategy))
         self.callbacks = keras.callbacks.CallbackList(callbacks, model=model)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
@@ -288,13 +294,16 @@ class Trainer:
         self.checkpoint.check_workers_agree(self.global_step)
         return int(self.epoch.numpy()), int(self.step_in_epoch.numpy())
 
+    def _position(self):
+        return (f"epoch {int(self.epoch.numpy()) + 1}, step {int(self.step_in_epoch.numpy())} "
+                f"(global step {int(self.global_step.numpy())})")
+
     def save_checkpoint(self):
         """Writes a checkpoint (on every worker; only the chief's copy is kept).
 
         Raises `NonFiniteLossError` instead if any weight is NaN or infinite.
         """
-        where = (f"epoch {int(self.epoch.numpy()) + 1}, step {int(self.step_in_epoch.numpy())} "
-                 f"(global step {int(self.global_step.numpy())})")
+        where = self._position()
         variables = self.model.weights + self.optimizer.variables
         return self.checkpoint.save(int(self.global_step.numpy()), variables, where)
 
@@ -345,10 +354,34 @@ class Trainer:
         Returns:
             A dict `{name: [value per epoch trained in this call]}` with the training loss
             and metrics, `val_`-prefixed validation ones, and what callbacks added.
+
+        Raises:
+            Preempted: on SIGTERM, once the checkpoint of the current step is saved.
+            WorkerLostError: a multi-worker run lost a worker.
+            NonFiniteLossError: the training diverged.
         """
+        try:
+            return self._fit(train_data, epochs, validation_data)
+        except tf.errors.OpError as error:
+            lost = lost_worker_error(error, self.strategy, self.checkpoint.latest)
+            if lost is None:
+                raise
+            raise lost from error
+
+    def _fit(self, train_data, epochs, validation_data):
         if int(epochs) < 1:
             raise ValueError(f"Trainer.fit: epochs must be >= 1; received {epochs}")
         start_epoch, skip_steps = self.restore()
+        learning_rate = _constant_learning_rate(self.optimizer)
+        self._preemption = PreemptionWatch(self.strategy, self.checkpoint, self.global_step,
+                                           save=self.save_checkpoint, where=self._position)
+        if learning_rate is not None:  # TF's multi-worker handler may restore it once more
+            _set_learning_rate(self.optimizer, learning_rate)
+        with self._preemption:
+            return self._epochs(train_data, start_epoch, skip_steps, int(epochs),
+                                validation_data)
+
+    def _epochs(self, train_data, start_epoch, skip_steps, epochs, validation_data):
         history = {}
         writers = self._summary_writers()
         if start_epoch >= epochs and self.verbose:
@@ -391,6 +424,7 @@ class Trainer:
             for name, value in logs.items():
                 history.setdefault(name, []).append(value)
             self._print_epoch(epoch, epochs, logs, validation_data is not None)
+            self._preemption.check()
         self.callbacks.on_train_end()
         return history
 
@@ -511,6 +545,12 @@ class Trainer:
                 fail_point("after_checkpoint", global_step)
             if progbar is not None:
                 progbar.update(step, [("loss", loss)])
+            try:
+                self._preemption.check()  # after epoch, step_in_epoch and global_step are set
+            except Preempted:
+                if progbar is not None:
+                    print(flush=True)  # end the progress bar's line
+                raise
         self._profile(int(self.global_step.numpy()) + 10**9)  # stop a profile cut short
         if step == 0:
             raise ValueError(

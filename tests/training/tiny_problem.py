@@ -24,7 +24,7 @@ def dataset_for_epoch(epoch):
     return tf.data.Dataset.from_tensor_slices((x[order], y[order])).batch(GLOBAL_BATCH)
 
 
-def build_trainer(strategy, run_dir=None):
+def build_trainer(strategy, run_dir=None, callbacks=()):
     keras.utils.set_random_seed(SEED)
     with strategy.scope():
         model = keras.Sequential([
@@ -34,4 +34,4 @@ def build_trainer(strategy, run_dir=None):
         ])
         optimizer = keras.optimizers.Adam(0.01)
     return Trainer(model, keras.losses.MeanSquaredError(), optimizer, strategy=strategy,
-                   run_dir=run_dir, verbose=0)
+                   run_dir=run_dir, callbacks=callbacks, verbose=0)
