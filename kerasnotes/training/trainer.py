@@ -149,8 +149,9 @@ class Trainer:
         self.global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
         self.checkpoint = RunCheckpoint(
             run_dir, self.strategy, max_to_keep=max_checkpoints, model=model,
-            optimizer=optimizer, metrics=[self.loss_tracker, *self.metrics], epoch=self.epoch,
-            step_in_epoch=self.step_in_epoch, global_step=self.global_step,
+            optimizer=optimizer,
+            metric_states=_metric_variables([self.loss_tracker, *self.metrics]),
+            epoch=self.epoch, step_in_epoch=self.step_in_epoch, global_step=self.global_step,
         )
         self._writers = None
         self._profiling = False
@@ -583,6 +584,12 @@ class _HookCallback(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.summary_hook is not None and is_chief(self.strategy):
             self.summary_hook(self.model, epoch)
+
+
+def _metric_variables(metrics):
+    """The state variables of `metrics` (a Keras 3 metric is not a checkpointable object
+    itself: its variables are), so that a resumed epoch continues its metric states."""
+    return [variable for metric in metrics for variable in metric.variables]
 
 
 def _check_positive(name, value):

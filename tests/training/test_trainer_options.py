@@ -179,3 +179,29 @@ def test_auto_precision_names_its_reason():
     assert reason.startswith("auto: ")
     with pytest.raises(ValueError, match="--precision 'half'"):
         resolve_precision("half")
+
+
+def test_a_mid_epoch_resume_continues_the_epochs_metric_states(tmp_path):
+    x, y = regression_data()
+    data = make_dataset(x, y)
+    uninterrupted = build()
+    expected = uninterrupted.fit(data, epochs=2)
+    crashing = build(run_dir=str(tmp_path), checkpoint_every_n_steps=3)
+    original = crashing._train_function
+
+    class Crash(Exception):
+        pass
+
+    def crash_after_step_11(iterator, num_steps):
+        if int(crashing.global_step.numpy()) >= 11:
+            raise Crash()
+        return original(iterator, num_steps)
+
+    crashing._train_function = crash_after_step_11
+    with pytest.raises(Crash):
+        crashing.fit(data, epochs=2)
+    resumed = build(run_dir=str(tmp_path), seed=3)
+    history = resumed.fit(data, epochs=2)  # resumes at epoch 2, step 1 (global step 9)
+    np.testing.assert_allclose(history["loss"], expected["loss"][1:], rtol=1e-6)
+    np.testing.assert_allclose(history["mean_absolute_error"],
+                               expected["mean_absolute_error"][1:], rtol=1e-6)
