@@ -24,7 +24,7 @@ import argparse
 import dataclasses
 
 from apps import flags
-from apps.runner import App, cli, parse_config, run_app
+from apps.runner import App, parse_config
 
 
 @dataclasses.dataclass
@@ -209,9 +209,7 @@ APP = App(task="classify", config_class=ClassifyConfig, doc=__doc__, add_flags=a
           build_data=build_data, build_model=build_model, loss_and_metrics=loss_and_metrics,
           callbacks=callbacks, evaluate=evaluate, build_server=build_server)
 
-def main(argv=None):
-    return run_app(APP, argv)
-
+main = APP.main
 
 if __name__ == "__main__":
-    cli(APP)
+    APP.cli()

@@ -40,7 +40,7 @@ import os
 
 from apps import flags
 from apps.run_folder import safe_name
-from apps.runner import App, cli, parse_config, run_app
+from apps.runner import App, parse_config
 
 MAX_HEAD_LR_MULTIPLIER = 1000.0
 
@@ -252,9 +252,7 @@ APP = App(task="finetune", config_class=FinetuneConfig, doc=__doc__, add_flags=a
           finish_config=finish_config, run_name=run_name, train=train)
 
 
-def main(argv=None):
-    return run_app(APP, argv)
-
+main = APP.main
 
 if __name__ == "__main__":
-    cli(APP)
+    APP.cli()

@@ -33,7 +33,7 @@ import dataclasses
 import os
 
 from apps import flags
-from apps.runner import App, cli, parse_config, run_app
+from apps.runner import App, parse_config
 
 
 @dataclasses.dataclass
@@ -268,9 +268,7 @@ APP = App(task="language_model", config_class=LanguageModelConfig, doc=__doc__,
           evaluate=evaluate, build_server=build_server)
 
 
-def main(argv=None):
-    return run_app(APP, argv)
-
+main = APP.main
 
 if __name__ == "__main__":
-    cli(APP)
+    APP.cli()

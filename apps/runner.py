@@ -22,11 +22,10 @@ Example (a whole app; see apps/classify.py):
               run_name=lambda config: config.model, build_data=build_data,
               build_model=build_model, loss_and_metrics=loss_and_metrics,
               build_server=build_server)
-    def main(argv=None):
-        return run_app(APP, argv)
+    main = APP.main
 
     if __name__ == "__main__":
-        cli(APP)
+        APP.cli()
 """
 
 import argparse
@@ -95,6 +94,14 @@ class App:
     train: Callable = None
     add_predict_flags: Callable = None
     predict: Callable = None
+
+    def main(self, argv=None):
+        """Runs the app in this process; returns `(metrics, export_path)` (for tests)."""
+        return run_app(self, argv)
+
+    def cli(self, argv=None):
+        """`python -m apps.<task>`: `cli` with the exit codes of the module docstring."""
+        cli(self, argv)
 
 
 class Run:

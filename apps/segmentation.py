@@ -36,7 +36,7 @@ import os
 import types
 
 from apps import flags
-from apps.runner import App, cli, parse_config, run_app
+from apps.runner import App, parse_config
 
 
 @dataclasses.dataclass
@@ -240,9 +240,7 @@ APP = App(task="segmentation", config_class=SegmentationConfig, doc=__doc__,
           predict=predict)
 
 
-def main(argv=None):
-    return run_app(APP, argv)
-
+main = APP.main
 
 if __name__ == "__main__":
-    cli(APP)
+    APP.cli()

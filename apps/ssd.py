@@ -42,7 +42,7 @@ import os
 import types
 
 from apps import flags
-from apps.runner import App, cli, parse_config, run_app
+from apps.runner import App, parse_config
 
 SYNTHETIC_MAX_OBJECTS = 3
 
@@ -270,9 +270,7 @@ APP = App(task="ssd", config_class=SSDConfig, doc=__doc__, add_flags=add_flags,
           after_export=after_export, add_predict_flags=add_predict_flags, predict=predict)
 
 
-def main(argv=None):
-    return run_app(APP, argv)
-
+main = APP.main
 
 if __name__ == "__main__":
-    cli(APP)
+    APP.cli()

@@ -37,7 +37,7 @@ import os
 import types
 
 from apps import flags
-from apps.runner import App, cli, parse_config, run_app
+from apps.runner import App, parse_config
 
 
 @dataclasses.dataclass
@@ -242,9 +242,7 @@ APP = App(task="style_transfer", config_class=StyleTransferConfig, doc=__doc__,
           evaluate=evaluate)
 
 
-def main(argv=None):
-    return run_app(APP, argv)
-
+main = APP.main
 
 if __name__ == "__main__":
-    cli(APP)
+    APP.cli()

@@ -35,7 +35,7 @@ import dataclasses
 import os
 
 from apps import flags
-from apps.runner import App, cli, parse_config, run_app
+from apps.runner import App, parse_config
 
 # kerasnotes.data.tabular.minibatch_sampling.SAMPLING_MODES (not imported: --help stays fast).
 SAMPLING_MODES = ("without_replacement", "with_replacement")
@@ -264,9 +264,7 @@ APP = App(task="tabular", config_class=TabularConfig, doc=__doc__, add_flags=add
           finish_config=finish_config, run_name=run_name, train=train)
 
 
-def main(argv=None):
-    return run_app(APP, argv)
-
+main = APP.main
 
 if __name__ == "__main__":
-    cli(APP)
+    APP.cli()
