@@ -1,0 +1,1 @@
+"""Reference implementations in other frameworks, for speed comparisons (need extra packages)."""
