@@ -24,3 +24,9 @@ def event_tags(folder):
         for event in tf.compat.v1.train.summary_iterator(os.path.join(folder, name)):
             tags.update(value.tag for value in event.summary.value)
     return tags
+
+
+def error_lines(result, task):
+    """The app's own `error:` lines in a run's stderr (TensorFlow's C++ log lines are not)."""
+    return [line for line in result.stderr.splitlines()
+            if line.startswith(f"python -m apps.{task}: error:")]

@@ -14,6 +14,7 @@ import pytest
 import tensorflow as tf
 
 from kerasnotes.training.fault_injection import FAULT_EXIT_CODE
+from tests.apps.app_runner import error_lines as app_error_lines
 from tests.apps.app_runner import run_app
 
 # Softmax regression on 200 glyphs, batches of 50: 4 steps per epoch, 2 epochs, checkpoints
@@ -41,9 +42,7 @@ def model_weights(run_dir):
 
 
 def error_lines(result):
-    """The app's own error lines (TensorFlow's C++ log lines are not the app's)."""
-    return [line for line in result.stderr.splitlines()
-            if line.startswith("python -m apps.classify: error:")]
+    return app_error_lines(result, "classify")
 
 
 @pytest.fixture(scope="module")

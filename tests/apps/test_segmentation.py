@@ -121,7 +121,7 @@ def test_a_truncated_jpeg_gives_one_line_naming_it(tmp_path):
     result = run_app([*TINY, "--logdir", str(tmp_path / "run"), "--voc-dir", str(voc)],
                      tmp_path, timeout=180)
     assert result.returncode == 2, result.stderr[-2000:]
-    errors = [line for line in result.stderr.splitlines() if "apps.segmentation: error:" in line]
+    errors = app_runner.error_lines(result, "segmentation")
     assert errors == [f"python -m apps.segmentation: error: {bad}: cannot decode this image "
                       "(jpeg::Uncompress failed. Invalid JPEG data or crop window.); the file "
                       "is truncated or not a PNG/JPEG/BMP/GIF image"], result.stderr[-2000:]
