@@ -125,9 +125,8 @@ class PreemptionWatch:
 
     Single process: a SIGTERM handler sets a flag; `check()` saves the current step.
     Multi-worker: TensorFlow's `PreemptionCheckpointHandler` (one per process, created on
-    the first fit with the Trainer's `tf.train.CheckpointManager`; it restores the newest
-    checkpoint of that manager, the same one `Trainer.restore` loads) agrees on the step;
-    `check()` is its `save_checkpoint_if_preempted()`.
+    the first fit) agrees on the step; `check()` is its `save_checkpoint_if_preempted()`,
+    and the save is `save()`.
 
     Args:
         strategy: the training strategy.
@@ -267,20 +266,25 @@ def _multi_worker_handler(strategy, checkpoint, global_step):
     """This process's `PreemptionCheckpointHandler`, created on first use.
 
     One per process: the handler's agreement goes through one-shot keys of the
-    coordination service. Its save and exit go to the running fit's watch. The handler
-    adds a run counter `checkpointed_runs` to the checkpoint unless the checkpoint has one;
-    it gets the global step (an alias: no new variable), so checkpoints stay compatible and
-    every worker starts the handler's counter at 0 (only the chief would restore its own).
+    coordination service. Its save and exit go to the running fit's watch, so the
+    checkpoint manager it is given is used only for what it does at creation: restore the
+    newest checkpoint of that manager's folder. That restore must be the same on every
+    worker (restoring SUM-aggregated metric states runs collective ops), and `Trainer`
+    has already restored the run, so the handler gets a manager of its own: a checkpoint
+    holding only its run counter `checkpointed_runs` (the global step, an alias: no new
+    variable), in a folder that never holds a checkpoint. Every worker starts the
+    handler's counter at 0.
     """
     global _handler, _tf_sigterm_handler
     if _handler is None:
-        if not hasattr(checkpoint.checkpoint, "checkpointed_runs"):
-            checkpoint.checkpoint.checkpointed_runs = global_step
+        counter = tf.train.Checkpoint(checkpointed_runs=global_step)
+        never_written = os.path.join(checkpoint.directory, "preemption_handler_unused")
+        manager = tf.train.CheckpointManager(counter, never_written, max_to_keep=1)
         config = tf.distribute.experimental.TerminationConfig(
             exit_fn=lambda: _active._exit(), save_fn=lambda: _active._save_for_handler())
         previous = signal.getsignal(signal.SIGTERM)
         _handler = tf.distribute.experimental.PreemptionCheckpointHandler(
-            strategy.cluster_resolver, checkpoint.manager, termination_config=config)
+            strategy.cluster_resolver, manager, termination_config=config)
         _tf_sigterm_handler = signal.getsignal(signal.SIGTERM)
         signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
         threading.excepthook = _quiet_watcher(threading.excepthook)

@@ -373,11 +373,8 @@ class Trainer:
         if int(epochs) < 1:
             raise ValueError(f"Trainer.fit: epochs must be >= 1; received {epochs}")
         start_epoch, skip_steps = self.restore()
-        learning_rate = _constant_learning_rate(self.optimizer)
         self._preemption = PreemptionWatch(self.strategy, self.checkpoint, self.global_step,
                                            save=self.save_checkpoint, where=self._position)
-        if learning_rate is not None:  # TF's multi-worker handler may restore it once more
-            _set_learning_rate(self.optimizer, learning_rate)
         with self._preemption:
             return self._epochs(train_data, start_epoch, skip_steps, int(epochs),
                                 validation_data)

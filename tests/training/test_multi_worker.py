@@ -126,7 +126,7 @@ def test_sigterm_to_one_worker_saves_the_same_step_on_both_and_the_rerun_resumes
             cluster.start(index)
         results = [cluster.wait(i) for i in (0, 1)]
     for code, output, _ in results:
-        assert code == 0, output[-3000:]
+        assert code == 0, "\n----\n".join(out[-3000:] for _, out, _ in results)
 
     chief, other = np.load(tmp_path / "rerun" / "w0.npz"), np.load(tmp_path / "rerun" / "w1.npz")
     names = [f"arr_{i}" for i in range(len(chief.files) - 1)]
@@ -135,9 +135,9 @@ def test_sigterm_to_one_worker_saves_the_same_step_on_both_and_the_rerun_resumes
     weights, losses = single_process_run()
     for name, expected in zip(names, weights):
         np.testing.assert_allclose(chief[name], expected, atol=1e-5)
-    # The rerun trained epochs 2 and 3. (The loss logged for epoch 2 covers its steps after
-    # the restart only: metric states are not in the checkpoint.)
-    assert len(chief["losses"]) == 2
+    # The rerun trained epochs 2 and 3; the metric states are in the checkpoint, so the loss
+    # logged for epoch 2 is that of the whole epoch, as in the uninterrupted run.
+    np.testing.assert_allclose(chief["losses"], losses[1:], rtol=1e-5)
     np.testing.assert_allclose(chief["losses"][-1], losses[-1], rtol=1e-5)
 
 
