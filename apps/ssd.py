@@ -129,7 +129,8 @@ def build_data(config):
     anchors = tf.constant(tiny_ssd_anchors(size))  # == TinySSD(...).anchors
 
     def with_targets(dataset):
-        return dataset.map(lambda images, labels: (images, ssd_targets(anchors, labels)),
+        return dataset.map(lambda images, labels: (images, ssd_targets(anchors, labels,
+                                                                     jit_compile=True)),
                            num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
     def train(epoch):

@@ -3,17 +3,19 @@
     PYTHONPATH=. python benchmarks/ssd_prototypes.py [--image-size 128] [--batch 32] \
         [--rounds 5] [--steps 2] [--cache-dir data_cache]
 
-The baseline is the app's training step (apps.ssd at its defaults): `TinySSD(4)`, the
+The baseline is the app's training step as it was before the fused batch norm and the
+XLA-compiled targets (both prototypes here, now in the library and the app: `fused_bn` and
+`targets_xla` are apps.ssd today): `TinySSD(4)` with Keras' BatchNormalization, the
 `SSDLoss(negative_ratio=3)` per-image losses averaged over the batch, Adam, the
 `AnchorClassError` and `BoxOffsetMAE` metrics, outputs cast to float32 (what
 `Trainer._replica_train_step` does, written out here so that variants can change it), on a
 batch of the app's pipeline (`make_detection_dataset` with augmentation, then `ssd_targets`).
 Nothing in kerasnotes is edited: each prototype swaps one piece.
 
-    fused_bn      the 12 `keras.layers.BatchNormalization` layers of the DownSampleBlocks
-                  run `tf.compat.v1.nn.fused_batch_norm` (one FusedBatchNormV3 kernel and its
-                  fused gradient) instead of Keras 3's `tf.nn.moments` + elementwise graph;
-                  moving statistics updated exactly as Keras does (biased batch variance)
+    fused_bn      the 12 batch norm layers of the DownSampleBlocks are
+                  `kerasnotes.layers.FusedBatchNormalization` (one FusedBatchNormV3 kernel
+                  and its fused gradient) instead of Keras 3's `tf.nn.moments` +
+                  elementwise graph; moving statistics updated exactly as Keras does
     hnm_sort      hard negative mining by one `tf.sort` per image and a threshold (the k-th
                   largest negative loss) instead of `argsort(argsort(.))`
     hnm_top_k     the same threshold from `tf.math.top_k` with k = the batch's largest
@@ -21,9 +23,8 @@ Nothing in kerasnotes is edited: each prototype swaps one piece.
     jit_step      the whole step under `tf.function(jit_compile=True)` (XLA)
     bf16          the model under `mixed_bfloat16` (not equal by design: the loss difference
                   is printed, not checked)
-    fused_bn+bf16 both; fused_bn_native+bf16: bfloat16 activations into the kernel as they
-                  are (no float32 round trip)
-    targets_xla   `ssd_targets` under `tf.function(jit_compile=True)` in the pipeline
+    fused_bn+bf16 both (bfloat16 activations go into the kernel as they are)
+    targets_xla   `ssd_targets(..., jit_compile=True)` in the pipeline
     decoded_cache the images decoded once into memory (`from_tensor_slices` keeps the random
                   access the epoch shuffle needs), pipeline otherwise unchanged
 
@@ -55,6 +56,7 @@ tf.get_logger().setLevel("ERROR")  # the many tf.functions here trigger retracin
 from kerasnotes.data.detection import synthetic_detection  # noqa: E402
 from kerasnotes.data.detection.banana_detection import read_banana_labels  # noqa: E402
 from kerasnotes.data.detection.detection_pipeline import make_detection_dataset  # noqa: E402
+from kerasnotes.layers.fused_batch_norm import FusedBatchNormalization  # noqa: E402
 from kerasnotes.losses.softmax_cross_entropy import softmax_cross_entropy  # noqa: E402
 from kerasnotes.losses.ssd_loss import SSDLoss, ssd_loss  # noqa: E402
 from kerasnotes.metrics.detection_metrics import AnchorClassError, BoxOffsetMAE  # noqa: E402
@@ -84,54 +86,16 @@ def synthetic_train_records(cache_dir, image_size, num_images):
 
 # ---------------------------------------------------------------- prototypes: the step
 
-class FusedBatchNormalization(keras.layers.BatchNormalization):
-    """`keras.layers.BatchNormalization` whose training call is one FusedBatchNormV3.
-
-    Same math as Keras 3's layer (channels-last, center and scale): with the batch mean `m`
-    and biased variance `v` over all axes but the last,
-
-        y = gamma (x - m) / sqrt(v + eps) + beta
-        moving_mean <- momentum moving_mean + (1 - momentum) m      (same for v)
-
-    The kernel returns Bessel's corrected variance `v n / (n - 1)`, undone here so that the
-    moving variance matches Keras'. Inference calls are Keras' own code. Like Keras, the
-    inputs are cast to float32 first; with `native_low_precision` bfloat16/float16 inputs
-    go to the kernel as they are (it keeps its statistics in float32), which saves the two
-    casts of every activation.
-    """
-
-    native_low_precision = False
-
-    def call(self, inputs, training=None, mask=None):
-        if not (training and self.trainable) or mask is not None or self.axis not in (
-                -1, len(inputs.shape) - 1) or len(inputs.shape) != 4 or self.renorm:
-            return super().call(inputs, training=training, mask=mask)
-        low = inputs.dtype in (tf.bfloat16, tf.float16)
-        x = inputs if low and self.native_low_precision else tf.cast(inputs, tf.float32)
-        y, mean, corrected = tf.compat.v1.nn.fused_batch_norm(
-            x, tf.cast(self.gamma, tf.float32), tf.cast(self.beta, tf.float32),
-            epsilon=self.epsilon, data_format="NHWC", is_training=True)
-        count = tf.cast(tf.reduce_prod(tf.shape(x)[:-1]), tf.float32)
-        variance = corrected * (count - 1.0) / count
-        self.moving_mean.assign(self.moving_mean * self.momentum
-                                + mean * (1.0 - self.momentum))
-        self.moving_variance.assign(self.moving_variance * self.momentum
-                                    + variance * (1.0 - self.momentum))
-        return tf.cast(y, self.compute_dtype)
-
-
-class NativeFusedBatchNormalization(FusedBatchNormalization):
-    native_low_precision = True
-
-
-def use_fused_batch_norm(model, native=False):
-    """Switches every BatchNormalization layer of `model` (not yet traced in a step) to
-    `FusedBatchNormalization` (`native`: its low-precision variant), in place; returns how
-    many."""
+def use_fused_batch_norm(model, fused=True):
+    """Makes every batch norm layer of `model` (not yet traced in a step) Keras' own
+    `BatchNormalization` (`fused=False`: the app before `FusedBatchNormalization` landed)
+    or `kerasnotes.layers.FusedBatchNormalization` (`True`: the app now),
+    in place; returns how many."""
     count = 0
+    target = FusedBatchNormalization if fused else keras.layers.BatchNormalization
     for layer in model._flatten_layers(include_self=False, recursive=True):
-        if type(layer) is keras.layers.BatchNormalization:
-            layer.__class__ = NativeFusedBatchNormalization if native else FusedBatchNormalization
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.__class__ = target
             count += 1
     return count
 
@@ -222,8 +186,8 @@ def make_train_step(model, loss_fn, optimizer, metrics, jit_compile=False):
 
 
 def build(image_size, weights=None, policy="float32", fused_bn=False, num_classes=4):
-    """A TinySSD (optionally with the given weights, policy, fused BN: False, True or
-    "native"), Adam and metrics."""
+    """A TinySSD (optionally with the given weights and policy; `fused_bn`: its batch norm
+    layers fused as in the app now, or Keras' as before), Adam and metrics."""
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(policy)
     try:
@@ -232,8 +196,7 @@ def build(image_size, weights=None, policy="float32", fused_bn=False, num_classe
         keras.mixed_precision.set_global_policy(previous)
     if weights is not None:
         model.set_weights(weights)
-    if fused_bn:
-        use_fused_batch_norm(model, native=fused_bn == "native")
+    use_fused_batch_norm(model, fused=bool(fused_bn))
     optimizer = keras.optimizers.Adam(0.002)
     optimizer.build(model.trainable_variables)
     return model, optimizer, [AnchorClassError(), BoxOffsetMAE()]
@@ -253,9 +216,9 @@ def app_pipeline(dataset, batch, image_size, anchors, epoch=0, targets_fn=None):
 
 
 def xla_targets(anchors):
-    """`ssd_targets` compiled with XLA (the greedy while_loop included)."""
+    """`ssd_targets(..., jit_compile=True)`: compiled with XLA (the app now)."""
     anchors = tf.constant(anchors)
-    return tf.function(lambda labels: ssd_targets(anchors, labels), jit_compile=True)
+    return lambda labels: ssd_targets(anchors, labels, jit_compile=True)
 
 
 def decoded_in_memory(records, max_objects=MAX_OBJECTS):
@@ -499,9 +462,8 @@ def step_timing(size, batch, weights, images, targets, args):
         "jit_step": step_variant(jit_compile=True),
         "bf16": step_variant(policy="mixed_bfloat16"),
         "fused_bn+bf16": step_variant(fused_bn=True, policy="mixed_bfloat16"),
-        "fused_bn_native+bf16": step_variant(fused_bn="native", policy="mixed_bfloat16"),
         "fused_bn+hnm_top_k": step_variant("top_k", fused_bn=True),
-        "fused_bn_native+hnm_top_k+bf16": step_variant("top_k", fused_bn="native",
+        "fused_bn+hnm_top_k+bf16": step_variant("top_k", fused_bn=True,
                                                        policy="mixed_bfloat16"),
     }
     times = interleaved(variants, args.rounds, args.steps)
@@ -558,7 +520,7 @@ def train_check(dataset, batch, size, anchors, weights, epochs):
           f"SSDLoss(3)); mean loss per epoch, last epoch's class_error / bbox_mae ({load()}):")
     for name, options in (("current code", {}), ("fused_bn", {"fused_bn": True}),
                           ("current code, bf16", {"policy": "mixed_bfloat16"}),
-                          ("fused_bn_native+bf16", {"fused_bn": "native",
+                          ("fused_bn+bf16", {"fused_bn": True,
                                                     "policy": "mixed_bfloat16"})):
         model, optimizer, metrics = build(size, weights, **options)
         step = make_train_step(model, app_loss(), optimizer, metrics)

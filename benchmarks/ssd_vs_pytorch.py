@@ -2,7 +2,7 @@
 
     PYTHONPATH=. python benchmarks/ssd_vs_pytorch.py [--sizes 128 256] [--batch 32] \
         [--rounds 2] [--num-images 256] [--threads 2] [--cache-dir data_cache] \
-        [--no-prototypes] [--peer-wait-policy passive]
+        [--no-before] [--peer-wait-policy passive]
 
 Ours is what `python -m apps.ssd` trains at its defaults: the synthetic shapes
 (`ensure_synthetic_detection_dataset`, seed 0, up to 3 objects, images of the model's size)
@@ -27,9 +27,9 @@ round's pair:
 - our step's GFLOP (tf.compat.v1.profiler float ops of the convolutions of forward +
   backward on the concrete function) per second, against the float32 and bfloat16
   `tf.matmul` ceiling measured in the same run;
-- with prototypes (default; `--no-prototypes` skips): ours with the changes of
-  benchmarks/ssd_prototypes.py (fused batch norm kernel, XLA-compiled targets), to show
-  what integrating them would give.
+- before (default; `--no-before` skips): ours as it was before the fused batch norm kernel
+  (`FusedBatchNormalization`) and the XLA-compiled targets landed (Keras' batch norm,
+  graph-mode targets: benchmarks/ssd_prototypes.py's baseline), to show what they give.
 
 Exits 0 with one line when PyTorch is not installed.
 """
@@ -88,7 +88,7 @@ def tf_worker(args):
             self.times.append(time.perf_counter() - self.start)
 
     class Ours:
-        def __init__(self, size, precision, prototypes):
+        def __init__(self, size, precision, before):
             records = proto.synthetic_train_records(args.cache_dir, size, args.num_images)
             self.split_dir = os.path.dirname(os.path.dirname(records[0].image_path))
             dataset = proto.detection_dataset_from_records(records, None, proto.MAX_OBJECTS)
@@ -98,10 +98,10 @@ def tf_worker(args):
                 model = TinySSD(num_classes=4, input_size=size)
             finally:
                 keras.mixed_precision.set_global_policy(previous)
-            targets_fn = None
-            if prototypes:
-                proto.use_fused_batch_norm(model, native=True)
-                targets_fn = proto.xla_targets(model.anchors)
+            # The app: fused batch norm (TinySSD's own) and XLA-compiled targets. Before: Keras'
+            # batch norm and the graph targets (`app_pipeline`'s default).
+            proto.use_fused_batch_norm(model, fused=not before)
+            targets_fn = None if before else proto.xla_targets(model.anchors)
             self.timer = EpochTimes()
             self.trainer = Trainer(model, SSDLoss(negative_ratio=proto.NEGATIVE_RATIO),
                                    keras.optimizers.Adam(0.002),
@@ -175,7 +175,7 @@ def tf_worker(args):
         request = json.loads(line)
         op, key = request["op"], request.get("key")
         if op == "setup":
-            sides[key] = Ours(request["size"], request["precision"], request["prototypes"])
+            sides[key] = Ours(request["size"], request["precision"], request["before"])
             result = {"split_dir": sides[key].split_dir,
                       "anchors": sides[key].model.anchors.shape[0]}
         elif op == "steps":
@@ -284,12 +284,12 @@ def measure_size(size, args, tf_worker_, torch_worker_):
     """All the interleaved measurements at one image size; returns the printed lines."""
     ours = {"f32": "float32", "bf16": "mixed_bfloat16"}
     keys = dict(ours)
-    if args.prototypes:
-        keys.update({"proto f32": "float32", "proto bf16": "mixed_bfloat16"})
+    if args.before:
+        keys.update({"before f32": "float32", "before bf16": "mixed_bfloat16"})
     split_dir = None
     for name, precision in keys.items():
         answer = tf_worker_(op="setup", key=f"{size} {name}", size=size, precision=precision,
-                            prototypes=name.startswith("proto"))
+                            before=name.startswith("before"))
         split_dir = answer["split_dir"]
         anchors = answer["anchors"]
     torch_worker_(op="setup", key=str(size), size=size, split_dir=split_dir)
@@ -329,9 +329,9 @@ def measure_size(size, args, tf_worker_, torch_worker_):
             first, second = (f() for f in pair)
             ours_s, peer_s = (first, second) if ours_first else (second, first)
             record(f"step only, {precision}", ours_s, peer_s, args.batch)
-            if args.prototypes:
-                record(f"step only, {precision}, ours with prototypes",
-                       ours_steps(f"proto {precision}"), peer_s, args.batch)
+            if args.before:
+                record(f"step only, {precision}, ours before fused BN + XLA targets",
+                       ours_steps(f"before {precision}"), peer_s, args.batch)
         record("step only, f32, peer without its target computation",
                ours_steps("f32"), peer_steps(False, with_targets=False), args.batch)
         loads.append(load())
@@ -344,9 +344,9 @@ def measure_size(size, args, tf_worker_, torch_worker_):
             first, second = (f() for f in pair)
             ours_s, peer_s = (first, second) if ours_first else (second, first)
             record(f"end to end, {precision}", ours_s, peer_s, args.num_images)
-            if args.prototypes:
-                record(f"end to end, {precision}, ours with prototypes",
-                       tf_worker_(op="epoch", key=f"{size} proto {precision}"), peer_s,
+            if args.before:
+                record(f"end to end, {precision}, ours before fused BN + XLA targets",
+                       tf_worker_(op="epoch", key=f"{size} before {precision}"), peer_s,
                        args.num_images)
             loads.append(load())
 
@@ -366,12 +366,12 @@ def measure_size(size, args, tf_worker_, torch_worker_):
                  f"float32 {step_f32 * 1000:.0f} ms = {flops / step_f32 / 1e9:.0f} GFLOP/s, "
                  f"mixed_bfloat16 {step_bf16 * 1000:.0f} ms = {flops / step_bf16 / 1e9:.0f} "
                  f"GFLOP/s (bf16 / f32 step time {step_bf16 / step_f32:.2f})")
-    if args.prototypes:
+    if args.before:
         for precision in ("f32", "bf16"):
-            seconds = statistics.median(
-                o for o, _ in rows[f"step only, {precision}, ours with prototypes"]) * args.batch
-            lines.append(f"  our step with prototypes, {precision}: {seconds * 1000:.0f} ms = "
-                         f"{flops / seconds / 1e9:.0f} GFLOP/s")
+            seconds = statistics.median(o for o, _ in rows[
+                f"step only, {precision}, ours before fused BN + XLA targets"]) * args.batch
+            lines.append(f"  our step before fused BN + XLA targets, {precision}: "
+                         f"{seconds * 1000:.0f} ms = {flops / seconds / 1e9:.0f} GFLOP/s")
     return lines, (flops, step_f32, step_bf16)
 
 
@@ -385,7 +385,8 @@ def main(argv=None):
                         help="images per end-to-end epoch (synthetic training split)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--cache-dir", default="data_cache")
-    parser.add_argument("--no-prototypes", dest="prototypes", action="store_false")
+    parser.add_argument("--no-before", dest="before", action="store_false",
+                        help="skip ours as it was before the fused BN and XLA targets")
     parser.add_argument("--peer-wait-policy", choices=("default", "passive"), default="passive",
                         help="OMP_WAIT_POLICY of the PyTorch worker: its OpenMP threads "
                              "spin-wait by default, which on a loaded shared machine made "

@@ -3,6 +3,7 @@
 import keras
 
 from kerasnotes._checks import check_int, check_number
+from kerasnotes.layers.fused_batch_norm import FusedBatchNormalization
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -21,7 +22,8 @@ class DownSampleBlock(keras.layers.Layer):
 
     Args:
         filters: output channels of both convolutions (>= 1).
-        momentum: momentum of the batch-norm moving averages, default 0.9 (MXNet's
+        momentum: momentum of the batch-norm moving averages (`FusedBatchNormalization`:
+            Keras' layer, one fused kernel per training call), default 0.9 (MXNet's
             `BatchNorm`, used by the notes; Keras' default 0.99 needs ~10x more steps before
             inference mode matches training on small datasets).
 
@@ -48,7 +50,7 @@ class DownSampleBlock(keras.layers.Layer):
         for i in range(2):
             self.convs.append(keras.layers.Conv2D(self.filters, 3, padding="same",
                                                   name=f"conv{i + 1}", dtype=self.dtype_policy))
-            self.norms.append(keras.layers.BatchNormalization(
+            self.norms.append(FusedBatchNormalization(
                 momentum=self.momentum, name=f"bn{i + 1}", dtype=self.dtype_policy))
         self.pool = keras.layers.MaxPooling2D(pool_size=2, strides=2, name="pool",
                                               dtype=self.dtype_policy)

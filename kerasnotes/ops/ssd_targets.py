@@ -5,7 +5,7 @@ import tensorflow as tf
 from kerasnotes.ops.anchor_matching import multibox_target
 
 
-def ssd_targets(anchors, labels, iou_threshold=0.5):
+def ssd_targets(anchors, labels, iou_threshold=0.5, jit_compile=False):
     """The targets of `ssd_loss` for a batch of labels: `multibox_target` as a dict.
 
     Anchors are matched to the ground-truth boxes as the notes describe (see
@@ -21,6 +21,9 @@ def ssd_targets(anchors, labels, iou_threshold=0.5):
         labels: `(batch, max_objects, 5)` rows `(class, xmin, ymin, xmax, ymax)`,
             normalized, class -1 for padding rows.
         iou_threshold: IoU above which an unmatched anchor takes a ground truth.
+        jit_compile: compile the matching with XLA (one kernel for the greedy loop; 2-3x
+            faster in apps.ssd's pipeline, `benchmarks/ssd_prototypes.py`). Same classes
+            and masks; offsets equal to float32 rounding.
 
     Returns:
         dict `{"class_labels": int32 (batch, A), "bbox_offsets": float32 (batch, 4A),
@@ -33,6 +36,16 @@ def ssd_targets(anchors, labels, iou_threshold=0.5):
     TensorShape([1, 5444])
     """
     anchors = tf.convert_to_tensor(anchors, "float32")
-    offsets, mask, classes = multibox_target(anchors, tf.cast(labels, "float32"),
-                                             iou_threshold=iou_threshold)
+    labels = tf.cast(labels, "float32")
+    if jit_compile:
+        return _compiled_targets(anchors, labels, float(iou_threshold))
+    return _targets(anchors, labels, iou_threshold)
+
+
+def _targets(anchors, labels, iou_threshold):
+    offsets, mask, classes = multibox_target(anchors, labels, iou_threshold=iou_threshold)
     return {"class_labels": classes, "bbox_offsets": offsets, "bbox_mask": mask}
+
+
+# One function object for the process: each new (anchors, labels) shape is compiled once.
+_compiled_targets = tf.function(_targets, jit_compile=True, reduce_retracing=True)
