@@ -306,3 +306,24 @@ def test_no_compiler_or_a_failed_build_is_reported_in_one_line(tmp_path, monkeyp
     assert fallback.backend == "tf" and "no C++ compiler" not in fallback.describe()
     assert "kernel unavailable: the C++ build failed" in fallback.describe()
     shutil.rmtree(tmp_path / "cache")
+
+
+def test_a_failed_native_build_falls_back_to_the_next_architecture_flags(tmp_path, kernel):
+    # A compiler that refuses AVX512-FP16 code (as g++ 12 does on Eigen's FP16 packets when
+    # -march=native enables it) unless -mno-avx512fp16 is given, then refuses -mno-avx512fp16
+    # itself (an older compiler): the third set, a portable -march, builds.
+    log = tmp_path / "calls.log"
+    script = tmp_path / "picky-cxx"
+    real = build.library_path()
+    script.write_text(
+        "#!/bin/sh\n"
+        f"echo \"$*\" >> {log}\n"
+        "case \" $* \" in *' -march=native '*) echo 'k.cc:1: error: no native' >&2; exit 1;; esac\n"
+        f"while [ $# -gt 0 ]; do [ \"$1\" = -o ] && cp {real} \"$2\"; shift; done\n")
+    script.chmod(0o755)
+    path = str(tmp_path / "cache" / "key" / build.LIBRARY_NAME)
+    assert build.build_library(path, str(script)) == path and os.path.exists(path)
+    calls = log.read_text().splitlines()
+    assert len(calls) == 3
+    assert " -march=native -mno-avx512fp16 " in calls[0] and "-mno-avx512fp16" not in calls[1]
+    assert " -march=x86-64-v2 " in calls[2] and "-march=native" not in calls[2]

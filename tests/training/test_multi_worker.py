@@ -125,7 +125,7 @@ def test_sigterm_to_one_worker_saves_the_same_step_on_both_and_the_rerun_resumes
         for index in (0, 1):
             cluster.start(index)
         results = [cluster.wait(i) for i in (0, 1)]
-    for code, output, _ in results:
+    for code, _output, _ in results:
         assert code == 0, "\n----\n".join(out[-3000:] for _, out, _ in results)
 
     chief, other = np.load(tmp_path / "rerun" / "w0.npz"), np.load(tmp_path / "rerun" / "w1.npz")

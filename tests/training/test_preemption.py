@@ -108,25 +108,40 @@ trainer.fit(dataset_for_epoch, epochs=3)
 
 def test_a_fit_stuck_after_sigterm_or_ctrl_c_is_ended_by_the_watchdog(tmp_path):
     root = pathlib.Path(__file__).resolve().parents[2]
-    env = dict(os.environ, PYTHONPATH=str(root), TF_CPP_MIN_LOG_LEVEL="3")
-    processes = {name: subprocess.Popen(
-        [sys.executable, "-c", STUCK_JOB, str(tmp_path / name), name], env=env, cwd=root,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for name in ("SIGTERM", "SIGINT")}
+    # Output to files (a full pipe would block the watchdog's print); on a hang, SIGABRT
+    # makes faulthandler print every thread's stack into that file, shown by the failure.
+    env = dict(os.environ, PYTHONPATH=str(root), TF_CPP_MIN_LOG_LEVEL="3",
+               PYTHONFAULTHANDLER="1")
+    processes, logs = {}, {}
+    for name in ("SIGTERM", "SIGINT"):
+        logs[name] = tmp_path / f"{name}.log"
+        with open(logs[name], "w") as log:
+            processes[name] = subprocess.Popen(
+                [sys.executable, "-c", STUCK_JOB, str(tmp_path / name), name], env=env,
+                cwd=root, stdout=log, stderr=subprocess.STDOUT)
+    start = time.monotonic()
+    codes = {}
     try:
-        start = time.monotonic()
-        results = {name: (p.wait(timeout=120), p.communicate()[1])
-                   for name, p in processes.items()}
+        for name, process in processes.items():
+            try:
+                codes[name] = process.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                process.send_signal(signal.SIGABRT)
+                process.wait(timeout=30)
+                raise AssertionError(f"{name} job still running after 120 s:\n"
+                                     + logs[name].read_text()[-6000:]) from None
     finally:
         for process in processes.values():
-            process.kill()
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=30)
     print(f"both ended {time.monotonic() - start:.1f} s after start")
-    code, err = results["SIGTERM"]
-    assert code == EXIT_PREEMPTED, err
+    err = logs["SIGTERM"].read_text()
+    assert codes["SIGTERM"] == EXIT_PREEMPTED, err
     assert "-c: preempted: SIGTERM, but fit was still waiting (for another worker?) 1 s " \
            "later: stopped without saving" in err, err
-    code, err = results["SIGINT"]
-    assert code == 130, err
+    err = logs["SIGINT"].read_text()
+    assert codes["SIGINT"] == 130, err
     assert "-c: interrupted: Ctrl-C, but fit was still waiting" in err, err
 
 

@@ -26,6 +26,21 @@ SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "word2vec_kern
 LIBRARY_NAME = "word2vec_kernel.so"
 COMPILE_FLAGS = ("-std=c++17", "-shared", "-fPIC", "-O3", "-march=native", "-fopenmp-simd",
                  "-w")
+# Tried in order after COMPILE_FLAGS until one builds. Some CPUs (or the CPU model a VM
+# reports) make `-march=native` enable AVX512-FP16, whose half-precision packet code in the
+# Eigen headers TF ships does not compile with g++ 12; the kernel is float32 and needs none
+# of it. An older compiler that does not know `-mno-avx512fp16` falls to the next set, and a
+# compiler without `-march=native` to the portable build.
+ARCH_FALLBACKS = (("-march=native", "-mno-avx512fp16"), ("-march=native",), ("-march=x86-64-v2",))
+
+
+def compile_commands(cxx, output):
+    """The build commands to try in order, one per ARCH_FALLBACKS entry."""
+    import tensorflow as tf
+
+    common = [f for f in COMPILE_FLAGS if not f.startswith("-march=")]
+    return [[cxx, *common, *arch, SOURCE, "-o", output, *tf.sysconfig.get_compile_flags(),
+             *tf.sysconfig.get_link_flags()] for arch in ARCH_FALLBACKS]
 _LOADED = {}
 
 
@@ -91,7 +106,6 @@ def compiler():
 
 def build_library(path, cxx):
     """Compiles the kernel into `path` (under a file lock; a no-op if another process did)."""
-    import tensorflow as tf
 
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
@@ -101,13 +115,16 @@ def build_library(path, cxx):
             return path
         handle, temporary = tempfile.mkstemp(suffix=".so", dir=folder)
         os.close(handle)
-        command = [cxx, *COMPILE_FLAGS, SOURCE, "-o", temporary,
-                   *tf.sysconfig.get_compile_flags(), *tf.sysconfig.get_link_flags()]
         try:
-            result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-            if result.returncode != 0:
+            first_error = None
+            for command in compile_commands(cxx, temporary):
+                result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+                if result.returncode == 0:
+                    break
                 lines = [line for line in result.stderr.splitlines() if "error" in line]
-                raise KernelUnavailable(f"the C++ build failed: {(lines or ['?'])[0][:200]}")
+                first_error = first_error or (lines or ["?"])[0][:200]
+            else:
+                raise KernelUnavailable(f"the C++ build failed: {first_error}")
             os.replace(temporary, path)
         finally:
             if os.path.exists(temporary):
