@@ -136,20 +136,6 @@ def build_data(config):
     return source, target
 
 
-def load_source_model(config, input_shape):
-    """The source model of --weights imagenet or --source-model PATH.keras."""
-    from kerasnotes.models.finetune import imagenet_resnet50, load_keras_model
-
-    if config.weights == "imagenet":
-        return imagenet_resnet50(input_shape)
-    model = load_keras_model(config.source_model, "--source-model")
-    if tuple(model.input_shape[1:]) != tuple(input_shape):
-        raise ValueError(f"--source-model {config.source_model} takes images "
-                         f"{model.input_shape[1:]}; the target images are "
-                         f"{tuple(input_shape)} (see --image-size)")
-    return model
-
-
 def fit(run, phase, model, optimizer, data, epochs):
     """Trains `model` on `data` in the run folder's `phase/`; returns the test metrics."""
     import keras
@@ -182,7 +168,11 @@ def train(run):
     import keras
 
     from kerasnotes.metrics.significance import compare_classifiers
-    from kerasnotes.models.finetune import make_target_model, set_batch_norm_momentum
+    from kerasnotes.models.finetune import (
+        load_source_model,
+        make_target_model,
+        set_batch_norm_momentum,
+    )
     from kerasnotes.models.resnet import ResNet18
     from kerasnotes.optimizers.learning_rate_multipliers import LearningRateMultipliers
     from kerasnotes.serving.classifier import ImageClassifierServer
@@ -197,7 +187,7 @@ def train(run):
     source_path = os.path.join(run.run_dir, "source_model.keras")
     if source_data is None:
         with strategy.scope():
-            source = load_source_model(config, target.image_shape)
+            source = load_source_model(target.image_shape, config.source_model, config.weights)
         print(f"Step 1: source model {source.name} from "
               f"{config.source_model or 'keras.applications (ImageNet)'}")
         run.start_training()
@@ -250,7 +240,6 @@ def train(run):
 
 APP = App(task="finetune", config_class=FinetuneConfig, doc=__doc__, add_flags=add_flags,
           finish_config=finish_config, run_name=run_name, train=train)
-
 
 main = APP.main
 

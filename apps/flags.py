@@ -12,6 +12,8 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
 # Larger learning rates only diverge (the largest the notes use is d2l's word2vec SGD, ~10).
 MAX_LEARNING_RATE = 1000.0
+# kerasnotes.data.tabular.minibatch_sampling.SAMPLING_MODES (not imported: --help stays fast).
+SAMPLING_MODES = ("without_replacement", "with_replacement")
 
 
 @dataclasses.dataclass
@@ -57,6 +59,17 @@ def positive_int(text):
     return value
 
 
+def non_negative_int(text):
+    """An integer >= 0 (0 often turns a feature off)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
 def positive_float(text):
     value = _number(text)
     if not value > 0:
@@ -87,6 +100,14 @@ def open_unit_float(text):
     return value
 
 
+def fraction(text):
+    """A number in (0, 1) (a held-out part of the data)."""
+    value = _number(text)
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1), got {text}")
+    return value
+
+
 def learning_rate(text):
     value = positive_float(text)
     if value > MAX_LEARNING_RATE:
@@ -108,12 +129,37 @@ def int_list(text):
     return values
 
 
+def layer_sizes(text):
+    """Hidden layer sizes, comma-separated positive integers (`64,32`): checked with
+    `int_list` and kept as text, as config.json records them (`hidden_layers` reads them)."""
+    int_list(text)
+    return text
+
+
+def optional_layer_sizes(text):
+    """`layer_sizes`, or empty for no hidden layer (a linear model)."""
+    return layer_sizes(text) if text.strip() else text
+
+
+def hidden_layers(text):
+    """The sizes of a `layer_sizes` text as a tuple: `"64,32"` -> (64, 32), `""` -> ()."""
+    return int_list(text) if text.strip() else ()
+
+
 def step_range(text):
     """`A,B` with 1 <= A <= B: the first and last global steps of a profile."""
     values = int_list(text)
     if len(values) != 2 or values[0] > values[1]:
         raise argparse.ArgumentTypeError(f"must be A,B with 1 <= A <= B, got {text!r}")
     return text
+
+
+def refuse_other_data(parser, config, embedded, file_flag):
+    """Stops with a usage error unless `--data` is `embedded`, the app's embedded corpus (its
+    files come with another flag, `file_flag PATH`)."""
+    if config.data != embedded:
+        parser.error(f"--data must be {embedded!r} (the embedded corpus); received "
+                     f"{config.data!r}. Give a text file with {file_flag} PATH")
 
 
 def make_parser(config, description):

@@ -31,6 +31,7 @@ it cannot generate text left to right.
 import argparse
 import dataclasses
 import os
+import types
 
 from apps import flags
 from apps.runner import App, parse_config
@@ -75,7 +76,7 @@ def add_flags(parser, defaults):
          help="tokens are characters or whitespace-separated words (default %(default)s)")
     text("--min-freq", type=flags.positive_int, default=defaults.min_freq,
          help="tokens seen fewer times become <unk> (default %(default)s)")
-    text("--validation-fraction", type=flags.open_unit_float,
+    text("--validation-fraction", type=flags.fraction,
          default=defaults.validation_fraction,
          help="held-out tail of the corpus for perplexity, in (0, 1) (default %(default)s)")
     text("--sampling", choices=["sequential", "random"], default=defaults.sampling,
@@ -95,7 +96,7 @@ def add_flags(parser, defaults):
     model("--implementation", choices=["scratch", "fused"], default=defaults.implementation,
           help="the notes' cells written from scratch, or the equal and faster Keras layers "
                "(default %(default)s)")
-    model("--embedding-dim", type=int, default=defaults.embedding_dim,
+    model("--embedding-dim", type=flags.non_negative_int, default=defaults.embedding_dim,
           help="0: the notes' one-hot inputs; N: a learned embedding of size N "
                "(default %(default)s)")
     train = parser.add_argument_group("training and generation flags").add_argument
@@ -103,7 +104,7 @@ def add_flags(parser, defaults):
           help="Adam or plain minibatch SGD (default %(default)s)")
     train("--clip", type=flags.positive_float, default=defaults.clip,
           help="clip gradients to this global norm theta (default %(default)s)")
-    train("--ngram", type=int, default=defaults.ngram,
+    train("--ngram", type=flags.non_negative_int, default=defaults.ngram,
           help="also report the perplexity of a count-based n-gram model of this order on the "
                "validation text, and a paired comparison (0: off; default %(default)s)")
     train("--prefixes", default=defaults.prefixes, help="'|'-separated prefixes to continue "
@@ -112,18 +113,10 @@ def add_flags(parser, defaults):
           help="tokens generated per prefix (default %(default)s)")
     train("--temperature", type=flags.non_negative_float, default=defaults.temperature,
           help="0: greedy; > 0: sample from softmax(logits / T) (default %(default)s)")
-    parser.set_defaults(log_every_n_steps=defaults.log_every_n_steps)
 
 
 def finish_config(config, parser):
-    if config.data != "docstrings":
-        parser.error(f"--data must be 'docstrings' (the embedded corpus); received "
-                     f"{config.data!r}. Use --text PATH for a text file.")
-    if config.validation_fraction == 0:
-        parser.error("argument --validation-fraction: must be in (0, 1), got 0")
-    for name, value in (("--embedding-dim", config.embedding_dim), ("--ngram", config.ngram)):
-        if value < 0:
-            parser.error(f"argument {name}: must be >= 0, got {value}")
+    flags.refuse_other_data(parser, config, "docstrings", "--text")
     if config.bidirectional and config.sampling == "sequential":
         parser.error("--bidirectional needs --sampling random: sequential sampling carries "
                      "the hidden state left to right, which a backward layer cannot use")
@@ -134,14 +127,11 @@ def parse_args(argv=None):
 
 
 def run_name(config):
-    bidirectional = "-bi" if config.bidirectional else ""
-    return f"{config.cell}{config.layers}{bidirectional}-{config.sampling}"
+    return f"{config.cell}{config.layers}{'-bi' if config.bidirectional else ''}-{config.sampling}"
 
 
 def build_data(config):
     """The text as `train(epoch)` and `validation` datasets, with its vocabulary and ids."""
-    import types
-
     from kerasnotes.data.text.sequence_sampling import (
         holdout_split,
         random_sampling_dataset,
@@ -177,17 +167,15 @@ def build_data(config):
 
 
 def build_model(config, data):
-    import keras
-
     from kerasnotes.models.rnn_language_model import RNNLanguageModel
+    from kerasnotes.optimizers.by_name import make_training_optimizer
 
     model = RNNLanguageModel(
         data.vocabulary, cell=config.cell, units=config.units, num_layers=config.layers,
         bidirectional=config.bidirectional, implementation=config.implementation,
         embedding_dim=config.embedding_dim or None, stateful=config.sampling == "sequential")
     model.build((None, None))
-    optimizer = keras.optimizers.Adam if config.optimizer == "adam" else keras.optimizers.SGD
-    return model, optimizer(config.lr)
+    return model, make_training_optimizer(config.optimizer, config.lr)
 
 
 def loss_and_metrics(config, data, model):
@@ -218,29 +206,18 @@ def callbacks(run, data, model):
 
 def evaluate(run, data, model, trainer):
     """Validation loss and perplexity; with --ngram, the n-gram's and a paired comparison."""
-    config = run.config
+    config, n = run.config, run.config.ngram
     metrics = {f"validation_{k}": v for k, v in trainer.evaluate(data.validation).items()}
-    if not config.ngram:
+    if not n:
         return metrics
-    import math
+    from kerasnotes.models.ngram import compare_with_ngram
 
-    from kerasnotes.data.text.sequence_sampling import random_windows
-    from kerasnotes.metrics.significance import paired_difference_test
-    from kerasnotes.models.ngram import NGramLanguageModel
-    from kerasnotes.models.rnn_language_model import window_log_likelihoods
-
-    n, cell = config.ngram, config.cell.upper()
-    ngram = NGramLanguageModel(n=n, k=0.1).fit(data.train_ids, len(data.vocabulary))
-    metrics[f"validation_perplexity_{n}gram_baseline"] = ngram.perplexity(data.validation_ids)
-    theirs = ngram.window_log_likelihoods(data.validation_ids, config.num_steps)
-    ours = window_log_likelihoods(model, *random_windows(data.validation_ids, config.num_steps))
-    test = paired_difference_test(ours - theirs, seed=config.seed)
-    shown = test.describe(f"the {cell} beats the {n}-gram", f"the {n}-gram beats the {cell}",
-                          "nats/token")
-    print(f"\n{cell} vs {n}-gram on the same validation windows: perplexity "
-          f"{math.exp(-ours.mean()):.2f} vs {math.exp(-theirs.mean()):.2f}; per-window "
-          f"log-likelihood, {cell} minus {n}-gram: {shown}")
-    metrics[f"rnn_vs_{n}gram_p_value"] = test.p_value
+    comparison = compare_with_ngram(model, data.train_ids, data.validation_ids,
+                                    len(data.vocabulary), n, config.num_steps,
+                                    name=config.cell.upper(), seed=config.seed)
+    metrics[f"validation_perplexity_{n}gram_baseline"] = comparison.ngram_perplexity
+    print(f"\n{comparison.describe()}")
+    metrics[f"rnn_vs_{n}gram_p_value"] = comparison.test.p_value
     return metrics
 
 
@@ -266,7 +243,6 @@ APP = App(task="language_model", config_class=LanguageModelConfig, doc=__doc__,
           build_data=build_data, build_model=build_model, loss_and_metrics=loss_and_metrics,
           callbacks=callbacks, trainer_options=lambda config: {"clip_global_norm": config.clip},
           evaluate=evaluate, build_server=build_server)
-
 
 main = APP.main
 

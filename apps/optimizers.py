@@ -31,7 +31,6 @@ out when there are several).
 """
 
 
-import argparse
 import dataclasses
 import os
 import statistics
@@ -40,18 +39,9 @@ import time
 from apps import flags
 from apps.runner import App, parse_config
 
-# kerasnotes.data.tabular.minibatch_sampling.SAMPLING_MODES (not imported: --help stays fast).
-SAMPLING_MODES = ("without_replacement", "with_replacement")
-
 # The notes' optimizers (kerasnotes.optimizers.by_name has their default hyperparameters;
 # it imports Keras, so --help does not import it).
 OPTIMIZER_NAMES = ("sgd", "momentum", "adagrad", "rmsprop", "adadelta", "adam")
-
-
-def default_hyperparameters(name):
-    from kerasnotes.optimizers.by_name import NOTES_OPTIMIZERS
-
-    return dict(NOTES_OPTIMIZERS[name][2])
 
 
 @dataclasses.dataclass
@@ -81,6 +71,8 @@ def parse_optimizer_names(text):
 
 def resolve_hyperparameters(config):
     """`{optimizer: {key: value}}`: the defaults, then --lr, then each --hparam."""
+    from kerasnotes.optimizers.by_name import default_hyperparameters
+
     chosen = {name: default_hyperparameters(name)
               for name in parse_optimizer_names(config.optimizers)}
     if config.lr is not None:
@@ -105,11 +97,6 @@ def resolve_hyperparameters(config):
     return chosen
 
 
-def hidden_units(text):
-    """Hidden layer sizes: empty (linear regression) or `flags.int_list`, e.g. `16,8`."""
-    return flags.int_list(text) if text.strip() else ()
-
-
 def add_flags(parser, defaults):
     add = parser.add_argument_group("optimizer comparison flags").add_argument
     add("--csv", default=None,
@@ -120,10 +107,10 @@ def add_flags(parser, defaults):
     add("--hparam", action="append", default=[], metavar="NAME.KEY=VALUE",
         help="one hyperparameter of one optimizer, e.g. adam.beta_1=0.8 (repeatable; keys "
              "are listed above)")
-    add("--hidden-units", default=defaults.hidden_units,
+    add("--hidden-units", type=flags.optional_layer_sizes, default=defaults.hidden_units,
         help="hidden layer sizes, comma-separated; empty (the default) is linear "
              "regression, as in d2l")
-    add("--sampling", choices=SAMPLING_MODES, default=defaults.sampling,
+    add("--sampling", choices=flags.SAMPLING_MODES, default=defaults.sampling,
         help="minibatches drawn without or with replacement (default %(default)s)")
     add("--clip-global-norm", type=flags.positive_float, default=None,
         help="clip each gradient to this global norm (default: no clipping)")
@@ -132,11 +119,7 @@ def add_flags(parser, defaults):
 
 
 def finish_config(config, parser):
-    """Fails early, before TensorFlow starts; --hidden-units stays text (as in config.json)."""
-    try:
-        hidden_units(config.hidden_units)
-    except argparse.ArgumentTypeError as error:
-        parser.error(f"argument --hidden-units: {error}")
+    """Checks --optimizers and every --hparam now, before training starts."""
     try:
         resolve_hyperparameters(config)
     except ValueError as error:
@@ -178,16 +161,10 @@ def build_model(config, num_features):
 
     inputs = keras.Input((num_features,), name="features")
     x = inputs
-    for i, units in enumerate(hidden_units(config.hidden_units)):
+    for i, units in enumerate(flags.hidden_layers(config.hidden_units)):
         x = keras.layers.Dense(units, activation="relu", name=f"hidden{i + 1}")(x)
     outputs = keras.layers.Dense(1, name="prediction")(x)
     return keras.Model(inputs, outputs, name="regression")
-
-
-def build_optimizer(name, hyperparameters, steps_per_epoch):
-    from kerasnotes.optimizers.by_name import make_optimizer
-
-    return make_optimizer(name, hyperparameters, steps_per_epoch)
 
 
 def train_with(run, name, hyperparameters, x, y):
@@ -197,13 +174,14 @@ def train_with(run, name, hyperparameters, x, y):
 
     from kerasnotes.data.tabular.minibatch_sampling import make_minibatch_dataset
     from kerasnotes.losses.squared_loss import SquaredLoss
+    from kerasnotes.optimizers.by_name import make_optimizer
 
     config = run.config
     keras.utils.set_random_seed(config.seed)  # the same initial weights for every optimizer
     steps_per_epoch = -(-len(y) // config.batch_size)
     with run.strategy.scope():
         model = build_model(config, x.shape[1])
-        optimizer = build_optimizer(name, hyperparameters, steps_per_epoch)
+        optimizer = make_optimizer(name, hyperparameters, steps_per_epoch)
     replacement = config.sampling == "with_replacement"
 
     def train_data(epoch):
@@ -260,7 +238,6 @@ def train(run):
 
 APP = App(task="optimizers", config_class=OptimizersConfig, doc=__doc__, add_flags=add_flags,
           finish_config=finish_config, run_name=run_name, train=train)
-
 
 main = APP.main
 

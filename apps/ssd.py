@@ -70,7 +70,8 @@ class SSDConfig(flags.CommonConfig):
     log_every_n_steps: int = 10
 
 
-OPTIMIZERS = ("sgd", "adam")
+# --optimizer -> arguments of kerasnotes.optimizers.by_name.make_training_optimizer.
+OPTIMIZERS = {"sgd": {"weight_decay": 5e-4}, "adam": {}}
 
 
 def add_flags(parser, defaults):
@@ -78,7 +79,7 @@ def add_flags(parser, defaults):
     add = group.add_argument
     add("--image-size", type=flags.positive_int, default=defaults.image_size,
         help="side of the square model input, >= 64 (default %(default)s; d2l uses 256)")
-    add("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer,
+    add("--optimizer", choices=tuple(OPTIMIZERS), default=defaults.optimizer,
         help="Adam, or d2l's SGD with weight decay 5e-4 (d2l: --optimizer sgd --lr 0.2) "
              "(default %(default)s)")
     add("--num-train", type=flags.positive_int, default=defaults.num_train,
@@ -144,14 +145,12 @@ def build_data(config):
 
 
 def build_model(config, data):
-    import keras
-
     from kerasnotes.models.tiny_ssd import TinySSD
+    from kerasnotes.optimizers.by_name import make_training_optimizer
 
     model = TinySSD(num_classes=len(data.class_names), input_size=config.image_size)
-    if config.optimizer == "adam":
-        return model, keras.optimizers.Adam(config.lr)
-    return model, keras.optimizers.SGD(config.lr, weight_decay=5e-4)
+    return model, make_training_optimizer(config.optimizer, config.lr,
+                                          **OPTIMIZERS[config.optimizer])
 
 
 def loss_and_metrics(config, data, model):
@@ -171,48 +170,25 @@ def make_detector(model, max_detections):
                        reduce_retracing=True)
 
 
-def evaluate_map(detect, val_labels, num_classes):
-    """VOC mAP@0.5 of `detect` on the `(images, labels)` batches of `val_labels`."""
-    from kerasnotes.metrics.mean_average_precision import MeanAveragePrecision
-
-    metric = MeanAveragePrecision(num_classes, iou_threshold=0.5)
-    for images, labels in val_labels:
-        metric.update(detect(images).numpy(), labels.numpy())
-    return metric.result()["mAP"]
-
-
 def callbacks(run, data, model):
-    import keras
-    import tensorflow as tf
+    """Validation mAP@0.5 (`val_mAP@0.5`) and 4 validation images with boxes, every epoch."""
+    from kerasnotes.metrics.mean_average_precision import MeanAveragePrecisionCallback
+    from kerasnotes.serving.drawing import DetectionImagesSummary
 
-    from kerasnotes.serving.drawing import draw_boxes_tf
-
-    config, num_classes = run.config, len(data.class_names)
+    config = run.config
     detect = make_detector(model, config.max_detections)
     images, labels = (t[:4] for t in next(iter(data.val_labels.take(1))))
-
-    class ValidationMAP(keras.callbacks.Callback):
-        """`logs["val_mAP@0.5"]` after every epoch (TensorBoard: `epoch_mAP@0.5`)."""
-
-        def on_epoch_end(self, epoch, logs=None):
-            logs["val_mAP@0.5"] = evaluate_map(detect, data.val_labels, num_classes)
-            if config.verbose:
-                print(f"  val_mAP@0.5: {logs['val_mAP@0.5']:.4f}", flush=True)
-
-    class ValidationDetections(keras.callbacks.Callback):
-        """A few validation images with true (green) and detected (red) boxes."""
-
-        def on_epoch_end(self, epoch, logs=None):
-            drawn = draw_boxes_tf(images, labels, detect(images), config.score_threshold)
-            tf.summary.image("validation_detections", drawn, step=epoch, max_outputs=4)
-
-    return [ValidationMAP(), ValidationDetections()]
+    return [MeanAveragePrecisionCallback(detect, data.val_labels, len(data.class_names),
+                                         verbose=config.verbose),
+            DetectionImagesSummary(detect, images, labels, config.score_threshold)]
 
 
 def evaluate(run, data, model, trainer):
+    from kerasnotes.metrics.mean_average_precision import detector_map
+
     metrics = {f"val_{k}": v for k, v in trainer.evaluate(data.validation).items()}
     detect = make_detector(model, run.config.max_detections)
-    metrics["val_mAP@0.5"] = evaluate_map(detect, data.val_labels, len(data.class_names))
+    metrics["val_mAP@0.5"] = detector_map(detect, data.val_labels, len(data.class_names))
     return metrics
 
 
@@ -248,19 +224,17 @@ def predict(args, export_path):
     import tensorflow as tf
 
     from kerasnotes.serving.client import serve_one
+    from kerasnotes.serving.detection import detection_lines
     from kerasnotes.serving.drawing import draw_detections
 
     outputs = serve_one(export_path, args.image, image_bytes=tf.constant([contents]))
     image = tf.io.decode_image(contents, channels=3, expand_animations=False).numpy()
     draw_detections(image, outputs, args.score_threshold).save(args.out)
-    count, scores = int(outputs["num_detections"]), outputs["detection_scores"]
-    shown = [row for row in range(count) if scores[row] >= args.score_threshold]
-    print(f"{export_path}: {len(shown)} detections with score >= {args.score_threshold} "
-          f"(of {count}) drawn on {args.out}")
-    for row in shown:
-        ymin, xmin, ymax, xmax = outputs["detection_boxes"][row]
-        print(f"  {outputs['detection_class_names'][row].decode()} {scores[row]:.3f} "
-              f"(xmin {xmin:.3f}, ymin {ymin:.3f}, xmax {xmax:.3f}, ymax {ymax:.3f})")
+    lines = detection_lines(outputs, args.score_threshold)
+    print(f"{export_path}: {len(lines)} detections with score >= {args.score_threshold} "
+          f"(of {int(outputs['num_detections'])}) drawn on {args.out}")
+    for line in lines:
+        print(f"  {line}")
     return outputs
 
 
@@ -269,7 +243,6 @@ APP = App(task="ssd", config_class=SSDConfig, doc=__doc__, add_flags=add_flags,
           build_data=build_data, build_model=build_model, loss_and_metrics=loss_and_metrics,
           callbacks=callbacks, evaluate=evaluate, build_server=build_server,
           after_export=after_export, add_predict_flags=add_predict_flags, predict=predict)
-
 
 main = APP.main
 

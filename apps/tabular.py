@@ -37,8 +37,6 @@ import os
 from apps import flags
 from apps.runner import App, parse_config
 
-# kerasnotes.data.tabular.minibatch_sampling.SAMPLING_MODES (not imported: --help stays fast).
-SAMPLING_MODES = ("without_replacement", "with_replacement")
 SYNTHETIC_SIZES = (1000, 400)
 OPTIMIZERS = ("sgd", "momentum", "adam")
 
@@ -65,12 +63,6 @@ class TabularConfig(flags.CommonConfig):
     log_every_n_steps: int = 10
 
 
-def layer_sizes(text):
-    """`--hidden-units`: checked with `flags.int_list`, kept as text (as in config.json)."""
-    flags.int_list(text)
-    return text
-
-
 def add_flags(parser, defaults):
     add = parser.add_argument_group("tabular flags").add_argument
     add("--target", default=defaults.target, help="target column of the CSV (default %(default)s)")
@@ -88,7 +80,7 @@ def add_flags(parser, defaults):
         help=f"use only the first N rows to predict (synthetic default {SYNTHETIC_SIZES[1]})")
     add("--k-folds", type=flags.positive_int, default=defaults.k_folds,
         help="K of the K-fold cross-validation, >= 2 (default %(default)s)")
-    add("--hidden-units", type=layer_sizes, default=defaults.hidden_units,
+    add("--hidden-units", type=flags.layer_sizes, default=defaults.hidden_units,
         help="hidden layer sizes of the MLP, comma-separated (default %(default)s)")
     add("--weight-decay", type=flags.non_negative_float, default=defaults.weight_decay,
         help="lambda of the L2 penalty lambda/2 * sum(w^2) on the weights (default %(default)s)")
@@ -97,7 +89,7 @@ def add_flags(parser, defaults):
     add("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer,
         help="kerasnotes optimizer: minibatch SGD, Momentum (gamma 0.9) or Adam "
              "(default %(default)s)")
-    add("--sampling", choices=SAMPLING_MODES, default=defaults.sampling,
+    add("--sampling", choices=flags.SAMPLING_MODES, default=defaults.sampling,
         help="minibatches drawn without replacement (each row once per epoch) or with "
              "replacement (default %(default)s)")
     add("--predictions", default=None,
@@ -141,38 +133,21 @@ def build_model(config, table):
     from kerasnotes.optimizers.by_name import make_optimizer
 
     model = tabular_mlp(table.features, table.numeric_columns, table.categorical_columns,
-                        table.targets, flags.int_list(config.hidden_units),
+                        table.targets, flags.hidden_layers(config.hidden_units),
                         config.weight_decay, config.dropout, config.seed)
     hyperparameters = {"adam": {}, "sgd": {}, "momentum": {"gamma": 0.9}}[config.optimizer]
     return model, make_optimizer(config.optimizer, dict(hyperparameters, learning_rate=config.lr),
                                  steps_per_epoch=1)
 
 
-def log_targets(table):
-    """log(target), `(N, 1)` float32: what the model is trained to predict."""
-    import numpy as np
-
-    return np.log(table.targets).astype("float32").reshape(-1, 1)
-
-
-def predict(model, table, batch_size):
-    """The model's predictions of the target, `exp(model output)`, float64 `(N,)`."""
-    import numpy as np
-
-    from kerasnotes.data.tabular.minibatch_sampling import make_minibatch_dataset
-
-    dataset = make_minibatch_dataset(table.features, batch_size, seed=None)
-    logs = [np.asarray(model(batch, training=False)).reshape(-1) for batch in dataset]
-    return np.exp(np.concatenate(logs).astype(np.float64))
-
-
 def evaluate_log_rmse(model, table, batch_size):
     """log-RMSE of the model's predictions of `table`'s targets (kerasnotes LogRMSE)."""
     from kerasnotes.metrics.log_rmse import LogRMSE
+    from kerasnotes.models.tabular_mlp import predict_targets
 
     metric = LogRMSE()
     metric.update_state(table.targets.astype("float32"),
-                        predict(model, table, batch_size).astype("float32"))
+                        predict_targets(model, table.features, batch_size).astype("float32"))
     return float(metric.result())
 
 
@@ -183,13 +158,14 @@ def train_one(run, table, folder, validation_table=None, fold=0):
 
     from kerasnotes.data.tabular.minibatch_sampling import make_minibatch_dataset
     from kerasnotes.losses.squared_loss import SquaredLoss
+    from kerasnotes.models.tabular_mlp import log_targets
     from kerasnotes.training.precision import float32_copy
 
     config = run.config
     keras.utils.set_random_seed(config.seed + fold)
     with run.strategy.scope():
         model, optimizer = build_model(config, table)
-    train_arrays = (table.features, log_targets(table))
+    train_arrays = (table.features, log_targets(table.targets))
     replacement = config.sampling == "with_replacement"
 
     def train_data(epoch):
@@ -199,7 +175,7 @@ def train_one(run, table, folder, validation_table=None, fold=0):
     validation = None
     if validation_table is not None:
         validation = make_minibatch_dataset(
-            (validation_table.features, log_targets(validation_table)), config.batch_size,
+            (validation_table.features, log_targets(validation_table.targets)), config.batch_size,
             seed=None)
     # RMSE of log predictions: the log-RMSE (predictions below 1 are not clipped here).
     trainer = run.trainer(model, SquaredLoss(), optimizer,
@@ -217,6 +193,7 @@ def train(run):
 
     from kerasnotes.data.tabular.house_prices import write_predictions_csv
     from kerasnotes.data.tabular.k_fold import k_fold_splits
+    from kerasnotes.models.tabular_mlp import predict_targets
     from kerasnotes.serving.tabular import TabularRegressorServer
 
     config = run.config
@@ -251,7 +228,8 @@ def train(run):
         print(f"Final model on all {table.num_rows} training rows")
     model = train_one(run, table, "final", fold=0)
     predictions_path = config.predictions or os.path.join(run.run_dir, "predictions.csv")
-    write_predictions_csv(predictions_path, test.ids, predict(model, test, config.batch_size),
+    write_predictions_csv(predictions_path, test.ids,
+                          predict_targets(model, test.features, config.batch_size),
                           test.id_column, table.target_column)
     print(f"Predictions of {test.num_rows} rows ({test_name}): {predictions_path}")
     server = TabularRegressorServer(model, table.numeric_columns, table.categorical_columns)
@@ -262,7 +240,6 @@ def train(run):
 
 APP = App(task="tabular", config_class=TabularConfig, doc=__doc__, add_flags=add_flags,
           finish_config=finish_config, run_name=run_name, train=train)
-
 
 main = APP.main
 

@@ -9,52 +9,33 @@ the nearest words, view the vectors in TensorBoard's projector, export them.
         --lr 0.01 --batch-size 512 --epochs 5                 # the notes' Keras model
     tensorboard --logdir runs/word2vec
 
-Corpus (--corpus):
-  (default)   the embedded corpus: English sentences of the Python standard library's
-              docstrings, gathered by kerasnotes in a fixed order (no files, no network;
-              about 95k tokens on Python 3.11)
-  PATH        a text file in the PTB format: one sentence per line, tokens separated by
-              spaces (e.g. ptb.train.txt)
+Corpus (--corpus): by default the embedded corpus, English sentences of the Python standard
+library's docstrings in a fixed order (no files, no network; ~95k tokens); or a PTB-format
+text file (one sentence per line, tokens separated by spaces, e.g. ptb.train.txt).
 
 Training: subsampling (t), a random context window of at most --window words on each
 side within the sentence, --negatives noise words per context word from count**0.75
 (negative sampling, masked binary cross-entropy) or a Huffman tree (hierarchical softmax).
 The nearest words of the probe words are printed after every epoch and at the end.
 
-Implementation (--implementation):
-  fused       (default) word2vec's own way, as gensim trains: one SGD step per (center,
-              context) pair (skip-gram) or window (CBOW), no padding, the gradient written
-              from the notes' formulas, the rate decaying linearly from --lr to --min-lr.
-              It runs a C++ TensorFlow op (Hogwild SGD on --threads threads), built on
-              first use with the system compiler (about 20 s, cached in
-              ~/.cache/kerasnotes/ops); without a compiler it runs the same steps with TF
-              ops (batched, slower) and says so in one line. The first line of training
-              names the path used. Only the default strategy (one process) and
-              float32; checkpoints after every epoch and, with
-              --checkpoint-every-n-steps N, after every N steps (a step: one kernel call
-              of about 100k words, or one TF step of about 4096 words)
+Implementation (--implementation; README.md, "apps.word2vec", says more):
+  fused       (default) gensim's way: one SGD step per (center, context) pair or window,
+              no padding, the notes' gradient written out, the rate decaying linearly from
+              --lr to --min-lr; a C++ TensorFlow op (Hogwild SGD on --threads threads, built
+              on first use in ~20 s, cached in ~/.cache/kerasnotes/ops), else the same steps
+              in TF ops (one line says which). One process, float32 only
   fused_tf    the fused steps with TF ops only (no kernel)
   keras       the notes' Keras models (SkipGram, CBOW) on padded batches of --batch-size
-              centers, through the Trainer with --optimizer (any --strategy and
-              --precision)
+              centers through the Trainer: any --strategy, --precision and --optimizer:
+              lazy_adam (default; sparse rows only; on PTB use ~5x d2l's Adam rate, --lr
+              0.01), adam (Keras' dense Adam) or sgd (needs --lr 1 to 10)
 
-Optimizer (--optimizer, --implementation keras only; the fused path is SGD):
-  lazy_adam   (default) kerasnotes LazyAdam: Adam whose sparse (embedding) updates touch
-              only the rows of the batch, with Adam's global-step bias correction; faster
-              than dense Adam on large vocabularies. A row absent from a step does not
-              move, so rare words get smaller steps than with dense Adam: on PTB use about
-              5x d2l's Adam rate (--lr 0.01 instead of 0.002)
-  adam        Keras' Adam: m, v and the vectors of every row decay at every step
-  sgd         kerasnotes SGD (sparse updates); needs a much larger --lr (e.g. 1 to 10)
-
-Outputs: runs/word2vec/<model>-<loss>/ (config.json, TensorBoard events: fused path
-train/epoch_loss (mean loss per target word), epoch_words_per_second (words kept after
-subsampling), learning_rate, batch_loss; keras path the Trainer's loss and examples/s; the
-probe neighbours as text; checkpoints after every epoch (and every
---checkpoint-every-n-steps steps): rerunning the same command resumes from the last one;
-projector/ holds vectors.tsv and metadata.tsv for TensorBoard's projector) and
-saved_models/word2vec/<version>/ (SavedModel whose serving_default takes token strings [N]
-and returns ids, vectors, neighbors and similarities; unknown tokens map to <unk>).
+Outputs: runs/word2vec/<model>-<loss>/ (config.json; TensorBoard loss, words/s, learning
+rate and the probe neighbours as text; checkpoints after every epoch and every
+--checkpoint-every-n-steps steps, from which rerunning the same command resumes;
+projector/ vectors.tsv and metadata.tsv) and saved_models/word2vec/<version>/
+(serving_default: token strings [N] -> ids, vectors, neighbors, similarities; unknown
+tokens map to <unk>).
 """
 
 import dataclasses
@@ -66,7 +47,8 @@ from apps.runner import App, cli, parse_config, run_app
 
 MODELS = ("skipgram", "cbow")
 LOSSES = ("negative", "hierarchical")
-OPTIMIZERS = ("lazy_adam", "adam", "sgd")
+# --optimizer -> its name in kerasnotes.optimizers.by_name.TRAINING_OPTIMIZERS.
+OPTIMIZERS = {"lazy_adam": "lazy_adam", "adam": "adam", "sgd": "notes_sgd"}
 IMPLEMENTATIONS = ("fused", "fused_tf", "keras")
 # Default --lr: SGD of the fused path (PTB: 0.1 after 5 epochs puts intel, microprocessor,
 # chips next to chip; word2vec.c's 0.025 is too slow for 5 epochs of a 1M-word corpus),
@@ -123,7 +105,7 @@ def add_flags(parser, defaults):
         help="skip-gram or continuous bag of words (default %(default)s)")
     add("--loss", choices=LOSSES, default=defaults.loss,
         help="negative sampling or hierarchical softmax (default %(default)s)")
-    add("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer,
+    add("--optimizer", choices=tuple(OPTIMIZERS), default=defaults.optimizer,
         help="lazy_adam (Adam updating only the batch's rows), adam (Keras' dense Adam) or "
              "sgd (default %(default)s)")
     add("--embedding-dim", type=flags.positive_int, default=defaults.embedding_dim,
@@ -152,9 +134,8 @@ def add_flags(parser, defaults):
 def finish_config(config, parser):
     if config.lr is None:
         config.lr = DEFAULT_LR[config.implementation]
-    if config.corpus is None and config.data != "stdlib":
-        parser.error(f"--data must be 'stdlib' (the embedded corpus); received "
-                     f"{config.data!r}. Give a text file with --corpus PATH")
+    if config.corpus is None:
+        flags.refuse_other_data(parser, config, "stdlib", "--corpus")
     if config.implementation == "keras":
         return
     several = config.strategy == "auto" and os.environ.get("TF_CONFIG")
@@ -197,33 +178,18 @@ def build_data(config):
 
 
 def build_model(config, data):
-    from kerasnotes.models.cbow import CBOW
-    from kerasnotes.models.skip_gram import SkipGram
+    """The notes' Keras model of --model and --loss, and the --optimizer at --lr."""
+    from kerasnotes.models.word2vec_by_name import word2vec_model
+    from kerasnotes.optimizers.by_name import make_training_optimizer
 
-    cls = SkipGram if config.model == "skipgram" else CBOW
-    output = "negative_sampling" if config.loss == "negative" else "hierarchical_softmax"
-    model = cls(len(data.corpus.vocabulary), config.embedding_dim, output=output,
-                word_counts=data.corpus.counts.tolist(), name=f"{config.model}_{config.loss}")
-    model.build()
-    return model, build_optimizer(config)
-
-
-def build_optimizer(config):
-    """The optimizer named by --optimizer, with learning rate --lr."""
-    import keras
-
-    from kerasnotes.optimizers.lazy_adam import LazyAdam
-    from kerasnotes.optimizers.sgd import SGD
-
-    optimizers = {"lazy_adam": LazyAdam, "adam": keras.optimizers.Adam, "sgd": SGD}
-    return optimizers[config.optimizer](config.lr)
+    model = word2vec_model(config.model, config.loss, data.corpus.counts, config.embedding_dim)
+    return model, make_training_optimizer(OPTIMIZERS[config.optimizer], config.lr)
 
 
 def loss_and_metrics(config, data, model):
-    from kerasnotes.losses import HierarchicalSoftmaxLoss, MaskedBinaryCrossEntropy
+    from kerasnotes.models.word2vec_by_name import word2vec_loss
 
-    return (MaskedBinaryCrossEntropy() if config.loss == "negative"
-            else HierarchicalSoftmaxLoss()), []
+    return word2vec_loss(config.loss), []
 
 
 def callbacks(run, data, model=None):
@@ -294,12 +260,10 @@ def train_fused(run):
 
 APP = App(task="word2vec", config_class=Word2VecConfig, doc=__doc__, add_flags=add_flags,
           finish_config=finish_config, run_name=lambda config: f"{config.model}-{config.loss}",
-          train=train_fused)
+          build_data=build_data, build_model=build_model, loss_and_metrics=loss_and_metrics,
+          callbacks=callbacks, evaluate=evaluate, build_server=build_server, train=train_fused)
 # --implementation keras: the runner's standard flow (Trainer, then evaluate and export).
-KERAS_APP = dataclasses.replace(
-    APP, train=None, build_data=build_data, build_model=build_model,
-    loss_and_metrics=loss_and_metrics, callbacks=callbacks, evaluate=evaluate,
-    build_server=build_server)
+KERAS_APP = dataclasses.replace(APP, train=None)
 
 
 def app_for(argv=None):

@@ -1,4 +1,5 @@
-"""Argument checks shared by the layers, models, ops, losses, metrics and optimizers.
+"""Argument checks shared by the library: layers, models, ops, losses, metrics, optimizers,
+data pipelines and the trainer.
 
 Every check returns the value in a normal form (a Python `int`, `float`, `tuple`, ...) or
 raises a `ValueError` in one style, naming the owner (the class or function checking its
@@ -26,6 +27,9 @@ Example:
 
 import math
 import numbers
+
+import numpy as np
+import tensorflow as tf
 
 
 def invalid(owner, name, value, requirement):
@@ -217,11 +221,37 @@ def check_numbers(owner, name, values, minimum=None, maximum=None, exclusive_min
     return tuple(float(v) for v in items)
 
 
+def check_range(owner, name, value, minimum=None, maximum=None, exclusive_minimum=None,
+                exclusive_maximum=None):
+    """`value` as a pair `(low, high)` of floats with `low <= high`, both within the bounds.
+
+    For the interval a random value is drawn from (a crop's area fraction, an aspect
+    ratio); the bounds are those of `check_number`.
+
+    >>> check_range("ImageAugmentation", "crop_area", [0.1, 1], exclusive_minimum=0, maximum=1)
+    (0.1, 1.0)
+    >>> check_range("ImageAugmentation", "aspect_ratio", (2, 0.5), exclusive_minimum=0)
+    Traceback (most recent call last):
+    ValueError: ImageAugmentation: aspect_ratio must be a pair (low, high) of positive numbers \
+with low <= high; received aspect_ratio=(2, 0.5)
+    """
+    bounds = (minimum, exclusive_minimum, maximum, exclusive_maximum)
+    try:
+        pair = tuple(value) if not isinstance(value, (str, bytes)) else ()
+    except TypeError:
+        pair = ()
+    if len(pair) != 2 or not all(_number_ok(v, *bounds) for v in pair) or pair[0] > pair[1]:
+        raise invalid(owner, name, value, "a pair (low, high) of "
+                      f"{_number_words(None, bounds, plural=True)} with low <= high")
+    return float(pair[0]), float(pair[1])
+
+
 def check_bool(owner, name, value):
-    """`value` if it is `True` or `False` (not `0`, `1` or `"yes"`)."""
-    if not isinstance(value, bool):
+    """`value` as a Python `bool` if it is `True` or `False` (a NumPy bool too; not `0`,
+    `1` or `"yes"`)."""
+    if not isinstance(value, (bool, np.bool_)):
         raise invalid(owner, name, value, "True or False")
-    return value
+    return bool(value)
 
 
 def check_choice(owner, name, value, choices):
@@ -238,3 +268,27 @@ def check_choice(owner, name, value, choices):
     if not known:
         raise invalid(owner, name, value, f"one of {choices}")
     return value
+
+
+def check_stateless_seed(owner, name, value):
+    """`value` as the seed of TF's stateless random ops: an int32/int64 tensor of shape `(2,)`.
+
+    A list or tuple of two ints is converted (to int32). A graph tensor of unknown shape
+    passes; its shape is checked by the random op that uses it.
+
+    >>> check_stateless_seed("random_horizontal_flip", "seed", [1, 2]).dtype
+    tf.int32
+    >>> check_stateless_seed("random_horizontal_flip", "seed", [1, 2, 3])
+    Traceback (most recent call last):
+    ValueError: random_horizontal_flip: seed must be an int32/int64 tensor of shape (2,); \
+received seed=[1, 2, 3]
+    """
+    try:
+        seed = tf.convert_to_tensor(value)
+    except (TypeError, ValueError):
+        seed = None
+    if (seed is None or seed.dtype not in (tf.int32, tf.int64)
+            or seed.shape.rank not in (None, 1)
+            or (seed.shape.rank == 1 and seed.shape[0] not in (None, 2))):
+        raise invalid(owner, name, value, "an int32/int64 tensor of shape (2,)")
+    return seed

@@ -16,6 +16,8 @@ from kerasnotes._checks import (
     check_ints,
     check_number,
     check_numbers,
+    check_range,
+    check_stateless_seed,
     invalid,
 )
 
@@ -155,8 +157,28 @@ def test_check_numbers():
         check_numbers("F", "p", [2], minimum=0, maximum=1, min_length=0)
 
 
+def test_check_range():
+    result = check_range("ImageAugmentation", "crop_area", [0.1, np.float32(1)],
+                         exclusive_minimum=0, maximum=1)
+    assert result == (0.1, 1.0) and all(type(v) is float for v in result)
+    assert check_range("F", "r", (2, 2)) == (2.0, 2.0)
+    for value in [(0.0, 1.0), (0.5, 1.2), (0.8, 0.5), (0.5,), (0.1, 0.5, 1.0), 0.5, "ab", None,
+                  (0.5, float("nan"))]:
+        with raises("ImageAugmentation: crop_area must be a pair (low, high) of numbers in "
+                    f"(0, 1] with low <= high; received crop_area={value!r}"):
+            check_range("ImageAugmentation", "crop_area", value, exclusive_minimum=0, maximum=1)
+    with raises("ImageAugmentation: aspect_ratio must be a pair (low, high) of positive "
+                "numbers with low <= high; received aspect_ratio=(2.0, 0.5)"):
+        check_range("ImageAugmentation", "aspect_ratio", (2.0, 0.5), exclusive_minimum=0)
+    with raises("F: r must be a pair (low, high) of finite numbers with low <= high; "
+                "received r=(1, inf)"):
+        check_range("F", "r", (1, float("inf")))
+
+
 def test_check_bool():
     assert check_bool("Residual", "use_1x1conv", False) is False
+    result = check_bool("make_minibatch_dataset", "replacement", np.bool_(True))
+    assert result is True
     for value in [0, 1, "yes", None]:
         with raises(f"Residual: use_1x1conv must be True or False; received "
                     f"use_1x1conv={value!r}"):
@@ -171,3 +193,20 @@ def test_check_choice():
             check_choice("Pool2D", "mode", value, ("max", "avg"))
     with raises("F: cell must be one of {'rnn': 1}; received cell=['rnn']"):
         check_choice("F", "cell", ["rnn"], {"rnn": 1})
+
+
+def test_check_stateless_seed():
+    for value, dtype in [([1, 2], tf.int32), ((1, 2), tf.int32),
+                         (tf.constant([1, 2], tf.int64), tf.int64), (np.array([3, 4]), tf.int64)]:
+        seed = check_stateless_seed("random_color_jitter", "seed", value)
+        assert seed.dtype == dtype and seed.numpy().tolist() == list(np.asarray(value))
+    for value in [[1, 2, 3], [0.5, 1.0], 7, [[1, 2]], "ab", [1, "a"], None]:
+        with raises("random_color_jitter: seed must be an int32/int64 tensor of shape (2,); "
+                    f"received seed={value!r}"):
+            check_stateless_seed("random_color_jitter", "seed", value)
+
+    @tf.function(input_signature=[tf.TensorSpec(None, tf.int64)])
+    def unknown_shape(seed):
+        return check_stateless_seed("f", "seed", seed)
+
+    assert unknown_shape(tf.constant([5, 6], tf.int64)).numpy().tolist() == [5, 6]

@@ -1,5 +1,10 @@
-"""VOC-style mean average precision (mAP) of object detections."""
+"""VOC-style mean average precision (mAP) of object detections.
 
+`MeanAveragePrecision` accumulates detections and computes the mAP; `detector_map` is the mAP
+of a detector on a dataset; `MeanAveragePrecisionCallback` logs it after every epoch.
+"""
+
+import keras
 import numpy as np
 
 from kerasnotes._checks import check_int, check_number
@@ -177,3 +182,50 @@ class MeanAveragePrecision:
         valid = ~np.isnan(ap)
         mean = float(np.mean(ap[valid])) if np.any(valid) else float("nan")
         return {"mAP": mean, "ap_per_class": ap}
+
+
+def detector_map(detect, batches, num_classes, iou_threshold=0.5):
+    """The VOC mAP of a detector on a dataset.
+
+    Args:
+        detect: images -> `(batch, rows, 6)` detections `(class_id, score, xmin, ymin, xmax,
+            ymax)` (a tensor or array), e.g. `TinySSD.detect`.
+        batches: iterable of `(images, labels)` batches (tensors), labels `(batch,
+            max_objects, 5)` as in `MeanAveragePrecision.update`.
+        num_classes: number of object classes.
+        iou_threshold: IoU a detection needs to match a ground truth (VOC: 0.5).
+
+    Returns:
+        the mAP, a float (NaN when no class has a ground truth).
+    """
+    metric = MeanAveragePrecision(num_classes, iou_threshold=iou_threshold)
+    for images, labels in batches:
+        metric.update(np.asarray(detect(images)), np.asarray(labels))
+    return metric.result()["mAP"]
+
+
+class MeanAveragePrecisionCallback(keras.callbacks.Callback):
+    """After every epoch, `logs[name]`: the `detector_map` of `detect` on `batches`.
+
+    The Trainer writes the logs to TensorBoard (`val_mAP@0.5` becomes the validation run's
+    `epoch_mAP@0.5`), the epoch line and the history. With `verbose`, it also prints
+    `  val_mAP@0.5: 0.9987`.
+
+    Example:
+
+    >>> detect = tf.function(lambda images: model.detect(images, 100))
+    >>> trainer = Trainer(model, loss, optimizer, callbacks=[
+    ...     MeanAveragePrecisionCallback(detect, validation_batches, num_classes=4)])
+    """
+
+    def __init__(self, detect, batches, num_classes, iou_threshold=0.5, name="val_mAP@0.5",
+                 verbose=1):
+        super().__init__()
+        self.detect, self.batches, self.num_classes = detect, batches, num_classes
+        self.iou_threshold, self.name, self.verbose = iou_threshold, name, verbose
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs[self.name] = detector_map(self.detect, self.batches, self.num_classes,
+                                       self.iou_threshold)
+        if self.verbose:
+            print(f"  {self.name}: {logs[self.name]:.4f}", flush=True)

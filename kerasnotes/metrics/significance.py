@@ -39,14 +39,10 @@ import math
 
 import numpy as np
 
+from kerasnotes._checks import check_int
+
 ALPHA = 0.05
 Z_95 = 1.959963984540054  # the 97.5% quantile of the standard normal
-
-
-def _check_count(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"{name} must be a non-negative integer; received {value!r}")
-    return int(value)
 
 
 def wilson_interval(successes, trials, z=Z_95):
@@ -60,7 +56,8 @@ def wilson_interval(successes, trials, z=Z_95):
     >>> [round(x, 3) for x in wilson_interval(8, 10)]
     [0.49, 0.943]
     """
-    successes, trials = _check_count("successes", successes), _check_count("trials", trials)
+    successes = check_int("wilson_interval", "successes", successes, minimum=0)
+    trials = check_int("wilson_interval", "trials", trials, minimum=0)
     if successes > trials:
         raise ValueError(f"successes ({successes}) must be <= trials ({trials})")
     if trials == 0:
@@ -74,7 +71,8 @@ def wilson_interval(successes, trials, z=Z_95):
 
 def binomial_cdf(k, n, p=0.5):
     """`P(X <= k)` for `X ~ Binomial(n, p)`, summed exactly (log-space terms)."""
-    k, n = _check_count("k", k), _check_count("n", n)
+    k = check_int("binomial_cdf", "k", k, minimum=0)
+    n = check_int("binomial_cdf", "n", n, minimum=0)
     if k >= n:
         return 1.0
     if p <= 0 or p >= 1:
@@ -98,7 +96,8 @@ def mcnemar_exact(b, c):
     >>> round(mcnemar_exact(1, 9), 4)
     0.0215
     """
-    b, c = _check_count("b", b), _check_count("c", c)
+    b = check_int("mcnemar_exact", "b", b, minimum=0)
+    c = check_int("mcnemar_exact", "c", c, minimum=0)
     return min(1.0, 2.0 * binomial_cdf(min(b, c), b + c, 0.5))
 
 

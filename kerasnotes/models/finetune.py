@@ -122,3 +122,24 @@ def imagenet_resnet50(input_shape):
             "--weights imagenet: the ImageNet ResNet50 weights cannot be downloaded here "
             f"({type(error).__name__}: {str(error).splitlines()[0][:160]}). Train the source "
             "model instead (omit --weights) or pass --source-model PATH.keras") from None
+
+
+def load_source_model(input_shape, path=None, weights=None):
+    """A source model the user gives instead of training one (step 1 of the notes).
+
+    Args:
+        input_shape: `(H, W, C)` of the target images, which the model must take.
+        path: a `.keras` model file (`load_keras_model`), used unless `weights` is given.
+        weights: "imagenet" for `imagenet_resnet50`.
+
+    Raises:
+        FileNotFoundError, ValueError: one line naming `path` (see `load_keras_model`), or
+            saying that the model takes other images than the target's.
+    """
+    if weights == "imagenet":
+        return imagenet_resnet50(input_shape)
+    model = load_keras_model(path, "--source-model")
+    if tuple(model.input_shape[1:]) != tuple(input_shape):
+        raise ValueError(f"--source-model {path} takes images {model.input_shape[1:]}; the "
+                         f"target images are {tuple(input_shape)} (see --image-size)")
+    return model

@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from kerasnotes._checks import check_int
 from kerasnotes.data.text.text_vocabulary import TextVocabulary
 from kerasnotes.layers.bidirectional_rnn import BidirectionalRNN
 from kerasnotes.layers.deep_rnn import DeepRNN, check_cell_and_implementation, states_per_layer
@@ -21,12 +22,6 @@ def _as_vocabulary(vocabulary):
         "RNNLanguageModel: vocabulary must be a TextVocabulary or its get_config() dict; "
         f"received {type(vocabulary).__name__}"
     )
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"RNNLanguageModel: {name} must be an integer >= 1; received {value!r}")
-    return value
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -93,12 +88,12 @@ class RNNLanguageModel(keras.Model):
         self.vocabulary = _as_vocabulary(vocabulary)
         self.vocab_size = len(self.vocabulary)
         self.cell = cell
-        self.units = _positive_int("units", units)
-        self.num_layers = _positive_int("num_layers", num_layers)
+        self.units = check_int("RNNLanguageModel", "units", units)
+        self.num_layers = check_int("RNNLanguageModel", "num_layers", num_layers)
         self.bidirectional = bool(bidirectional)
         self.implementation = implementation
-        self.embedding_dim = None if embedding_dim is None else _positive_int(
-            "embedding_dim", embedding_dim)
+        self.embedding_dim = check_int("RNNLanguageModel", "embedding_dim", embedding_dim,
+                                       allow_none=True)
         self.stateful = bool(stateful)
         if self.stateful and self.bidirectional:
             raise ValueError(

@@ -1,8 +1,13 @@
-"""The house-prices model of the notes: preprocessing + an MLP with L2 decay and dropout."""
+"""The house-prices model of the notes: preprocessing + an MLP with L2 decay and dropout.
+
+`tabular_mlp` builds the model, which predicts `log(target)`: `log_targets` are its training
+targets, `predict_targets` turns its outputs back into targets.
+"""
 
 import keras
 import numpy as np
 
+from kerasnotes.data.tabular.minibatch_sampling import make_minibatch_dataset
 from kerasnotes.data.tabular.tabular_preprocessing import TabularPreprocessing
 from kerasnotes.layers.dropout import Dropout
 from kerasnotes.layers.weight_decay import L2WeightDecay
@@ -53,3 +58,24 @@ def tabular_mlp(features, numeric_columns, categorical_columns, targets, hidden_
         bias_initializer=keras.initializers.Constant(float(np.mean(np.log(targets)))),
         dtype="float32")(x)
     return keras.Model(inputs, outputs, name="tabular_mlp")
+
+
+def log_targets(targets):
+    """`log(targets)` as float32 `(N, 1)`: what `tabular_mlp` is trained to predict."""
+    return np.log(np.asarray(targets)).astype("float32").reshape(-1, 1)
+
+
+def predict_targets(model, features, batch_size=256):
+    """The targets a `tabular_mlp` predicts for the rows of `features`, `exp(output)`.
+
+    Args:
+        model: a model from `tabular_mlp`.
+        features: `{column: NumPy array}` of the rows, the raw columns.
+        batch_size: rows per call of the model.
+
+    Returns:
+        float64 `(N,)`, in the rows' order.
+    """
+    dataset = make_minibatch_dataset(features, batch_size, seed=None)
+    logs = [np.asarray(model(batch, training=False)).reshape(-1) for batch in dataset]
+    return np.exp(np.concatenate(logs).astype(np.float64))

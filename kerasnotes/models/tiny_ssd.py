@@ -1,11 +1,10 @@
 """TinySSD, the notes' single shot multibox detector (SSD 单发多框检测)."""
 
-import numbers
-
 import keras
 import numpy as np
 import tensorflow as tf
 
+from kerasnotes._checks import check_int
 from kerasnotes.layers.box_predictor import BoxPredictor
 from kerasnotes.layers.class_predictor import ClassPredictor
 from kerasnotes.layers.down_sample_block import DownSampleBlock
@@ -19,12 +18,6 @@ from kerasnotes.ops.nms import multibox_detection
 TINY_SSD_SIZES = ((0.2, 0.272), (0.37, 0.447), (0.54, 0.619), (0.71, 0.79), (0.88, 0.961))
 TINY_SSD_RATIOS = ((1.0, 2.0, 0.5),) * 5
 NUM_SCALES = 5
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"TinySSD: {name} must be an integer >= 1; received {name}={value!r}")
-    return int(value)
 
 
 def _per_scale(name, values):
@@ -54,7 +47,7 @@ def tiny_ssd_anchors(input_size=256, sizes=TINY_SSD_SIZES, ratios=TINY_SSD_RATIO
     >>> tiny_ssd_anchors(256).shape
     (5444, 4)
     """
-    input_size = _positive_int("input_size", input_size)
+    input_size = check_int("tiny_ssd_anchors", "input_size", input_size)
     sizes, ratios = _per_scale("sizes", sizes), _per_scale("ratios", ratios)
     sides = [input_size // 8, input_size // 16, input_size // 32, input_size // 64, 1]
     anchors = [multibox_prior(side, side, s, r).numpy()
@@ -113,15 +106,15 @@ class TinySSD(keras.Model):
                  ratios=TINY_SSD_RATIOS, base_filters=(16, 32, 64), stage_filters=128,
                  **kwargs):
         name = kwargs.pop("name", "tiny_ssd")
-        num_classes = _positive_int("num_classes", num_classes)
-        input_size = _positive_int("input_size", input_size)
+        num_classes = check_int("TinySSD", "num_classes", num_classes)
+        input_size = check_int("TinySSD", "input_size", input_size)
         if input_size < 64:
             raise ValueError("TinySSD: input_size must be >= 64 (six halvings leave 1x1 "
                              "before the last down-sample block); received "
                              f"input_size={input_size}")
         sizes = _per_scale("sizes", sizes)
         ratios = _per_scale("ratios", ratios)
-        stage_filters = _positive_int("stage_filters", stage_filters)
+        stage_filters = check_int("TinySSD", "stage_filters", stage_filters)
         num_anchors = [len(s) + len(r) - 1 for s, r in zip(sizes, ratios, strict=True)]
 
         stages = [SSDBaseNetwork(base_filters, name="stage1_base")]

@@ -1,9 +1,8 @@
 """Non-maximum suppression and the detection post-processing of SSD (`multibox_detection`)."""
 
-import numbers
-
 import tensorflow as tf
 
+from kerasnotes._checks import check_choice, check_int, check_number
 from kerasnotes.ops.box_offsets import offset_inverse
 from kerasnotes.ops.boxes import box_iou, validate_boxes
 
@@ -47,8 +46,9 @@ def nms(boxes, scores, iou_threshold=0.5, max_output_size=None):
             f"nms: scores must have one value per box; received boxes shape "
             f"{tuple(boxes.shape)} and scores shape {tuple(scores.shape)}"
         )
-    _check_unit_interval("nms", "iou_threshold", iou_threshold)
-    max_output_size = _check_max_output_size("nms", "max_output_size", max_output_size)
+    iou_threshold = check_number("nms", "iou_threshold", iou_threshold, minimum=0, maximum=1,
+                                 allow_tensor=True)
+    max_output_size = check_int("nms", "max_output_size", max_output_size, allow_none=True)
     order = tf.argsort(scores, direction="DESCENDING", stable=True)
     sorted_boxes = tf.gather(boxes, order)[None]
     valid = tf.ones_like(order, "bool")[None]
@@ -171,12 +171,11 @@ def multibox_detection(cls_probs, offset_preds, anchors, nms_threshold=0.5,
     _check_detection_shapes(cls_probs, offset_preds, anchors)
     if anchors.shape.rank == 3:
         anchors = anchors[0]
-    _check_unit_interval("multibox_detection", "nms_threshold", nms_threshold)
-    if implementation not in IMPLEMENTATIONS:
-        raise ValueError(f"multibox_detection: implementation must be one of {IMPLEMENTATIONS}; "
-                         f"received implementation={implementation!r}")
-    max_detections = _check_max_output_size("multibox_detection", "max_detections",
-                                            max_detections)
+    nms_threshold = check_number("multibox_detection", "nms_threshold", nms_threshold,
+                                 minimum=0, maximum=1, allow_tensor=True)
+    check_choice("multibox_detection", "implementation", implementation, IMPLEMENTATIONS)
+    max_detections = check_int("multibox_detection", "max_detections", max_detections,
+                               allow_none=True)
 
     shape = tf.shape(cls_probs)
     batch, num_anchors = shape[0], shape[1]
@@ -281,16 +280,3 @@ def _check_detection_shapes(cls_probs, offset_preds, anchors):
             f"multibox_detection: offset_preds must have shape (batch, {4 * count}) for "
             f"{count} anchors; received shape {tuple(offset_preds.shape)}"
         )
-
-
-def _check_unit_interval(function, name, value):
-    if isinstance(value, numbers.Real) and not 0.0 <= value <= 1.0:
-        raise ValueError(f"{function}: {name} must be in [0, 1]; received {value}")
-
-
-def _check_max_output_size(function, name, value):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{function}: {name} must be an int >= 1 or None; received {value!r}")
-    return int(value)

@@ -1,4 +1,8 @@
-"""The serving module of an SSD detector: image bytes or pixels in, boxes out."""
+"""The serving module of an SSD detector: image bytes or pixels in, boxes out.
+
+`DetectionServer` is the module; `detection_outputs` names its outputs; `detection_lines`
+lists one image's outputs as text (the ssd app's `predict`).
+"""
 
 import numbers
 
@@ -162,3 +166,32 @@ def detection_outputs(detections, class_names):
         "detection_class_names": names,
         "num_detections": tf.reduce_sum(tf.cast(valid, tf.int32), axis=1),
     }
+
+
+def detection_lines(outputs, score_threshold):
+    """One line per detection of one image's serving outputs that scores >= `score_threshold`.
+
+    Args:
+        outputs: NumPy outputs of one image (see `DetectionServer`): `detection_boxes`
+            (normalized ymin, xmin, ymax, xmax), `detection_scores`,
+            `detection_class_names`, `num_detections`.
+        score_threshold: smallest score listed.
+
+    Returns:
+        lines `class_name score (xmin, ymin, xmax, ymax)`, in the outputs' order.
+
+    Example:
+
+    >>> detection_lines(serve_one("saved_models/ssd/1", "photo.jpg", image_bytes=...), 0.5)
+    ['disk 0.981 (xmin 0.102, ymin 0.250, xmax 0.398, ymax 0.541)']
+    """
+    scores, lines = outputs["detection_scores"], []
+    for row in range(int(outputs["num_detections"])):
+        if scores[row] < score_threshold:
+            continue
+        ymin, xmin, ymax, xmax = outputs["detection_boxes"][row]
+        name = outputs["detection_class_names"][row]
+        name = name.decode() if isinstance(name, bytes) else str(name)
+        lines.append(f"{name} {scores[row]:.3f} (xmin {xmin:.3f}, ymin {ymin:.3f}, "
+                     f"xmax {xmax:.3f}, ymax {ymax:.3f})")
+    return lines

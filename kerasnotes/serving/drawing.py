@@ -1,7 +1,8 @@
 """Pictures of predictions: detection boxes (TensorBoard and PNG) and segmentation panels.
 
 - `draw_boxes_tf`: a TensorBoard image batch with ground-truth (green) and predicted (red)
-  boxes, drawn by `tf.image.draw_bounding_boxes`;
+  boxes, drawn by `tf.image.draw_bounding_boxes`; `DetectionImagesSummary` writes it after
+  every epoch of training;
 - `draw_detections`: one image with the labeled boxes of a detection export's outputs
   (`name score`), as a PIL image;
 - `write_detection_picture`: a few images through an export's `serving_default`, drawn side
@@ -14,6 +15,7 @@ Example:
 >>> draw_detections(pixels, {k: v[0].numpy() for k, v in outputs.items()}, 0.5).save("d.png")
 """
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -46,6 +48,30 @@ def draw_boxes_tf(images, labels, detections, score_threshold):
     predicted = tf.where(keep, _yxyx(detections[..., 2:]), 0.0)
     drawn = tf.image.draw_bounding_boxes(images, truth, [[0.0, 1.0, 0.0, 1.0]])
     return tf.image.draw_bounding_boxes(drawn, predicted, [[1.0, 0.0, 0.0, 1.0]])
+
+
+class DetectionImagesSummary(keras.callbacks.Callback):
+    """After every epoch, `images` with their true (green) and detected (red) boxes
+    (`draw_boxes_tf`) as the TensorBoard image `name`, to the default summary writer (the
+    Trainer's validation run).
+
+    Args:
+        detect: images -> `(N, rows, 6)` detections, e.g. `TinySSD.detect`.
+        images, labels: a few images, float `(N, H, W, 3)` in `[0, 1]`, and their labels.
+        score_threshold: smallest score drawn.
+        name: the summary's tag.
+    """
+
+    def __init__(self, detect, images, labels, score_threshold=0.5,
+                 name="validation_detections"):
+        super().__init__()
+        self.detect, self.images, self.labels = detect, images, labels
+        self.score_threshold, self.name = score_threshold, name
+
+    def on_epoch_end(self, epoch, logs=None):
+        drawn = draw_boxes_tf(self.images, self.labels, self.detect(self.images),
+                              self.score_threshold)
+        tf.summary.image(self.name, drawn, step=epoch, max_outputs=len(self.images))
 
 
 def draw_detections(image, outputs, score_threshold):

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerasnotes._checks import check_int
 from kerasnotes.optimizers.clip_by_global_norm import clip_by_global_norm
 from kerasnotes.training.checkpoints import NonFiniteLossError, RunCheckpoint
 from kerasnotes.training.fault_injection import fail_point
@@ -104,10 +105,10 @@ class Trainer:
             raise ValueError(f"Trainer: model must be a keras.Model; received {type(model)}")
         if not model.built:
             raise ValueError("Trainer: the model must be built (call it once or give it an Input)")
-        _check_positive("log_every_n_steps", log_every_n_steps)
-        _check_positive("steps_per_execution", steps_per_execution)
-        if checkpoint_every_n_steps is not None:
-            _check_positive("checkpoint_every_n_steps", checkpoint_every_n_steps)
+        log_every_n_steps = check_int("Trainer", "log_every_n_steps", log_every_n_steps)
+        steps_per_execution = check_int("Trainer", "steps_per_execution", steps_per_execution)
+        checkpoint_every_n_steps = check_int("Trainer", "checkpoint_every_n_steps",
+                                             checkpoint_every_n_steps, allow_none=True)
         if profile_steps is not None:
             first, last = (int(s) for s in profile_steps)
             if not 1 <= first <= last:
@@ -122,11 +123,10 @@ class Trainer:
         self.model = model
         self.strategy = strategy or tf.distribute.get_strategy()
         self.run_dir = run_dir
-        self.log_every_n_steps = int(log_every_n_steps)
-        self.checkpoint_every_n_steps = (None if checkpoint_every_n_steps is None
-                                         else int(checkpoint_every_n_steps))
+        self.log_every_n_steps = log_every_n_steps
+        self.checkpoint_every_n_steps = checkpoint_every_n_steps
         self.clip_global_norm = None if clip_global_norm is None else float(clip_global_norm)
-        self.steps_per_execution = int(steps_per_execution)
+        self.steps_per_execution = steps_per_execution
         self.profile_steps = profile_steps
         self.verbose = verbose if is_chief(self.strategy) else 0
         self._loss_fn = _unreduced(loss)
@@ -587,11 +587,6 @@ def _metric_variables(metrics):
     """The state variables of `metrics` (a Keras 3 metric is not a checkpointable object
     itself: its variables are), so that a resumed epoch continues its metric states."""
     return [variable for metric in metrics for variable in metric.variables]
-
-
-def _check_positive(name, value):
-    if isinstance(value, bool) or int(value) != value or int(value) < 1:
-        raise ValueError(f"Trainer: {name} must be an integer >= 1; received {value!r}")
 
 
 def _stall_free(dataset):

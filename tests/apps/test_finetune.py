@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 from apps import finetune
+from kerasnotes.models.finetune import load_source_model
 from tests.apps import app_runner
 
 TINY = ["--source-train-per-class", "6", "--target-train-per-class", "4", "--source-epochs",
@@ -91,7 +92,7 @@ def test_defaults_are_visible():
 def test_missing_source_model_names_the_file(tmp_path):
     config = finetune.parse_args(["--source-model", str(tmp_path / "none.keras")])
     with pytest.raises(FileNotFoundError, match="none.keras"):
-        finetune.load_source_model(config, (28, 28, 3))
+        load_source_model((28, 28, 3), config.source_model, config.weights)
 
 
 @pytest.mark.slow

@@ -142,7 +142,7 @@ def test_bad_input_in_process(tmp_path, args, message):
         (["--data", "ptb"], "--data must be 'docstrings'"),
         (["--temperature", "-1"], "argument --temperature: must be >= 0"),
         (["--validation-fraction", "0"], "--validation-fraction: must be in (0, 1)"),
-        (["--validation-fraction", "1"], "--validation-fraction: must be in [0, 1)"),
+        (["--validation-fraction", "1"], "--validation-fraction: must be in (0, 1), got 1"),
         (["--embedding-dim", "-2"], "--embedding-dim: must be >= 0"),
         (["--ngram", "-1"], "--ngram: must be >= 0"),
     ],

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from apps import optimizers
+from kerasnotes.optimizers.by_name import make_optimizer
 from tests.apps import app_runner
 
 TINY = ["--num-rows", "120", "--batch-size", "20", "--verbose", "0", "--log-every-n-steps", "2"]
@@ -140,11 +141,11 @@ def test_hyperparameters_defaults_lr_and_overrides():
     assert chosen["adam"] == {"learning_rate": 0.3, "beta_1": 0.8, "beta_2": 0.999,
                               "epsilon": 1e-8}
     assert chosen["sgd"] == {"learning_rate": 0.3, "decay_rate": 0.5}
-    sgd = optimizers.build_optimizer("sgd", chosen["sgd"], steps_per_epoch=4)
+    sgd = make_optimizer("sgd", chosen["sgd"], steps_per_epoch=4)  # what the app trains with
     schedule = keras.optimizers.schedules.deserialize(sgd.get_config()["learning_rate"])
     rates = [float(schedule(step)) for step in (0, 3, 4, 8)]
     np.testing.assert_allclose(rates, [0.3, 0.3, 0.15, 0.075], rtol=1e-6)
-    assert optimizers.build_optimizer("adam", chosen["adam"], 4).beta_1 == 0.8
+    assert make_optimizer("adam", chosen["adam"], 4).beta_1 == 0.8
     assert list(optimizers.resolve_hyperparameters(optimizers.parse_args([]))) == NAMES
 
 

@@ -4,6 +4,7 @@ import functools
 import os
 import subprocess
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -184,10 +185,11 @@ def test_optimizer_flag_chooses_the_optimizer():
     from kerasnotes.optimizers.sgd import SGD
 
     expected = {"lazy_adam": LazyAdam, "adam": keras.optimizers.Adam, "sgd": SGD}
+    data = types.SimpleNamespace(corpus=types.SimpleNamespace(counts=np.arange(1, 11)))
     for name, cls in expected.items():
-        optimizer = word2vec.build_optimizer(word2vec.parse_args(["--optimizer", name,
-                                                                  "--lr", "0.5"]))
-        assert type(optimizer) is cls
+        config = word2vec.parse_args(["--optimizer", name, "--lr", "0.5", "--embedding-dim", "4"])
+        model, optimizer = word2vec.build_model(config, data)
+        assert type(optimizer) is cls and model.name == "skipgram_negative"
         assert float(keras.ops.convert_to_numpy(optimizer.learning_rate)) == 0.5
 
 

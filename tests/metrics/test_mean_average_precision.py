@@ -3,7 +3,12 @@
 import numpy as np
 import pytest
 
-from kerasnotes.metrics.mean_average_precision import MeanAveragePrecision, average_precision
+from kerasnotes.metrics.mean_average_precision import (
+    MeanAveragePrecision,
+    MeanAveragePrecisionCallback,
+    average_precision,
+    detector_map,
+)
 
 A = [0.1, 0.1, 0.4, 0.4]
 B = [0.5, 0.5, 0.9, 0.9]
@@ -120,3 +125,32 @@ def test_average_precision_equals_the_definition_on_random_curves():
 def test_bad_input(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def two_batches_and_a_detector():
+    """Two batches of one image each (image i is filled with i) and a detector of them:
+    image 0 found exactly, image 1 found at the wrong place (AP 0.5 over the 2 objects)."""
+    import tensorflow as tf
+
+    batches = [(tf.fill((1, 2, 2, 3), float(i)), tf.constant([[gt(0, A)]])) for i in (0, 1)]
+    found = {0: [[det(0, 0.9, A)]], 1: [[det(0, 0.8, FAR)]]}
+    return batches, lambda images: tf.constant(found[int(images[0, 0, 0, 0])], tf.float32)
+
+
+def test_detector_map_is_the_map_of_every_batch_together():
+    batches, detect = two_batches_and_a_detector()
+    expected = MeanAveragePrecision(1)
+    for images, labels in batches:
+        expected.update(detect(images).numpy(), labels.numpy())
+    assert detector_map(detect, batches, num_classes=1) == expected.result()["mAP"] == 0.5
+
+
+def test_callback_logs_the_map_after_every_epoch(capsys):
+    batches, detect = two_batches_and_a_detector()
+    logs = {"loss": 1.0}
+    MeanAveragePrecisionCallback(detect, batches, num_classes=1).on_epoch_end(0, logs)
+    assert logs == {"loss": 1.0, "val_mAP@0.5": 0.5}
+    assert capsys.readouterr().out == "  val_mAP@0.5: 0.5000\n"
+    quiet = MeanAveragePrecisionCallback(detect, batches, 1, name="mAP", verbose=0)
+    quiet.on_epoch_end(1, logs)
+    assert logs["mAP"] == 0.5 and capsys.readouterr().out == ""

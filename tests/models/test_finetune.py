@@ -7,6 +7,7 @@ import pytest
 from kerasnotes.models.finetune import (
     imagenet_resnet50,
     load_keras_model,
+    load_source_model,
     make_target_model,
     set_batch_norm_momentum,
 )
@@ -83,3 +84,15 @@ def test_load_keras_model_round_trip_and_one_line_errors(tmp_path):
 def test_imagenet_resnet50_refuses_other_image_shapes_before_any_download():
     with pytest.raises(ValueError, match=r"224x224x3 images; the target images are \(28, 28, 3\)"):
         imagenet_resnet50((28, 28, 3))
+
+
+def test_load_source_model_takes_the_target_images_or_says_which_it_takes(tmp_path):
+    path = str(tmp_path / "source.keras")
+    ResNet18(num_classes=3, input_shape=(16, 16, 3), width_divisor=16).save(path)
+    assert load_source_model((16, 16, 3), path).input_shape == (None, 16, 16, 3)
+    with pytest.raises(ValueError, match=r"^--source-model .*source.keras takes images "
+                                         r"\(16, 16, 3\); the target images are \(28, 28, 3\) "
+                                         r"\(see --image-size\)$"):
+        load_source_model((28, 28, 3), path)
+    with pytest.raises(ValueError, match="224x224x3 images"):  # before any download
+        load_source_model((28, 28, 3), path, weights="imagenet")

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from kerasnotes.models.ngram import NGramLanguageModel
+from kerasnotes.models.ngram import NGramLanguageModel, compare_with_ngram
 
 
 def test_bigram_counts_and_add_k_by_hand():
@@ -64,3 +64,38 @@ def test_higher_order_fits_a_deterministic_sequence():
 def test_bad_input(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def embedding_language_model(logits):
+    """A Keras language model whose logits after token `i` are the row `logits[i]`."""
+    import keras
+
+    vocab_size = logits.shape[0]
+    model = keras.Sequential([keras.Input((None,), dtype="int32"),
+                              keras.layers.Embedding(vocab_size, vocab_size)])
+    model.layers[0].set_weights([np.asarray(logits, "float32")])
+    return model
+
+
+def test_compare_with_ngram_scores_both_models_on_the_same_windows():
+    tokens = np.array([0, 1, 2, 3] * 50)
+    train, validation = tokens[:120], tokens[120:]
+    bigram = NGramLanguageModel(n=2, k=0.1).fit(train, vocab_size=4)
+    # A network equal to the bigram scores every window as the bigram does.
+    log_p = np.log([[bigram.probability([i], w) for w in range(4)] for i in range(4)])
+    same = compare_with_ngram(embedding_language_model(log_p), train, validation, 4, n=2,
+                              num_steps=8, name="COPY")
+    assert same.ngram_perplexity == pytest.approx(bigram.perplexity(validation))
+    assert same.model_window_perplexity == pytest.approx(same.ngram_window_perplexity,
+                                                         rel=1e-5)
+    # A uniform network (perplexity V = 4) loses to the bigram, and the verdict says so.
+    uniform = compare_with_ngram(embedding_language_model(np.zeros((4, 4))), train,
+                                 validation, 4, n=2, num_steps=8, name="UNIFORM")
+    assert uniform.model_window_perplexity == pytest.approx(4.0, rel=1e-5)
+    assert uniform.test.count == (len(validation) - 1) // 8 and uniform.test.mean < 0
+    line = uniform.describe()
+    assert line.startswith("UNIFORM vs 2-gram on the same validation windows: perplexity "
+                           "4.00 vs ")
+    assert "per-window log-likelihood, UNIFORM minus 2-gram: mean difference -" in line
+    # 9 windows, every one lost: 2 of the 2**9 sign patterns are as extreme, p = 0.0039.
+    assert line.endswith("9 pairs): the 2-gram beats the UNIFORM (p=0.0039)"), line

@@ -155,7 +155,8 @@ def test_bad_arguments():
         StyleTransfer(extractor, content[0])
     with pytest.raises(ValueError, match="style_image"):
         style_transfer_targets(extractor, content, content[0])
-    with pytest.raises(ValueError, match="height and width"):
+    with pytest.raises(ValueError, match="draw_content_scene: height must be a positive "
+                                         "integer; received height=0"):
         draw_content_scene(0, 5)
 
 

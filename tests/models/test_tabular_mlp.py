@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 
-from kerasnotes.models.tabular_mlp import tabular_mlp
+from kerasnotes.models.tabular_mlp import log_targets, predict_targets, tabular_mlp
 
 
 def table():
@@ -38,3 +38,14 @@ def test_output_stays_float32_under_bfloat16():
     assert model.get_layer("hidden1").compute_dtype == "bfloat16"
     assert model.get_layer("log_prediction").compute_dtype == "float32"
     assert model({k: v[:2] for k, v in features.items()}).dtype == "float32"
+
+
+def test_predictions_are_exp_of_the_output_in_row_order():
+    features, targets = table()
+    model = tabular_mlp(features, ["Area"], ["Zone"], targets, hidden_units=(8,))
+    np.testing.assert_allclose(log_targets(targets), np.log(targets)[:, None], rtol=1e-6)
+    assert log_targets(targets).dtype == "float32"
+    outputs = np.asarray(model(features, training=False)).reshape(-1)
+    predictions = predict_targets(model, features, batch_size=5)  # 7 batches, the last of 2
+    assert predictions.shape == (32,) and predictions.dtype == np.float64
+    np.testing.assert_allclose(predictions, np.exp(outputs), rtol=1e-5)

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from kerasnotes.models.tiny_ssd import TinySSD
 from kerasnotes.ops.nms import multibox_detection
-from kerasnotes.serving.detection import DetectionServer
+from kerasnotes.serving.detection import DetectionServer, detection_lines
 from kerasnotes.serving.export import export_saved_model
 
 CLASS_NAMES = ["disk", "square"]
@@ -153,3 +153,16 @@ def test_an_image_of_no_pixels_is_refused_by_name(loaded):
                        match=r"detect_images: images must have height and width >= 1; "
                              r"received shape \[2 0 5 3\]"):
         loaded.signatures["detect_images"](images=tf.zeros((2, 0, 5, 3), tf.uint8))
+
+
+def test_detection_lines_list_the_detections_above_the_threshold():
+    outputs = {"detection_boxes": np.array([[0.25, 0.1, 0.5, 0.4], [0.0, 0.0, 1.0, 1.0],
+                                            [0.1, 0.2, 0.3, 0.4], [0.0, 0.0, 0.0, 0.0]]),
+               "detection_scores": np.array([0.98, 0.3, 0.5, 0.0]),
+               "detection_class_names": np.array([b"disk", b"square", b"disk", b""]),
+               "num_detections": np.int32(3)}
+    assert detection_lines(outputs, 0.5) == [
+        "disk 0.980 (xmin 0.100, ymin 0.250, xmax 0.400, ymax 0.500)",
+        "disk 0.500 (xmin 0.200, ymin 0.100, xmax 0.400, ymax 0.300)"]
+    assert len(detection_lines(outputs, 0.0)) == 3  # padding rows are never listed
+    assert detection_lines(outputs, 0.99) == []

@@ -21,9 +21,9 @@ optional hue; `random_color_jitter`) plays the part of `keras.layers.RandomColor
 stateless factors; colors do not move boxes.
 """
 
-import numbers
-
 import tensorflow as tf
+
+from kerasnotes._checks import check_number, check_stateless_seed
 
 # ITU-R 601 luma weights, as tf.image.rgb_to_grayscale.
 _GRAY_WEIGHTS = (0.2989, 0.587, 0.114)
@@ -51,26 +51,6 @@ def _check_image(function, image):
             f"3); received shape {tuple(image.shape)}"
         )
     return image
-
-
-def _check_seed(function, seed):
-    seed = tf.convert_to_tensor(seed)
-    if seed.dtype not in (tf.int32, tf.int64) or seed.shape.rank not in (None, 1) or (
-            seed.shape.rank == 1 and seed.shape[0] not in (None, 2)):
-        raise ValueError(
-            f"{function}: seed must be an int32/int64 tensor of shape (2,); received dtype "
-            f"{seed.dtype.name} and shape {tuple(seed.shape)}"
-        )
-    return seed
-
-
-def _check_factor(function, name, value, upper=None):
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or value < 0 or (
-            upper is not None and value > upper):
-        bound = f" and <= {upper}" if upper is not None else ""
-        raise ValueError(f"{function}: {name} must be a number >= 0{bound}; received "
-                         f"{name}={value!r}")
-    return float(value)
 
 
 def flip_boxes_horizontally(labels):
@@ -142,8 +122,8 @@ def random_horizontal_flip(image, labels, seed, probability=0.5):
     function = "random_horizontal_flip"
     image = _check_image(function, image)
     labels = _check_labels(function, labels)
-    seed = _check_seed(function, seed)
-    probability = _check_factor(function, "probability", probability, upper=1.0)
+    seed = check_stateless_seed(function, "seed", seed)
+    probability = check_number(function, "probability", probability, minimum=0, maximum=1)
     coins = tf.random.stateless_uniform(tf.shape(labels)[:-2], seed) < probability
     if image.shape.rank == 3 and labels.shape.rank == 2:
         # One image: flip only when the coin says so (cheaper than computing both).
@@ -197,11 +177,11 @@ def random_color_jitter(image, seed, brightness=0.2, contrast=0.2, saturation=0.
     """
     function = "random_color_jitter"
     image = _check_image(function, image)
-    seed = _check_seed(function, seed)
-    brightness = _check_factor(function, "brightness", brightness)
-    contrast = _check_factor(function, "contrast", contrast, upper=1.0)
-    saturation = _check_factor(function, "saturation", saturation, upper=1.0)
-    hue = _check_factor(function, "hue", hue, upper=0.5)
+    seed = check_stateless_seed(function, "seed", seed)
+    brightness = check_number(function, "brightness", brightness, minimum=0)
+    contrast = check_number(function, "contrast", contrast, minimum=0, maximum=1)
+    saturation = check_number(function, "saturation", saturation, minimum=0, maximum=1)
+    hue = check_number(function, "hue", hue, minimum=0, maximum=0.5)
     dtype = image.dtype
     image = tf.image.convert_image_dtype(image, tf.float32)
     factors = color_jitter_factors(seed, brightness, contrast, saturation, hue)
@@ -270,7 +250,7 @@ def augment_detection_example(image, labels, seed, flip_probability=0.5, brightn
     >>> labels = tf.constant([[2.0, 0.1, 0.2, 0.4, 0.6], [-1.0, 0.0, 0.0, 0.0, 0.0]])
     >>> image, labels = augment_detection_example(image, labels, seed=[3, 7])
     """
-    seed = _check_seed("augment_detection_example", seed)
+    seed = check_stateless_seed("augment_detection_example", "seed", seed)
     flip_seed, color_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
     image, labels = random_horizontal_flip(image, labels, flip_seed, flip_probability)
     image = random_color_jitter(image, color_seed, brightness, contrast, saturation, hue)

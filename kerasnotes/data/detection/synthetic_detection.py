@@ -41,6 +41,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
+from kerasnotes._checks import check_int
 from kerasnotes.data.detection.banana_detection import (
     CLASS_NAMES_FILE,
     IMAGES_FOLDER,
@@ -161,24 +162,16 @@ def _draw_image(seed, split_index, index, image_size, max_objects):
     return image, objects
 
 
-def _check_count(argument, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(
-            f"write_synthetic_detection_dataset: {argument} must be an integer >= {minimum}; "
-            f"received {argument}={value!r}"
-        )
-    return int(value)
-
-
-def _parameters(num_train, num_val, image_size, seed, max_objects):
+def _parameters(function, num_train, num_val, image_size, seed, max_objects):
+    """The manifest of a dataset with these arguments (checked for `function`)."""
     return {
         "generator": "kerasnotes.data.detection.synthetic_detection",
         "version": GENERATOR_VERSION,
-        "num_train": _check_count("num_train", num_train, 0),
-        "num_val": _check_count("num_val", num_val, 0),
-        "image_size": _check_count("image_size", image_size, 32),
-        "seed": _check_count("seed", seed, 0),
-        "max_objects": _check_count("max_objects", max_objects, 0),
+        "num_train": check_int(function, "num_train", num_train, minimum=0),
+        "num_val": check_int(function, "num_val", num_val, minimum=0),
+        "image_size": check_int(function, "image_size", image_size, minimum=32),
+        "seed": check_int(function, "seed", seed, minimum=0),
+        "max_objects": check_int(function, "max_objects", max_objects, minimum=0),
     }
 
 
@@ -250,7 +243,8 @@ def write_synthetic_detection_dataset(root, num_train=1000, num_val=200, image_s
     >>> sorted(os.listdir(root))  # doctest: +SKIP
     ['classes.txt', 'manifest.json', 'train', 'val']
     """
-    parameters = _parameters(num_train, num_val, image_size, seed, max_objects)
+    parameters = _parameters("write_synthetic_detection_dataset", num_train, num_val,
+                             image_size, seed, max_objects)
     root = os.path.abspath(os.fspath(root))
     if os.path.exists(root) and not os.path.isdir(root):
         raise ValueError(f"write_synthetic_detection_dataset: {root} exists and is not a folder")
@@ -302,7 +296,8 @@ def ensure_synthetic_detection_dataset(root, num_train=1000, num_val=200, image_
     ...                                           image_size=64)  # doctest: +SKIP
     >>> load_banana_detection(os.path.join(root, "val"))  # doctest: +SKIP
     """
-    parameters = _parameters(num_train, num_val, image_size, seed, max_objects)
+    parameters = _parameters("ensure_synthetic_detection_dataset", num_train, num_val,
+                             image_size, seed, max_objects)
     if _is_complete(os.path.abspath(os.fspath(root)), parameters):
         return os.path.abspath(os.fspath(root))
     return write_synthetic_detection_dataset(root, num_train, num_val, image_size, seed,

@@ -37,36 +37,10 @@ A factor of 0 skips its transformation, so with every factor 0 (and a full-area 
 ratio 1 to the input size) the images come back unchanged.
 """
 
-import math
-
 import keras
 import tensorflow as tf
 
-
-def _check_probability(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ValueError(f"ImageAugmentation: {name} must be a probability in [0, 1]; "
-                         f"received {name}={value!r}")
-    return float(value)
-
-
-def _check_range(name, value, low, high):
-    try:
-        a, b = (float(v) for v in value)
-    except (TypeError, ValueError):
-        raise ValueError(f"ImageAugmentation: {name} must be a pair (min, max); "
-                         f"received {name}={value!r}") from None
-    if not (low < a <= b <= high):
-        raise ValueError(f"ImageAugmentation: {name} must satisfy {low} < min <= max <= "
-                         f"{high}; received {name}={value!r}")
-    return (a, b)
-
-
-def _check_factor(name, value, high):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= high:
-        raise ValueError(f"ImageAugmentation: {name} must be a number in [0, {high}]; "
-                         f"received {name}={value!r}")
-    return float(value)
+from kerasnotes._checks import check_int, check_int_pair, check_number, check_range
 
 
 class ImageAugmentation:
@@ -119,22 +93,21 @@ class ImageAugmentation:
     def __init__(self, target_size, horizontal_flip=0.5, vertical_flip=0.0,
                  crop_area=(0.1, 1.0), aspect_ratio=(0.5, 2.0), brightness=0.0,
                  contrast=0.0, saturation=0.0, hue=0.0, crop=True):
-        try:
-            size = tuple(int(s) for s in target_size)
-        except (TypeError, ValueError):
-            size = ()
-        if len(size) != 2 or min(size) < 1:
-            raise ValueError("ImageAugmentation: target_size must be (height, width) of "
-                             f"positive integers; received target_size={target_size!r}")
-        self.target_size = size
-        self.horizontal_flip = _check_probability("horizontal_flip", horizontal_flip)
-        self.vertical_flip = _check_probability("vertical_flip", vertical_flip)
-        self.crop_area = _check_range("crop_area", crop_area, 0.0, 1.0)
-        self.aspect_ratio = _check_range("aspect_ratio", aspect_ratio, 0.0, math.inf)
-        self.brightness = _check_factor("brightness", brightness, 1.0)
-        self.contrast = _check_factor("contrast", contrast, 1.0)
-        self.saturation = _check_factor("saturation", saturation, 1.0)
-        self.hue = _check_factor("hue", hue, 0.5)
+        owner = "ImageAugmentation"
+        self.target_size = check_int_pair(owner, "target_size", target_size,
+                                          allow_single=False)
+        self.horizontal_flip = check_number(owner, "horizontal_flip", horizontal_flip,
+                                            minimum=0, maximum=1)
+        self.vertical_flip = check_number(owner, "vertical_flip", vertical_flip,
+                                          minimum=0, maximum=1)
+        self.crop_area = check_range(owner, "crop_area", crop_area, exclusive_minimum=0,
+                                     maximum=1)
+        self.aspect_ratio = check_range(owner, "aspect_ratio", aspect_ratio,
+                                        exclusive_minimum=0)
+        self.brightness = check_number(owner, "brightness", brightness, minimum=0, maximum=1)
+        self.contrast = check_number(owner, "contrast", contrast, minimum=0, maximum=1)
+        self.saturation = check_number(owner, "saturation", saturation, minimum=0, maximum=1)
+        self.hue = check_number(owner, "hue", hue, minimum=0, maximum=0.5)
         self.crop = bool(crop)
         # The Keras layers do the pixel work of the color changes; their own random
         # state is never used (the factors below are what `transform_images` receives).
@@ -270,10 +243,8 @@ def augment_dataset(dataset, seed, epoch=0, augmentation=None):
     >>> train = augment_dataset(make_classification_dataset(x, y, 64, shuffle_seed=0,
     ...                                                     epoch=3), seed=0, epoch=3)
     """
-    for name, value in (("seed", seed), ("epoch", epoch)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"augment_dataset: {name} must be a non-negative integer; "
-                             f"received {name}={value!r}")
+    seed = check_int("augment_dataset", "seed", seed, minimum=0)
+    epoch = check_int("augment_dataset", "epoch", epoch, minimum=0)
     spec = dataset.element_spec
     image_spec = spec[0] if isinstance(spec, tuple) else spec
     if image_spec.shape.rank != 4 or None in image_spec.shape[1:]:

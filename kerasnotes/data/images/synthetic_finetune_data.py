@@ -15,6 +15,7 @@ dark random background color. Images are uint8 `(N, 28, 28, 3)`.
 
 import numpy as np
 
+from kerasnotes._checks import check_int
 from kerasnotes.data.images.classification_datasets import ClassificationData
 from kerasnotes.data.images.synthetic_glyphs import (
     SYNTHETIC_GLYPHS_CLASS_NAMES,
@@ -27,13 +28,6 @@ SOURCE_COLORS = {"red": (1.0, 0.15, 0.1), "green": (0.1, 0.9, 0.2), "blue": (0.2
 SOURCE_CLASS_NAMES = tuple(f"{color} {SYNTHETIC_GLYPHS_CLASS_NAMES[shape]}"
                            for shape in SOURCE_SHAPES for color in SOURCE_COLORS)
 TARGET_CLASS_NAMES = tuple(SYNTHETIC_GLYPHS_CLASS_NAMES[shape] for shape in TARGET_SHAPES)
-
-
-def _check_count(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"synthetic fine-tuning data: {name} must be a positive integer; "
-                         f"received {name}={value!r}")
-    return int(value)
 
 
 def _glyphs_of(shapes, per_class, seed):
@@ -68,8 +62,8 @@ def load_synthetic_source(train_per_class=300, test_per_class=30, seed=0):
     >>> data.x_train.shape, data.num_classes
     ((180, 28, 28, 3), 18)
     """
-    train_per_class = _check_count("train_per_class", train_per_class)
-    test_per_class = _check_count("test_per_class", test_per_class)
+    train_per_class = check_int("load_synthetic_source", "train_per_class", train_per_class)
+    test_per_class = check_int("load_synthetic_source", "test_per_class", test_per_class)
     rng = np.random.default_rng([seed, 1])
     per_shape = len(SOURCE_COLORS) * (train_per_class + test_per_class)
     gray, shapes = _glyphs_of(SOURCE_SHAPES, per_shape, seed)
@@ -97,8 +91,8 @@ def load_synthetic_target(train_per_class=25, test_per_class=50, seed=0):
     >>> data.x_train.shape, data.class_names[0]
     ((20, 28, 28, 3), 'horizontal stripes')
     """
-    train_per_class = _check_count("train_per_class", train_per_class)
-    test_per_class = _check_count("test_per_class", test_per_class)
+    train_per_class = check_int("load_synthetic_target", "train_per_class", train_per_class)
+    test_per_class = check_int("load_synthetic_target", "test_per_class", test_per_class)
     rng = np.random.default_rng([seed, 2])
     gray, shapes = _glyphs_of(TARGET_SHAPES, train_per_class + test_per_class, seed + 1000)
     labels = np.searchsorted(TARGET_SHAPES, shapes).astype(np.int64)

@@ -8,17 +8,13 @@ paintings; they are the defaults of `python -m apps.style_transfer`.
 
 import numpy as np
 
+from kerasnotes._checks import check_int
+
 
 def _grid(height, width):
     v, u = np.meshgrid(np.linspace(0.0, 1.0, height), np.linspace(0.0, 1.0, width),
                        indexing="ij")
     return u.astype("float32"), v.astype("float32")
-
-
-def _check_size(name, height, width):
-    if int(height) < 1 or int(width) < 1:
-        raise ValueError(f"{name}: height and width must be positive; received "
-                         f"({height!r}, {width!r})")
 
 
 def draw_content_scene(height=300, width=450):
@@ -29,7 +25,8 @@ def draw_content_scene(height=300, width=450):
     >>> draw_content_scene(30, 45).shape
     (30, 45, 3)
     """
-    _check_size("draw_content_scene", height, width)
+    height = check_int("draw_content_scene", "height", height)
+    width = check_int("draw_content_scene", "width", width)
     u, v = _grid(height, width)
     image = np.empty((height, width, 3), "float32")
     sky = np.stack([0.35 + 0.3 * v, 0.55 + 0.3 * v, np.full_like(v, 0.95)], -1)
@@ -59,7 +56,8 @@ def draw_stroke_texture(height=300, width=450, seed=0):
     >>> draw_stroke_texture(30, 45).shape
     (30, 45, 3)
     """
-    _check_size("draw_stroke_texture", height, width)
+    height = check_int("draw_stroke_texture", "height", height)
+    width = check_int("draw_stroke_texture", "width", width)
     rng = np.random.default_rng(seed)
     u, v = _grid(height, width)
     u, v = u * width / 100.0, v * height / 100.0  # strokes have a fixed size in pixels

@@ -16,32 +16,12 @@ The draw of epoch `k` depends only on `(seed, k)`, through
 uninterrupted run sees (`Trainer.fit` accepts a function `epoch -> Dataset`).
 """
 
-import numbers
-
 import numpy as np
 import tensorflow as tf
 
+from kerasnotes._checks import check_bool, check_int
+
 SAMPLING_MODES = ("without_replacement", "with_replacement")
-
-
-def _check_non_negative_int(argument, value, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(
-            f"minibatch sampling: {argument} must be a non-negative integer"
-            f"{' or None' if allow_none else ''}; received {argument}={value!r}"
-        )
-    return int(value)
-
-
-def _check_replacement(replacement):
-    if not isinstance(replacement, (bool, np.bool_)):
-        raise ValueError(
-            f"minibatch sampling: replacement must be True or False; received "
-            f"replacement={replacement!r}"
-        )
-    return bool(replacement)
 
 
 def minibatch_indices(num_examples, replacement=False, seed=0, epoch=0):
@@ -65,19 +45,14 @@ def minibatch_indices(num_examples, replacement=False, seed=0, epoch=0):
     >>> minibatch_indices(5, replacement=True, seed=0, epoch=3).shape
     (5,)
     """
-    if (isinstance(num_examples, bool) or not isinstance(num_examples, numbers.Integral)
-            or num_examples < 1):
-        raise ValueError(
-            "minibatch sampling: num_examples must be a positive integer; received "
-            f"num_examples={num_examples!r}"
-        )
-    replacement = _check_replacement(replacement)
-    seed = _check_non_negative_int("seed", seed, allow_none=True)
-    epoch = _check_non_negative_int("epoch", epoch)
+    num_examples = check_int("minibatch_indices", "num_examples", num_examples)
+    replacement = check_bool("minibatch_indices", "replacement", replacement)
+    seed = check_int("minibatch_indices", "seed", seed, minimum=0, allow_none=True)
+    epoch = check_int("minibatch_indices", "epoch", epoch, minimum=0)
     if seed is None:
         if replacement:
             raise ValueError(
-                "minibatch sampling: sampling with replacement needs a seed; received seed=None"
+                "minibatch_indices: sampling with replacement needs a seed; received seed=None"
             )
         return np.arange(num_examples, dtype=np.int64)
     rng = np.random.default_rng([seed, epoch])
@@ -114,12 +89,7 @@ def make_minibatch_dataset(data, batch_size, replacement=False, seed=0, epoch=0,
     >>> [tuple(xb.shape) for xb, _ in dataset]
     [(4, 1), (4, 1), (2, 1)]
     """
-    if (isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral)
-            or batch_size < 1):
-        raise ValueError(
-            "make_minibatch_dataset: batch_size must be a positive integer; received "
-            f"batch_size={batch_size!r}"
-        )
+    batch_size = check_int("make_minibatch_dataset", "batch_size", batch_size)
     arrays = tf.nest.map_structure(np.asarray, data)
     flat = tf.nest.flatten(arrays)
     if not flat:
@@ -133,5 +103,5 @@ def make_minibatch_dataset(data, batch_size, replacement=False, seed=0, epoch=0,
     order = minibatch_indices(sizes.pop(), replacement=replacement, seed=seed, epoch=epoch)
     drawn = tf.nest.map_structure(lambda a: a[order], arrays)
     dataset = tf.data.Dataset.from_tensor_slices(drawn)
-    dataset = dataset.batch(int(batch_size), drop_remainder=drop_remainder)
+    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     return dataset.prefetch(tf.data.AUTOTUNE)

@@ -2,11 +2,7 @@
 
 import tensorflow as tf
 
-
-def _check_window(window):
-    if isinstance(window, bool) or int(window) != window or window < 1:
-        raise ValueError(f"window must be an integer >= 1; received window={window!r}")
-    return int(window)
+from kerasnotes._checks import check_int
 
 
 def context_windows(token_ids, sentence_ids, centers, window, seed, fixed_window=False):
@@ -36,7 +32,7 @@ def context_windows(token_ids, sentence_ids, centers, window, seed, fixed_window
     >>> contexts.numpy().tolist(), mask.numpy().tolist()   # 8 is in another sentence
     ([[5, 7, 0, 0]], [[True, True, False, False]])
     """
-    window = _check_window(window)
+    window = check_int("context_windows", "window", window)
     token_ids = tf.convert_to_tensor(token_ids, tf.int32)
     sentence_ids = tf.convert_to_tensor(sentence_ids, tf.int32)
     centers = tf.cast(tf.convert_to_tensor(centers), tf.int32)

@@ -3,8 +3,9 @@
 import numpy as np
 import tensorflow as tf
 
+from kerasnotes._checks import check_choice, check_int
 from kerasnotes.data.text.negative_sampling import noise_distribution, sample_negatives
-from kerasnotes.data.text.skipgram_pairs import _check_window, centers_with_context, context_windows
+from kerasnotes.data.text.skipgram_pairs import centers_with_context, context_windows
 from kerasnotes.data.text.subsampling import discard_probabilities, subsample
 
 MODELS = ("skipgram", "cbow")
@@ -120,17 +121,11 @@ def make_word2vec_dataset(token_ids, sentence_ids, counts, batch_size, window=5,
     >>> contexts_negatives.shape
     TensorShape([512, 60])
     """
-    window = _check_window(window)
-    if num_negatives is not None and (
-        isinstance(num_negatives, bool) or int(num_negatives) != num_negatives
-        or num_negatives < 1
-    ):
-        raise ValueError(f"num_negatives (K) must be an integer >= 1 or None; "
-                         f"received {num_negatives!r}")
-    if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
-        raise ValueError(f"batch_size must be an integer >= 1; received {batch_size!r}")
-    if model not in MODELS:
-        raise ValueError(f"model must be one of {MODELS}; received {model!r}")
+    function = "make_word2vec_dataset"
+    window = check_int(function, "window", window)
+    num_negatives = check_int(function, "num_negatives", num_negatives, allow_none=True)
+    batch_size = check_int(function, "batch_size", batch_size)
+    check_choice(function, "model", model, MODELS)
     token_ids = np.asarray(token_ids, np.int32)
     sentence_ids = np.asarray(sentence_ids, np.int32)
     if token_ids.ndim != 1 or token_ids.shape != sentence_ids.shape or token_ids.size == 0:
@@ -138,13 +133,12 @@ def make_word2vec_dataset(token_ids, sentence_ids, counts, batch_size, window=5,
     counts = np.asarray(counts, np.float64)
     if token_ids.max() >= counts.size or token_ids.min() < 0:
         raise ValueError(f"token ids must be in [0, {counts.size}) (one count per word)")
-    batch_size = int(batch_size)
     epoch_seed = tf.constant([int(seed), int(epoch)], tf.int64)
 
     tokens, sentences, centers = subsampled_centers(token_ids, sentence_ids, counts,
                                                     subsample_t, seed, epoch, shuffle)
     noise = None if num_negatives is None else noise_distribution(counts)
-    K = 0 if num_negatives is None else int(num_negatives)
+    K = 0 if num_negatives is None else num_negatives
 
     def make_batch(index, batch_centers):
         batch_seed = tf.random.experimental.stateless_fold_in(epoch_seed, index + 2)

@@ -174,11 +174,12 @@ def test_bad_inputs():
         random_horizontal_flip(image, LABELS, seed=[1, 2, 3])
     with pytest.raises(ValueError, match="seed must be an int32/int64"):
         random_color_jitter(image, seed=[0.5, 1.0])
-    with pytest.raises(ValueError, match=r"probability must be a number >= 0 and <= 1\.0; "
-                                         r"received probability=1\.5"):
+    with pytest.raises(ValueError, match=r"random_horizontal_flip: probability must be in "
+                                         r"\[0, 1\]; received probability=1\.5"):
         random_horizontal_flip(image, LABELS, [1, 2], probability=1.5)
-    with pytest.raises(ValueError, match="brightness must be a number >= 0; received "
-                                         "brightness=-0.1"):
+    with pytest.raises(ValueError, match="random_color_jitter: brightness must be >= 0; "
+                                         "received brightness=-0.1"):
         random_color_jitter(image, [1, 2], brightness=-0.1)
-    with pytest.raises(ValueError, match="hue must be a number >= 0 and <= 0.5"):
+    with pytest.raises(ValueError, match=r"random_color_jitter: hue must be in \[0, 0\.5\]; "
+                                         r"received hue=0\.7"):
         augment_detection_example(image, LABELS, [1, 2], hue=0.7)

@@ -1,5 +1,6 @@
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -153,14 +154,19 @@ def test_refuses_to_overwrite_other_data(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "kwargs, argument",
-    [({"num_train": -1}, "num_train"), ({"num_val": 1.5}, "num_val"),
-     ({"image_size": 16}, "image_size"), ({"seed": -3}, "seed"),
-     ({"max_objects": True}, "max_objects")],
+    "kwargs, message",
+    [({"num_train": -1}, "num_train must be a non-negative integer; received num_train=-1"),
+     ({"num_val": 1.5}, "num_val must be a non-negative integer; received num_val=1.5"),
+     ({"image_size": 16}, "image_size must be an integer >= 32; received image_size=16"),
+     ({"seed": -3}, "seed must be a non-negative integer; received seed=-3"),
+     ({"max_objects": True},
+      "max_objects must be a non-negative integer; received max_objects=True")],
 )
-def test_bad_arguments(tmp_path, kwargs, argument):
-    with pytest.raises(ValueError, match=f"{argument} must be an integer >= "):
+def test_bad_arguments(tmp_path, kwargs, message):
+    with pytest.raises(ValueError,
+                       match=re.escape(f"write_synthetic_detection_dataset: {message}")):
         write_synthetic_detection_dataset(tmp_path / "x", **kwargs)
-    with pytest.raises(ValueError, match=f"{argument} must be an integer >= "):
+    with pytest.raises(ValueError,
+                       match=re.escape(f"ensure_synthetic_detection_dataset: {message}")):
         ensure_synthetic_detection_dataset(tmp_path / "x", **kwargs)
     assert not os.path.exists(tmp_path / "x")
