@@ -130,3 +130,30 @@ def assert_same_values_and_gradients(fn_a, fn_b, inputs, variables_a=(), variabl
         assert (ga is None) == (gb is None), f"gradient {i}: one side is None"
         if ga is not None:
             np.testing.assert_allclose(ga, gb, atol=atol, rtol=0, err_msg=f"gradient {i}")
+
+
+def assert_same_training_steps(layer_a, layer_b, input_shape, steps=4, atol=1e-5):
+    """Trains two layers that start with equal weights by the same SGD steps on the same
+    batches (a squared-error loss on the training-mode output; batches with a shifting
+    mean) and checks that every weight and statistic moved and that both ended equal."""
+
+    def make_step(layer):
+        optimizer = keras.optimizers.SGD(0.1)
+
+        @tf.function
+        def step(x):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(tf.square(layer(x, training=True) - 1.0))
+            grads = tape.gradient(loss, layer.trainable_variables)
+            optimizer.apply_gradients(zip(grads, layer.trainable_variables, strict=True))
+        return step
+
+    initial = layer_a.get_weights()
+    step_a, step_b = make_step(layer_a), make_step(layer_b)
+    for i in range(steps):
+        x = random_inputs(input_shape, seed=10 + i, low=-1.0 + i, high=2.0 + i)
+        step_a(x)
+        step_b(x)
+    for a, b, before in zip(layer_a.get_weights(), layer_b.get_weights(), initial, strict=True):
+        assert np.abs(a - before).max() > 1e-2  # every weight and statistic has moved
+        np.testing.assert_allclose(a, b, atol=atol, rtol=0)

@@ -1,10 +1,14 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from kerasnotes.layers.batch_norm import BatchNormalization
-from tests.test_case import assert_same_values_and_gradients, random_inputs, run_layer_checks
+from tests.test_case import (
+    assert_same_training_steps,
+    assert_same_values_and_gradients,
+    random_inputs,
+    run_layer_checks,
+)
 
 SHAPES = [(8, 5), (4, 3, 6, 5), (3, 4, 5)]
 
@@ -79,26 +83,7 @@ def test_inference_uses_moving_statistics_and_leaves_them():
 def test_moving_statistics_equal_keras_after_training_steps(input_shape):
     ours, reference = built_pair(input_shape, momentum=0.7, epsilon=1e-2, seed=5)
 
-    def make_step(layer):
-        optimizer = keras.optimizers.SGD(0.1)
-
-        @tf.function
-        def step(x):
-            with tf.GradientTape() as tape:
-                loss = tf.reduce_mean(tf.square(layer(x, training=True) - 1.0))
-            grads = tape.gradient(loss, layer.trainable_variables)
-            optimizer.apply_gradients(zip(grads, layer.trainable_variables, strict=True))
-        return step
-
-    initial = ours.get_weights()
-    step_ours, step_reference = make_step(ours), make_step(reference)
-    for i in range(4):
-        x = random_inputs(input_shape, seed=10 + i, low=-1.0 + i, high=2.0 + i)
-        step_ours(x)
-        step_reference(x)
-    for a, b, before in zip(ours.get_weights(), reference.get_weights(), initial, strict=True):
-        assert np.abs(a - before).max() > 1e-2  # every weight and statistic has moved
-        np.testing.assert_allclose(a, b, atol=1e-5, rtol=0)
+    assert_same_training_steps(ours, reference, input_shape)
     x = random_inputs(input_shape, seed=20)
     np.testing.assert_allclose(np.array(ours(x)), np.array(reference(x)), atol=1e-5, rtol=0)
 

@@ -4,7 +4,12 @@ import pytest
 import tensorflow as tf
 
 from kerasnotes.layers.fused_batch_norm import FusedBatchNormalization
-from tests.test_case import assert_same_values_and_gradients, random_inputs, run_layer_checks
+from tests.test_case import (
+    assert_same_training_steps,
+    assert_same_values_and_gradients,
+    random_inputs,
+    run_layer_checks,
+)
 
 IMAGES = (4, 5, 6, 3)
 WEIGHTS = tf.range(1.0, 4.0) / 40.0  # per channel: gradients of order 1 (120 pixels each)
@@ -55,26 +60,7 @@ def test_equals_keras_batch_norm_in_values_and_gradients(training, kwargs):
 def test_moving_statistics_equal_keras_after_training_steps():
     fused, reference = built_pair(momentum=0.7, epsilon=1e-2, seed=5)
 
-    def make_step(layer):
-        optimizer = keras.optimizers.SGD(0.1)
-
-        @tf.function
-        def step(x):
-            with tf.GradientTape() as tape:
-                loss = tf.reduce_mean(tf.square(layer(x, training=True) - 1.0))
-            grads = tape.gradient(loss, layer.trainable_variables)
-            optimizer.apply_gradients(zip(grads, layer.trainable_variables, strict=True))
-        return step
-
-    initial = fused.get_weights()
-    step_fused, step_reference = make_step(fused), make_step(reference)
-    for i in range(4):
-        x = random_inputs(IMAGES, seed=10 + i, low=-1.0 + i, high=2.0 + i)
-        step_fused(x)
-        step_reference(x)
-    for a, b, before in zip(fused.get_weights(), reference.get_weights(), initial, strict=True):
-        assert np.abs(a - before).max() > 1e-2  # every weight and statistic has moved
-        np.testing.assert_allclose(a, b, atol=1e-5, rtol=0)
+    assert_same_training_steps(fused, reference, IMAGES)
 
 
 def test_training_uses_one_fused_kernel():
