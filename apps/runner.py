@@ -72,7 +72,8 @@ class App:
             float32 copy of the trained model.
         after_export: `after_export(run, data, export_path)`, e.g. drawing detections.
         train: `train(run)` -> `(metrics, export_path, data_name)`: replaces the standard
-            flow for apps that train in several phases.
+            flow for apps that train in several phases (or another way); returning None
+            (e.g. for one value of a flag) keeps the standard flow.
         add_predict_flags, predict: the `predict` subcommand: `add_predict_flags(parser)`
             and `predict(args, export_path)`.
     """
@@ -201,8 +202,9 @@ def run_app(app, argv=None):
 def _run(app, config, strategy, policy):
     run = Run(app, config, strategy, policy)
     run.folder.open()
-    if app.train is not None:
-        metrics, export_path, data_name = app.train(run)
+    trained = app.train(run) if app.train is not None else None
+    if trained is not None:
+        metrics, export_path, data_name = trained
         run.report(metrics, export_path, data_name)
         return metrics, export_path
     data = app.build_data(config)

@@ -43,7 +43,7 @@ import os
 import types
 
 from apps import flags
-from apps.runner import App, cli, parse_config, run_app
+from apps.runner import App, parse_config
 
 MODELS = ("skipgram", "cbow")
 LOSSES = ("negative", "hierarchical")
@@ -93,8 +93,7 @@ def add_flags(parser, defaults):
         "resuming continues from the step (default: at the end of each epoch)")
     add = parser.add_argument_group("word2vec flags").add_argument
     add("--implementation", choices=IMPLEMENTATIONS, default=defaults.implementation,
-        help="fused (C++ kernel, else TF ops), fused_tf or keras (the notes' models; see "
-             "above) (default %(default)s)")
+        help="fused (C++ kernel, else TF ops), fused_tf or keras (default %(default)s)")
     add("--threads", type=flags.positive_int, default=None,
         help="kernel threads of the fused path (default: the CPUs available)")
     add("--min-lr", type=flags.positive_float, default=defaults.min_lr,
@@ -106,15 +105,13 @@ def add_flags(parser, defaults):
     add("--loss", choices=LOSSES, default=defaults.loss,
         help="negative sampling or hierarchical softmax (default %(default)s)")
     add("--optimizer", choices=tuple(OPTIMIZERS), default=defaults.optimizer,
-        help="lazy_adam (Adam updating only the batch's rows), adam (Keras' dense Adam) or "
-             "sgd (default %(default)s)")
+        help="keras path: lazy_adam, adam or sgd (see above) (default %(default)s)")
     add("--embedding-dim", type=flags.positive_int, default=defaults.embedding_dim,
         help="vector length d (default %(default)s)")
     add("--window", type=flags.positive_int, default=defaults.window,
         help="maximum context words on each side, n (default %(default)s)")
     add("--fixed-window", action="store_true",
-        help="use the window size n for every center (default: a random size in 1..n per "
-             "center, as word2vec does)")
+        help="window n for every center (default: random in 1..n per center, as word2vec)")
     add("--negatives", type=flags.positive_int, default=defaults.negatives,
         help="noise words K per context word, negative sampling (default %(default)s)")
     add("--min-count", type=flags.positive_int, default=defaults.min_count,
@@ -229,11 +226,14 @@ def build_server(config, data, model):
 
 
 def train_fused(run):
-    """The fused path (`kerasnotes.models.word2vec_training.FusedTrainer`)."""
+    """The fused path (`kerasnotes.models.word2vec_training.FusedTrainer`); None for
+    --implementation keras (the runner's standard flow: Trainer, evaluate, export)."""
     from kerasnotes.models.word2vec_fused import FusedWord2Vec
     from kerasnotes.models.word2vec_training import FusedTrainer
 
     config = run.config
+    if config.implementation == "keras":
+        return None
     data = build_data(config)
     if run.policy != "float32":
         print(f"notice: --precision {config.precision} resolved to {run.policy}; the fused "
@@ -262,18 +262,7 @@ APP = App(task="word2vec", config_class=Word2VecConfig, doc=__doc__, add_flags=a
           finish_config=finish_config, run_name=lambda config: f"{config.model}-{config.loss}",
           build_data=build_data, build_model=build_model, loss_and_metrics=loss_and_metrics,
           callbacks=callbacks, evaluate=evaluate, build_server=build_server, train=train_fused)
-# --implementation keras: the runner's standard flow (Trainer, then evaluate and export).
-KERAS_APP = dataclasses.replace(APP, train=None)
-
-
-def app_for(argv=None):
-    """The App of the command line's --implementation."""
-    return KERAS_APP if parse_args(argv).implementation == "keras" else APP
-
-
-def main(argv=None):
-    return run_app(app_for(argv), argv)
-
+main = APP.main
 
 if __name__ == "__main__":
-    cli(app_for())
+    APP.cli()

@@ -136,8 +136,6 @@ def test_help_and_defaults(capsys):
     assert (config.implementation, config.lr, config.min_lr) == ("fused", 0.1, 1e-4)
     assert word2vec.parse_args(["--implementation", "keras"]).lr == 0.01
     assert word2vec.parse_args(["--lr", "0.5"]).lr == 0.5
-    assert word2vec.app_for([]) is word2vec.APP and word2vec.APP.train is not None
-    assert word2vec.app_for(["--implementation", "keras"]).train is None
 
 
 def test_without_a_compiler_the_fused_tf_path_runs(tmp_path, monkeypatch):
