@@ -271,7 +271,13 @@ class Worker:
         if self.process.poll() is None:
             self.process.stdin.write(json.dumps({"op": "quit"}) + "\n")
             self.process.stdin.close()
-            self.process.wait(timeout=60)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:  # every reply is in: ending it loses nothing
+                print(f"note: the {self.kind} worker did not exit 60 s after quit; killed it",
+                      file=sys.stderr)
+                self.process.kill()
+                self.process.wait()
 
 
 # ---------------------------------------------------------------- the comparison
