@@ -107,6 +107,19 @@ def test_cnn_trains_in_process_with_resize(tmp_path):
     assert served(images=tf.zeros((2, 28, 28, 1), tf.uint8))["class_ids"].shape == (2,)
 
 
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_trains_and_exports_float32(tmp_path, capsys, precision):
+    metrics, export_path = classify.main([
+        *TINY, "--epochs", "1", "--precision", precision, "--logdir", str(tmp_path / "run"),
+        "--export-dir", str(tmp_path / "export")])
+    assert f"Precision: {precision}" in capsys.readouterr().out
+    assert np.isfinite(metrics["test_loss"]) and 0.0 <= metrics["test_accuracy"] <= 1.0
+    served = tf.saved_model.load(export_path).signatures["serving_default"]
+    out = served(images=tf.zeros((2, 28, 28, 1), tf.uint8))
+    assert out["probabilities"].dtype == tf.float32  # the export is a float32 copy
+    np.testing.assert_allclose(out["probabilities"].numpy().sum(-1), 1.0, atol=1e-5)
+
+
 def test_alexnet_without_resize_names_the_model_and_shapes(tmp_path):
     result = run_app([*TINY, "--model", "alexnet", "--resize", "28", "--width-divisor", "16",
                       "--logdir", str(tmp_path / "run")], tmp_path, timeout=120)

@@ -23,6 +23,10 @@ import sys
 import time
 
 START = time.monotonic()
+# Ctrl-C as at a terminal: a test run started in the background by a non-interactive shell
+# (`cmd &`) has SIGINT ignored, and a child inherits that, so it would never see the tests'
+# SIGINT.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402

@@ -87,6 +87,8 @@ import tensorflow as tf, keras
 from kerasnotes.training import preemption
 from tests.training.tiny_problem import build_trainer, dataset_for_epoch
 preemption.STUCK_GRACE_SECONDS = 1
+# Ctrl-C as at a terminal, even when the tests run in the background (SIGINT ignored).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 class Stuck(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
