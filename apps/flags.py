@@ -49,25 +49,23 @@ def _number(text):
     return value
 
 
-def positive_int(text):
+def _integer(text, minimum, wanted, too_small):
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+        raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be {too_small}, got {text}")
     return value
+
+
+def positive_int(text):
+    return _integer(text, 1, "a positive integer", "a positive integer")
 
 
 def non_negative_int(text):
     """An integer >= 0 (0 often turns a feature off)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
+    return _integer(text, 0, "an integer >= 0", ">= 0")
 
 
 def positive_float(text):
