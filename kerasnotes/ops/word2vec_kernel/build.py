@@ -24,23 +24,14 @@ import tempfile
 
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "word2vec_kernel.cc")
 LIBRARY_NAME = "word2vec_kernel.so"
-COMPILE_FLAGS = ("-std=c++17", "-shared", "-fPIC", "-O3", "-march=native", "-fopenmp-simd",
-                 "-w")
-# Tried in order after COMPILE_FLAGS until one builds. Some CPUs (or the CPU model a VM
+COMPILE_FLAGS = ("-std=c++17", "-shared", "-fPIC", "-O3", "-fopenmp-simd", "-w")
+# Added to COMPILE_FLAGS, tried in order until one builds. Some CPUs (or the CPU model a VM
 # reports) make `-march=native` enable AVX512-FP16, whose half-precision packet code in the
 # Eigen headers TF ships does not compile with g++ 12; the kernel is float32 and needs none
 # of it. An older compiler that does not know `-mno-avx512fp16` falls to the next set, and a
 # compiler without `-march=native` to the portable build.
 ARCH_FALLBACKS = (("-march=native", "-mno-avx512fp16"), ("-march=native",), ("-march=x86-64-v2",))
-
-
-def compile_commands(cxx, output):
-    """The build commands to try in order, one per ARCH_FALLBACKS entry."""
-    import tensorflow as tf
-
-    common = [f for f in COMPILE_FLAGS if not f.startswith("-march=")]
-    return [[cxx, *common, *arch, SOURCE, "-o", output, *tf.sysconfig.get_compile_flags(),
-             *tf.sysconfig.get_link_flags()] for arch in ARCH_FALLBACKS]
+ALL_FLAGS = COMPILE_FLAGS + sum(ARCH_FALLBACKS, ())  # what the cache key hashes
 _LOADED = {}
 
 
@@ -67,7 +58,7 @@ def cache_root():
     return os.path.join(base, "kerasnotes", "ops")
 
 
-def cache_key(tf_version, source_text, flags=COMPILE_FLAGS, cpu=None):
+def cache_key(tf_version, source_text, flags=ALL_FLAGS, cpu=None):
     """The cache folder name `<tf version>-<16 hex digits>` of one build.
 
     The digits hash the source text, the compiler flags and the CPU model, so any of them
@@ -104,9 +95,17 @@ def compiler():
     return shutil.which("c++") or shutil.which("g++")
 
 
+def compile_commands(cxx, output):
+    """The build commands to try in order, one per ARCH_FALLBACKS entry."""
+    import tensorflow as tf
+
+    return [[cxx, *COMPILE_FLAGS, *arch, SOURCE, "-o", output,
+             *tf.sysconfig.get_compile_flags(), *tf.sysconfig.get_link_flags()]
+            for arch in ARCH_FALLBACKS]
+
+
 def build_library(path, cxx):
     """Compiles the kernel into `path` (under a file lock; a no-op if another process did)."""
-
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, ".lock"), "w") as lock:
