@@ -157,3 +157,29 @@ def assert_same_training_steps(layer_a, layer_b, input_shape, steps=4, atol=1e-5
     for a, b, before in zip(layer_a.get_weights(), layer_b.get_weights(), initial, strict=True):
         assert np.abs(a - before).max() > 1e-2  # every weight and statistic has moved
         np.testing.assert_allclose(a, b, atol=atol, rtol=0)
+
+
+def assert_ops_wait_for_assertions(graph, is_guarded):
+    """Every op of `graph` for which `is_guarded(op)` holds depends on an assertion op.
+
+    An assertion in a `tf.function` runs, but in no fixed order with the ops beside it, unless
+    they read its output: then a bad input could fail first in a later op, with TF's message
+    instead of ours. This checks the graph (data and control inputs, transitively), so it does
+    not depend on the order the runtime happens to pick.
+    """
+    assertions = {op.name for op in graph.get_operations() if op.type == "Assert"}
+    assert assertions, "the graph has no assertion"
+    guarded = [op for op in graph.get_operations() if is_guarded(op)]
+    assert guarded, "no op to check"
+    late = []
+    for op in guarded:
+        seen, stack = set(), [op]
+        while stack:
+            current = stack.pop()
+            for parent in [tensor.op for tensor in current.inputs] + current.control_inputs:
+                if parent.name not in seen:
+                    seen.add(parent.name)
+                    stack.append(parent)
+        if not assertions & seen:
+            late.append(op.name)
+    assert not late, f"ops that can run before the assertions: {late}"

@@ -41,12 +41,19 @@ def check_roi_inputs(layer_name, inputs):
                              f"{float(index[bad[0]])}, outside [0, {n}) for features of "
                              f"{n} images")
     else:
-        tf.debugging.assert_greater_equal(
-            rois[:, 3:5], rois[:, 1:3], message=f"{layer_name}: a region has x2 < x1 or y2 < y1")
-        tf.debugging.assert_non_negative(rois[:, 0],
-                                         message=f"{layer_name}: a batch index is negative")
-        tf.debugging.assert_less(tf.cast(rois[:, 0], "int32"), num_images,
-                                 message=f"{layer_name}: a batch index is >= the batch size")
+        checks = [
+            tf.debugging.assert_greater_equal(
+                rois[:, 3:5], rois[:, 1:3],
+                message=f"{layer_name}: a region has x2 < x1 or y2 < y1"),
+            tf.debugging.assert_non_negative(rois[:, 0],
+                                             message=f"{layer_name}: a batch index is negative"),
+            tf.debugging.assert_less(tf.cast(rois[:, 0], "int32"), num_images,
+                                     message=f"{layer_name}: a batch index is >= the batch size"),
+        ]
+        # The pooling reads the returned tensors, so it runs only after the checks passed
+        # (a gather with a bad index would otherwise fail first, with TF's own message).
+        with tf.control_dependencies(checks):
+            features, rois = tf.identity(features), tf.identity(rois)
     return features, rois
 
 

@@ -46,7 +46,7 @@ class ImageClassifierServer(tf.Module):
         )
 
     def _serve(self, images):
-        check_image_sizes(images, "serving_default")
+        images = check_image_sizes(images, "serving_default")
         images, count = at_least_one_image(images)
         # Bilinear resizing to the size an image already has returns it unchanged.
         pixels = tf.image.resize(tf.cast(images, tf.float32), self.image_size)

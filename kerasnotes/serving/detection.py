@@ -127,7 +127,7 @@ class DetectionServer(tf.Module):
         return self._detect(pixels / 255.0)
 
     def _serve_images(self, images):
-        check_image_sizes(images, "detect_images")
+        images = check_image_sizes(images, "detect_images")
         images, count = at_least_one_image(images)  # resizing needs >= 1x1 pixels
         pixels = tf.image.resize(tf.cast(images, tf.float32), self.image_size)
         return first_rows(self._detect(pixels / 255.0), count)

@@ -10,7 +10,7 @@ instead of showing the error).
 
 Example (inside a server's `tf.function`):
 
-    check_image_sizes(images, "serving_default")
+    images = check_image_sizes(images, "serving_default")
     images, count = at_least_one_image(images)
     outputs = first_rows(model(images), count)
 """
@@ -22,12 +22,18 @@ _HEX_DIGITS = tf.constant([f"{value:02x}" for value in range(256)])
 
 
 def check_image_sizes(images, signature):
-    """Asserts that the images of a non-empty batch `(N, H, W, C)` have `H, W >= 1`."""
+    """`images`, after asserting that a non-empty batch `(N, H, W, C)` has `H, W >= 1`.
+
+    Use the returned tensor: it depends on the assertion, so no later op (a resize, say) can
+    run first and fail with a message that names neither the signature nor the shape.
+    """
     shape = tf.shape(images)
     sized = (shape[0] == 0) | ((shape[1] > 0) & (shape[2] > 0))
     message = tf.strings.format(
         f"{signature}: images must have height and width >= 1; received shape {{}}", shape)
-    tf.debugging.Assert(sized, [message])
+    assertion = tf.debugging.Assert(sized, [message])
+    with tf.control_dependencies([assertion]):
+        return tf.identity(images)
 
 
 def at_least_one_image(images):

@@ -48,7 +48,7 @@ class SegmentationServer(tf.Module):
             input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")])
 
     def _serve(self, images):
-        check_image_sizes(images, "serving_default")
+        images = check_image_sizes(images, "serving_default")
         shape = tf.shape(images)
         height, width = shape[1], shape[2]
         images, count = at_least_one_image(images)

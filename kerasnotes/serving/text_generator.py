@@ -57,7 +57,10 @@ class TextGeneratorServer(tf.Module):
             pieces = tf.strings.unicode_split(prefix, "UTF-8")
         ids = tf.cast(self.table.lookup(pieces), tf.int32)
         unknown = tf.reduce_sum(tf.cast(tf.equal(ids, 0), tf.int32))
-        tf.debugging.assert_positive(tf.size(ids), message="prefix must not be empty")
+        not_empty = tf.debugging.assert_positive(tf.size(ids),
+                                                 message="prefix must not be empty")
+        with tf.control_dependencies([not_empty]):  # the model runs only after the check
+            ids = tf.identity(ids)
         logits, states = self.model(ids[None, :], return_state=True, training=False)
         generated = tf.TensorArray(tf.int32, size=0, dynamic_size=True)
 

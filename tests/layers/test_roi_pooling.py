@@ -12,6 +12,7 @@ from kerasnotes.layers.roi_pooling import ROIPooling
 from tests.test_case import (
     assert_config_round_trip,
     assert_keras_save_load,
+    assert_ops_wait_for_assertions,
     assert_same_values_and_gradients,
     random_inputs,
 )
@@ -267,3 +268,25 @@ def test_regions_outside_the_map_give_zeros_and_no_gradient():
     np.testing.assert_array_equal(out, naive_roi_pool_numpy(features.numpy(), rois, (2, 2), 1.0))
     grad = tape.gradient(outside_total, features)
     np.testing.assert_array_equal(grad, np.zeros((1, 4, 5, 2)))
+
+
+@pytest.mark.parametrize("layer_class", [ROIPooling, ROIAlign])
+@pytest.mark.parametrize(
+    "rois, message",
+    [
+        ([[0, 5, 0, 2, 4]], "x2 < x1"),
+        ([[2, 0, 0, 4, 4]], "batch index is >= the batch size"),
+        ([[-1, 0, 0, 4, 4]], "batch index is negative"),
+    ],
+)
+def test_the_pooling_inside_tf_function_waits_for_the_region_checks(layer_class, rois, message):
+    layer = layer_class(2)
+    fn = tf.function(lambda f, r: layer([f, r]),
+                     input_signature=[tf.TensorSpec([None, 6, 6, 1]), tf.TensorSpec([None, 5])])
+    # Every op reading the regions or the features runs after the checks, so a bad batch
+    # index fails with our message, never in the gather first.
+    assert_ops_wait_for_assertions(
+        fn.get_concrete_function().graph,
+        lambda op: op.type in ("GatherV2", "ResizeBilinear", "CropAndResize", "MaxPool"))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        fn(tf.zeros((2, 6, 6, 1)), tf.constant(rois, "float32"))

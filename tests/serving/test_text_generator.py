@@ -14,6 +14,7 @@ from kerasnotes.data.text.text_vocabulary import TextVocabulary
 from kerasnotes.models.rnn_language_model import RNNLanguageModel
 from kerasnotes.serving.export import export_saved_model
 from kerasnotes.serving.text_generator import TextGeneratorServer, serving_copy
+from tests.test_case import assert_ops_wait_for_assertions
 
 TEXT = "the quick brown fox jumps over the lazy dog and the quick cat. " * 3
 
@@ -111,3 +112,11 @@ def test_export_loads_in_plain_tensorflow_and_generates_the_same(tmp_path):
         assert served[prefix]["text"] == argmax_rollout(model, prefix, 12)
         assert served[prefix] == serve(server, prefix, 12)
     assert served["Zebra "]["unknown_tokens"] == 1
+
+
+def test_the_model_waits_for_the_empty_prefix_check():
+    server = TextGeneratorServer(language_model())
+    # The embedding lookups of the prefix and the generation loop read the ids.
+    assert_ops_wait_for_assertions(
+        server.serve.get_concrete_function().graph,
+        lambda op: op.type in ("GatherV2", "ResourceGather", "While"))
