@@ -13,29 +13,20 @@ Corpus (--corpus): by default the embedded corpus, English sentences of the Pyth
 library's docstrings in a fixed order (no files, no network; ~95k tokens); or a PTB-format
 text file (one sentence per line, tokens separated by spaces, e.g. ptb.train.txt).
 
-Training: subsampling (t), a random context window of at most --window words on each
-side within the sentence, --negatives noise words per context word from count**0.75
-(negative sampling, masked binary cross-entropy) or a Huffman tree (hierarchical softmax).
-The nearest words of the probe words are printed after every epoch and at the end.
-
 Implementation (--implementation; README.md, "apps.word2vec", says more):
   fused       (default) gensim's way: one SGD step per (center, context) pair or window,
-              no padding, the notes' gradient written out, the rate decaying linearly from
-              --lr to --min-lr; a C++ TensorFlow op (Hogwild SGD on --threads threads, built
-              on first use in ~20 s, cached in ~/.cache/kerasnotes/ops), else the same steps
-              in TF ops (one line says which). One process, float32 only
+              no padding, the rate decaying linearly from --lr to --min-lr; a C++ TF op
+              (Hogwild SGD on --threads threads, built once in ~20 s and cached in
+              ~/.cache/kerasnotes/ops), else the same steps in TF ops. One process, float32
   fused_tf    the fused steps with TF ops only (no kernel)
   keras       the notes' Keras models (SkipGram, CBOW) on padded batches of --batch-size
-              centers through the Trainer: any --strategy, --precision and --optimizer:
-              lazy_adam (default; sparse rows only; on PTB use ~5x d2l's Adam rate, --lr
-              0.01), adam (Keras' dense Adam) or sgd (needs --lr 1 to 10)
+              centers through the Trainer: any --strategy, --precision and --optimizer
 
-Outputs: runs/word2vec/<model>-<loss>/ (config.json; TensorBoard loss, words/s, learning
-rate and the probe neighbours as text; checkpoints after every epoch and every
---checkpoint-every-n-steps steps, from which rerunning the same command resumes;
+Outputs: the probe words' nearest words after every epoch and at the end;
+runs/word2vec/<model>-<loss>/ (config.json; TensorBoard loss, words/s, learning rate and
+the neighbours as text; checkpoints, from which rerunning the same command resumes;
 projector/ vectors.tsv and metadata.tsv) and saved_models/word2vec/<version>/
-(serving_default: token strings [N] -> ids, vectors, neighbors, similarities; unknown
-tokens map to <unk>).
+(serving_default: token strings [N] -> ids, vectors, neighbors, similarities).
 """
 
 import dataclasses
@@ -50,9 +41,8 @@ LOSSES = ("negative", "hierarchical")
 # --optimizer -> its name in kerasnotes.optimizers.by_name.TRAINING_OPTIMIZERS.
 OPTIMIZERS = {"lazy_adam": "lazy_adam", "adam": "adam", "sgd": "notes_sgd"}
 IMPLEMENTATIONS = ("fused", "fused_tf", "keras")
-# Default --lr: SGD of the fused path (PTB: 0.1 after 5 epochs puts intel, microprocessor,
-# chips next to chip; word2vec.c's 0.025 is too slow for 5 epochs of a 1M-word corpus),
-# and the Keras path's LazyAdam.
+# Default --lr: the fused path's SGD (on PTB, 5 epochs at 0.1 put intel, microprocessor,
+# chips next to chip; word2vec.c's 0.025 is too slow) and the Keras path's LazyAdam.
 DEFAULT_LR = {"fused": 0.1, "fused_tf": 0.1, "keras": 0.01}
 
 
@@ -105,7 +95,9 @@ def add_flags(parser, defaults):
     add("--loss", choices=LOSSES, default=defaults.loss,
         help="negative sampling or hierarchical softmax (default %(default)s)")
     add("--optimizer", choices=tuple(OPTIMIZERS), default=defaults.optimizer,
-        help="keras path: lazy_adam, adam or sgd (see above) (default %(default)s)")
+        help="keras path: lazy_adam (sparse rows only; on PTB ~5x d2l's Adam rate, --lr "
+             "0.01), adam (Keras' dense Adam) or sgd (needs --lr 1 to 10) (default "
+             "%(default)s)")
     add("--embedding-dim", type=flags.positive_int, default=defaults.embedding_dim,
         help="vector length d (default %(default)s)")
     add("--window", type=flags.positive_int, default=defaults.window,
@@ -190,8 +182,8 @@ def loss_and_metrics(config, data, model):
 
 
 def callbacks(run, data, model=None):
-    """The probe words' nearest words after every epoch; on the keras path (`model` given)
-    also the training speed of the report (`data.speed`)."""
+    """The probe words' nearest words after every epoch; with `model` (the keras path) also
+    the words/s of the report (`data.speed`)."""
     from kerasnotes.models.word2vec_training import NearestWords, TrainedWordsPerSecond
     from kerasnotes.training.strategy import is_chief
 
@@ -210,9 +202,8 @@ def evaluate(run, data, model, trainer=None):
     from kerasnotes.serving.embedding_projector import write_projector
 
     vectors, vocabulary = model.word_vectors.numpy(), data.corpus.vocabulary
-    print("Nearest words (cosine similarity):")
-    for line in nearest_words_lines(vectors, vocabulary, data.words, run.config.top_k):
-        print(f"  {line}")
+    lines = nearest_words_lines(vectors, vocabulary, data.words, run.config.top_k)
+    print("Nearest words (cosine similarity):", *lines, sep="\n  ")
     print(f"Projector files: {write_projector(run.run_dir, vectors, vocabulary.tokens)}")
     return data.speed.metrics if trainer is not None else None
 
@@ -243,10 +234,6 @@ def train_fused(run):
         window=config.window, negatives=config.negatives, subsample_t=config.subsample,
         backend="tf" if config.implementation == "fused_tf" else "auto",
         threads=config.threads, seed=config.seed, name=f"{config.model}_{config.loss}")
-    if model.kernel_unavailable:
-        print(f"notice: the C++ word2vec kernel is unavailable ({model.kernel_unavailable}); "
-              "training with the fused TF ops path")
-    print(f"Training path: {model.describe()}")
     trainer = FusedTrainer(model, run.run_dir, callbacks(run, data),
                            log_every_n_steps=config.log_every_n_steps,
                            checkpoint_every_n_steps=config.checkpoint_every_n_steps,

@@ -169,7 +169,13 @@ class FusedTrainer:
 
     def fit(self, token_ids, sentence_ids, epochs, lr, min_lr):
         """Trains the epochs left of `epochs`; returns `{"train_loss", "words_per_second"}`
-        of this call (empty when nothing was left to train)."""
+        of this call (empty when nothing was left to train). With `verbose`, it first says
+        which path trains (and why the C++ kernel is not used, when it is not)."""
+        if self.verbose:
+            if self.model.kernel_unavailable:
+                print(f"notice: the C++ word2vec kernel is unavailable "
+                      f"({self.model.kernel_unavailable}); training with the fused TF ops path")
+            print(f"Training path: {self.model.describe()}")
         tokens = tf.constant(np.asarray(token_ids, np.int32))
         splits = sentence_splits(sentence_ids)
         words, sentences = int(splits[-1]), splits.size - 1
