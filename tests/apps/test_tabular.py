@@ -239,3 +239,11 @@ def test_default_config_quality(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     line = next(t for t in result.stdout.splitlines() if t.startswith("5-fold mean"))
     assert float(line.split()[-1]) < 0.13, line
+
+
+def test_the_sampling_choices_are_the_library_modes():
+    # apps/flags.py keeps a copy (importing the library would load TensorFlow for --help).
+    from apps import flags
+    from kerasnotes.data.tabular.minibatch_sampling import SAMPLING_MODES
+
+    assert flags.SAMPLING_MODES == SAMPLING_MODES

@@ -228,3 +228,13 @@ def test_fused_path_checkpoints_every_n_steps_and_resumes_inside_the_epoch(tmp_p
     assert line.endswith(" of 600)")
     assert "Epoch 1/1: loss " in resumed.stdout and "Exported SavedModel" in resumed.stdout
     assert (run_dir / "checkpoints" / "ckpt-2.index").exists()
+
+
+def test_the_flag_choices_are_the_library_names():
+    # The app keeps copies (importing the library would load TensorFlow for --help).
+    from kerasnotes.data.text import word2vec_examples
+    from kerasnotes.optimizers.by_name import TRAINING_OPTIMIZERS
+
+    assert word2vec.MODELS == word2vec_examples.MODELS
+    assert word2vec.LOSSES == word2vec_examples.LOSSES
+    assert set(word2vec.OPTIMIZERS.values()) <= set(TRAINING_OPTIMIZERS)
