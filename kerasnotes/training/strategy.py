@@ -7,7 +7,8 @@ import threading
 
 import tensorflow as tf
 
-from kerasnotes.training.rendezvous import wait_for_workers
+from kerasnotes.training.preemption import WorkerLostError, worker_name
+from kerasnotes.training.rendezvous import leader_task, wait_for_workers
 
 STRATEGY_NAMES = ("auto", "default", "mirrored", "multi_worker")
 
@@ -47,8 +48,9 @@ def choose_strategy(name="auto"):
     - `"multi_worker"`: `MultiWorkerMirroredStrategy`, configured by the `TF_CONFIG`
       environment variable (`{"cluster": {"worker": [host:port, ...]}, "task": {"type":
       "worker", "index": i}}`); every worker runs the same command. It first waits (up to
-      `WORKER_WAIT_SECONDS`, SIGTERM and Ctrl-C working) until every worker answers on its
-      TF_CONFIG port; a worker silent for `HEARTBEAT_TIMEOUT_SECONDS` is then lost.
+      `WORKER_WAIT_SECONDS`, SIGTERM and Ctrl-C working) until every worker has come (they
+      meet on the leader's TF_CONFIG port: `kerasnotes.training.rendezvous`); a worker
+      silent for `HEARTBEAT_TIMEOUT_SECONDS` is then lost.
     - `"auto"`: `multi_worker` when `TF_CONFIG` names more than one worker, else `mirrored`
       when there are several GPUs, else `default`.
 
@@ -98,7 +100,14 @@ def _multi_worker_strategy():
     wait_for_workers(spec, resolver.task_type, resolver.task_id)
     _configure_coordination_service(spec)
     sigterm = signal.getsignal(signal.SIGTERM)
-    strategy = tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
+    try:
+        strategy = tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
+    except tf.errors.OpError as error:  # e.g. the leader died between the meeting and here
+        leader = worker_name(spec, *leader_task(spec))
+        reason = (error.message or type(error).__name__).strip().splitlines()[0]
+        raise WorkerLostError(
+            f"TensorFlow's multi-worker setup with {leader} failed ({reason}); restart "
+            "every worker with the same command.") from None
     if sigterm is not None and _in_main_thread():
         signal.signal(signal.SIGTERM, sigterm)
     return strategy

@@ -1,6 +1,6 @@
 """Preemption in one process (SIGTERM during fit saves the current step; the rerun equals an
-uninterrupted run), the lost-worker message, the workers' meeting before setup, and the apps'
-exit codes for both. The multi-worker runs are in test_multi_worker.py."""
+uninterrupted run), the lost-worker message, and the apps' exit codes for both. The
+multi-worker runs are in test_multi_worker.py, the workers' meeting in test_rendezvous.py."""
 
 import dataclasses
 import os
@@ -8,7 +8,6 @@ import pathlib
 import signal
 import subprocess
 import sys
-import threading
 import time
 import types
 
@@ -26,8 +25,7 @@ from kerasnotes.training.preemption import (
     WorkerLostError,
     lost_worker_error,
 )
-from kerasnotes.training.rendezvous import wait_for_workers
-from tests.training.test_multi_worker import free_ports, single_process_run
+from tests.training.test_multi_worker import single_process_run
 from tests.training.tiny_problem import EPOCHS, build_trainer, dataset_for_epoch
 
 
@@ -172,39 +170,6 @@ def test_lost_worker_error_names_the_peer_in_one_line():
         "start over (no checkpoint yet).")
     assert lost_worker_error(ValueError("x"), strategy) is None
     assert lost_worker_error(heartbeat, tf.distribute.get_strategy()) is None  # one process
-
-
-def test_workers_meet_before_setup_and_a_missing_one_is_named(tmp_path):
-    addresses = [f"127.0.0.1:{port}" for port in free_ports(2)]
-    spec = tf.train.ClusterSpec({"worker": addresses})
-    before = signal.getsignal(signal.SIGTERM)
-    other = threading.Thread(target=wait_for_workers, args=(spec, "worker", 1, 30))
-    other.start()
-    wait_for_workers(spec, "worker", 0, timeout=30)
-    other.join(timeout=30)
-    assert not other.is_alive()
-    assert signal.getsignal(signal.SIGTERM) == before
-
-    with pytest.raises(WorkerLostError, match=rf"worker 1 \({addresses[1]}\) did not answer "
-                                              r"within 1 s"):
-        wait_for_workers(spec, "worker", 0, timeout=1)
-
-
-def test_sigterm_ends_the_wait_for_workers():
-    addresses = [f"127.0.0.1:{port}" for port in free_ports(2)]
-    spec = tf.train.ClusterSpec({"worker": addresses})
-    before = signal.getsignal(signal.SIGTERM)
-
-    def sigterm_once_waiting():  # only once the wait's own handler is in place
-        while signal.getsignal(signal.SIGTERM) == before:
-            threading.Event().wait(0.01)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    threading.Thread(target=sigterm_once_waiting, daemon=True).start()
-    with pytest.raises(Preempted, match=rf"SIGTERM while waiting for worker 1 "
-                                        rf"\({addresses[1]}\): training had not started"):
-        wait_for_workers(spec, "worker", 0, timeout=30)
-    assert signal.getsignal(signal.SIGTERM) == before
 
 
 @dataclasses.dataclass
