@@ -160,15 +160,26 @@ def refuse_other_data(parser, config, embedded, file_flag):
                      f"{config.data!r}. Give a text file with {file_flag} PATH")
 
 
-def make_parser(config, description):
-    """An argparse parser with the common flags, their defaults taken from `config`."""
+def make_parser(config, description, helps=None):
+    """An argparse parser with the common flags, their defaults taken from `config`.
+
+    `helps` maps a common flag (e.g. "--lr") to the help text an app gives it instead.
+    """
     parser = argparse.ArgumentParser(
         prog=f"python -m apps.{config.task}",
         description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     group = parser.add_argument_group("common flags")
-    add = group.add_argument
+    helps = helps or {}
+
+    unknown = set(helps)
+
+    def add(flag, **options):
+        unknown.discard(flag)
+        options["help"] = helps.get(flag, options["help"])
+        group.add_argument(flag, **options)
+
     add("--epochs", type=positive_int, default=config.epochs,
         help="total epochs; a resumed run trains the ones left (default %(default)s)")
     add("--batch-size", type=positive_int, default=config.batch_size,
@@ -207,6 +218,8 @@ def make_parser(config, description):
              "(TensorBoard's Profile tab)")
     add("--verbose", type=int, choices=[0, 1, 2], default=config.verbose,
         help="0 silent, 1 progress bar, 2 one line per epoch (default %(default)s)")
+    if unknown:
+        raise ValueError(f"helps names flags that are not common flags: {sorted(unknown)}")
     return parser
 
 

@@ -53,6 +53,8 @@ class App:
         config_class: a `flags.CommonConfig` subclass with the app's defaults.
         doc: the app's description (its module docstring) for `--help`.
         add_flags: `add_flags(parser, defaults)` adds the app's own flags.
+        common_flag_help: `{flag: text}`, the app's help for common flags whose meaning
+            it narrows (e.g. word2vec's `--lr`).
         finish_config: `finish_config(config, parser)` fills derived defaults and checks
             combinations (call `parser.error(...)` for a bad one).
         run_name: `run_name(config)` -> the run folder's name under `runs/<task>/`.
@@ -83,6 +85,7 @@ class App:
     doc: str
     run_name: Callable
     add_flags: Callable = None
+    common_flag_help: dict = None
     finish_config: Callable = None
     build_data: Callable = None
     build_model: Callable = None
@@ -166,7 +169,7 @@ class Run:
 def parse_config(app, argv=None):
     """The app's config from the command line (common flags + the app's own)."""
     defaults = app.config_class()
-    parser = flags.make_parser(defaults, app.doc)
+    parser = flags.make_parser(defaults, app.doc, app.common_flag_help)
     if app.add_flags is not None:
         app.add_flags(parser, defaults)
     config = flags.to_config(app.config_class, parser.parse_args(argv))

@@ -73,14 +73,16 @@ class Word2VecConfig(flags.CommonConfig):
     max_sentences: int = None
 
 
+COMMON_FLAG_HELP = {
+    "--lr": "learning rate (default: 0.1 for the fused path's SGD, decaying linearly to "
+            "--min-lr; 0.01 for --implementation keras)",
+    "--checkpoint-every-n-steps": "checkpoint inside epochs too, every N steps: training "
+        "steps of --implementation keras, kernel calls (~100k words) or TF steps (~4096 "
+        "words) of the fused path; resuming continues from the step (default: at the end of "
+        "each epoch)"}
+
+
 def add_flags(parser, defaults):
-    helps = parser._option_string_actions
-    helps["--lr"].help = ("learning rate (default: 0.1 for the fused path's SGD, decaying "
-                          "linearly to --min-lr; 0.01 for --implementation keras)")
-    helps["--checkpoint-every-n-steps"].help = (
-        "checkpoint inside epochs too, every N steps: training steps of --implementation "
-        "keras, kernel calls (~100k words) or TF steps (~4096 words) of the fused path; "
-        "resuming continues from the step (default: at the end of each epoch)")
     add = parser.add_argument_group("word2vec flags").add_argument
     add("--implementation", choices=IMPLEMENTATIONS, default=defaults.implementation,
         help="fused (C++ kernel, else TF ops), fused_tf or keras (default %(default)s)")
@@ -246,7 +248,8 @@ def train_fused(run):
 
 
 APP = App(task="word2vec", config_class=Word2VecConfig, doc=__doc__, add_flags=add_flags,
-          finish_config=finish_config, run_name=lambda config: f"{config.model}-{config.loss}",
+          common_flag_help=COMMON_FLAG_HELP, finish_config=finish_config,
+          run_name=lambda config: f"{config.model}-{config.loss}",
           build_data=build_data, build_model=build_model, loss_and_metrics=loss_and_metrics,
           callbacks=callbacks, evaluate=evaluate, build_server=build_server, train=train_fused)
 main = APP.main

@@ -11,6 +11,7 @@ Example:
 >>> loss = word2vec_loss("hierarchical")      # HierarchicalSoftmaxLoss()
 """
 
+from kerasnotes._checks import check_choice
 from kerasnotes.data.text.word2vec_examples import LOSSES, MODELS
 from kerasnotes.losses.hierarchical_softmax_loss import HierarchicalSoftmaxLoss
 from kerasnotes.losses.masked_binary_cross_entropy import MaskedBinaryCrossEntropy
@@ -23,15 +24,6 @@ LOSS_OUTPUTS = {"negative": ("negative_sampling", MaskedBinaryCrossEntropy),
                 "hierarchical": ("hierarchical_softmax", HierarchicalSoftmaxLoss)}
 
 
-def _check(function, model=None, loss=None):
-    if model is not None and model not in MODELS:
-        raise ValueError(f"{function}: model must be one of {', '.join(MODELS)}; "
-                         f"received model={model!r}")
-    if loss not in LOSSES:
-        raise ValueError(f"{function}: loss must be one of {', '.join(LOSSES)}; "
-                         f"received loss={loss!r}")
-
-
 def word2vec_model(model, loss, word_counts, embedding_dim=100):
     """The built Keras model `model` whose output is that of `loss`, named `<model>_<loss>`.
 
@@ -42,7 +34,8 @@ def word2vec_model(model, loss, word_counts, embedding_dim=100):
             hierarchical softmax; `V` is the vocabulary size).
         embedding_dim: length `d` of the word vectors.
     """
-    _check("word2vec_model", model, loss)
+    check_choice("word2vec_model", "model", model, MODELS)
+    check_choice("word2vec_model", "loss", loss, LOSSES)
     network = MODEL_CLASSES[model](len(word_counts), embedding_dim,
                                    output=LOSS_OUTPUTS[loss][0],
                                    word_counts=[int(c) for c in word_counts],
@@ -53,5 +46,5 @@ def word2vec_model(model, loss, word_counts, embedding_dim=100):
 
 def word2vec_loss(loss):
     """The Keras loss that trains the output of `loss` ("negative" or "hierarchical")."""
-    _check("word2vec_loss", loss=loss)
+    check_choice("word2vec_loss", "loss", loss, LOSSES)
     return LOSS_OUTPUTS[loss][1]()

@@ -238,3 +238,12 @@ def test_the_flag_choices_are_the_library_names():
     assert word2vec.MODELS == word2vec_examples.MODELS
     assert word2vec.LOSSES == word2vec_examples.LOSSES
     assert set(word2vec.OPTIMIZERS.values()) <= set(TRAINING_OPTIMIZERS)
+
+
+def test_an_app_help_for_a_common_flag_must_name_a_common_flag():
+    from apps import flags
+
+    parser = flags.make_parser(word2vec.Word2VecConfig(), "", {"--lr": "the app's own text"})
+    assert "--lr LR               the app's own text" in parser.format_help()
+    with pytest.raises(ValueError, match=r"not common flags: \['--learning-rate'\]"):
+        flags.make_parser(word2vec.Word2VecConfig(), "", {"--learning-rate": "typo"})

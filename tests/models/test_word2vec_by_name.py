@@ -1,5 +1,7 @@
 """The Keras word2vec models and losses by the names of the fused path and the app."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -25,10 +27,16 @@ def test_names_give_the_model_its_output_and_its_loss(model, loss, cls, output, 
     assert type(word2vec_loss(loss)) is loss_class
 
 
-def test_unknown_names_are_refused():
-    with pytest.raises(ValueError, match="word2vec_model: model must be one of skipgram, cbow"):
+def test_unknown_names_are_refused_in_the_shared_style():
+    with pytest.raises(ValueError, match=re.escape(
+            "word2vec_model: model must be one of ('skipgram', 'cbow'); received "
+            "model='glove'")):
         word2vec_model("glove", "negative", COUNTS)
-    with pytest.raises(ValueError, match="word2vec_model: loss must be one of negative, "):
+    with pytest.raises(ValueError, match=re.escape(
+            "word2vec_model: loss must be one of ('negative', 'hierarchical'); received "
+            "loss='softmax'")):
         word2vec_model("cbow", "softmax", COUNTS)
-    with pytest.raises(ValueError, match="word2vec_loss: loss must be one of negative, "):
-        word2vec_loss("softmax")
+    with pytest.raises(ValueError, match=re.escape(
+            "word2vec_loss: loss must be one of ('negative', 'hierarchical'); received "
+            "loss=['negative']")):
+        word2vec_loss(["negative"])
