@@ -84,10 +84,19 @@ def iterator_delete_costs(autotune, count=20):
     return costs
 
 
-def print_costs(name, costs):
-    costs_ms = np.array(costs) * 1000
-    print(f"{name:34s} count {len(costs_ms):3d}  median {np.median(costs_ms):7.1f} ms"
-          f"  max {costs_ms.max():7.1f} ms  over 50 ms: {(costs_ms > 50).sum()}")
+def compare(title, measure, rounds):
+    """Runs `measure(autotune)` for autotune on (A) and off (B), alternating, and prints the
+    costs of each side; returns `(A costs, B costs)` in seconds."""
+    costs = {True: [], False: []}
+    for _ in range(rounds):
+        for autotune in (True, False):
+            costs[autotune].extend(measure(autotune))
+    print(f"{title}:")
+    for autotune, name in ((True, "A autotune on"), (False, "B autotune off (Trainer default)")):
+        costs_ms = np.array(costs[autotune]) * 1000
+        print(f"  {name:34s} count {len(costs_ms):3d}  median {np.median(costs_ms):7.1f} ms"
+              f"  max {costs_ms.max():7.1f} ms  over 50 ms: {(costs_ms > 50).sum()}")
+    return costs[True], costs[False]
 
 
 def main():
@@ -95,27 +104,12 @@ def main():
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     tf.config.threading.set_intra_op_parallelism_threads(2)
-    results = {"A autotune on": [], "B autotune off (Trainer default)": []}
     boundary_costs(False)  # warm-up: tracing
-    for _ in range(args.rounds):
-        results["A autotune on"].extend(boundary_costs(True))
-        results["B autotune off (Trainer default)"].extend(boundary_costs(False))
-    print("Epoch boundaries of the Trainer:")
-    for name, costs in results.items():
-        print_costs(name, costs)
-    a_costs = results["A autotune on"]
-    b_costs = results["B autotune off (Trainer default)"]
+    a_costs, b_costs = compare("Epoch boundaries of the Trainer", boundary_costs, args.rounds)
     print(f"max boundary cost A / B: {max(a_costs) / max(max(b_costs), 1e-6):.1f}x; "
           f"median A / B: "
           f"{statistics.median(a_costs) / max(statistics.median(b_costs), 1e-6):.2f}x")
-    deletes = {"A autotune on": [], "B autotune off": []}
-    for _ in range(args.rounds):
-        deletes["A autotune on"].extend(iterator_delete_costs(True))
-        deletes["B autotune off"].extend(iterator_delete_costs(False))
-    print("del of a used-up iterator:")
-    for name, costs in deletes.items():
-        print_costs(name, costs)
-
+    compare("del of a used-up iterator", iterator_delete_costs, args.rounds)
 
 if __name__ == "__main__":
     main()
