@@ -76,10 +76,9 @@ class Word2VecConfig(flags.CommonConfig):
 COMMON_FLAG_HELP = {
     "--lr": "learning rate (default: 0.1 for the fused path's SGD, decaying linearly to "
             "--min-lr; 0.01 for --implementation keras)",
-    "--checkpoint-every-n-steps": "checkpoint inside epochs too, every N steps: training "
-        "steps of --implementation keras, kernel calls (~100k words) or TF steps (~4096 "
-        "words) of the fused path; resuming continues from the step (default: at the end of "
-        "each epoch)"}
+    "--checkpoint-every-n-steps": "checkpoint inside epochs too, every N steps: training steps "
+        "of --implementation keras, kernel calls (~100k words) or TF steps (~4096 words) of "
+        "the fused path; resuming continues from the step (default: at the end of each epoch)"}
 
 
 def add_flags(parser, defaults):
@@ -184,8 +183,7 @@ def loss_and_metrics(config, data, model):
 
 
 def callbacks(run, data, model=None):
-    """The probe words' nearest words after every epoch; with `model` (the keras path) also
-    the words/s of the report (`data.speed`)."""
+    """The probe words' nearest words each epoch; keras path: also words/s (`data.speed`)."""
     from kerasnotes.models.word2vec_training import NearestWords, TrainedWordsPerSecond
     from kerasnotes.training.strategy import is_chief
 
@@ -219,8 +217,7 @@ def build_server(config, data, model):
 
 
 def train_fused(run):
-    """The fused path (`kerasnotes.models.word2vec_training.FusedTrainer`); None for
-    --implementation keras (the runner's standard flow: Trainer, evaluate, export)."""
+    """The fused path (`FusedTrainer`); None for keras (the runner's Trainer flow)."""
     from kerasnotes.models.word2vec_fused import FusedWord2Vec
     from kerasnotes.models.word2vec_training import FusedTrainer
 
