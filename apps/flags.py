@@ -172,7 +172,6 @@ def make_parser(config, description, helps=None):
     )
     group = parser.add_argument_group("common flags")
     helps = helps or {}
-
     unknown = set(helps)
 
     def add(flag, **options):

@@ -111,5 +111,6 @@ def main():
           f"{statistics.median(a_costs) / max(statistics.median(b_costs), 1e-6):.2f}x")
     compare("del of a used-up iterator", iterator_delete_costs, args.rounds)
 
+
 if __name__ == "__main__":
     main()
