@@ -7,8 +7,9 @@ the app reports (every `name: value` line of its closing report: mAP, accuracy, 
 perplexity, log-RMSE, style loss, ...). Use it to choose each app's default precision at
 equal quality.
 
-    python benchmarks/app_precision.py ssd classify segmentation [--rounds 1]
-    python benchmarks/app_precision.py --all
+    python -m benchmarks.app_precision ssd classify segmentation [--rounds 1]
+    python -m benchmarks.app_precision --all
+    python -m benchmarks.app_precision optimizers --flags --epochs 1         # smoke run
 """
 
 import argparse
@@ -19,7 +20,9 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from benchmarks import harness
+from benchmarks.harness import ROOT
+
 TASKS = ("classify", "finetune", "language_model", "optimizers", "segmentation", "ssd",
          "style_transfer", "tabular", "word2vec")
 # Extra flags per task: word2vec's default (fused) path trains in float32 only, so its
@@ -52,7 +55,7 @@ def run_once(task, precision, flags=()):
     return {"task": task, "precision": precision, "rc": result.returncode, "wall": wall,
             "rss_gib": int(rss.group(1)) / 2**20 if rss else float("nan"),
             "metrics": report_metrics(result.stdout),
-            "tail": result.stderr.strip().splitlines()[-1:]}
+            "tail": [line for line in result.stderr.splitlines() if "error:" in line][-1:]}
 
 
 def main():
@@ -64,16 +67,18 @@ def main():
                         help="extra flags for every app run (after the others)")
     args = parser.parse_args()
     tasks = TASKS if args.all else args.tasks
-    print(f"load: {os.getloadavg()[0]:.2f}")
-    for task in tasks:
-        for _ in range(args.rounds):
-            for precision in PRECISIONS:
-                row = run_once(task, precision, args.flags)
-                shown = "  ".join(f"{k} {v:.4g}" for k, v in row["metrics"].items())
-                print(f"{row['task']:15s} {row['precision']:15s} rc {row['rc']}  wall "
-                      f"{row['wall']:7.1f} s  peak RSS {row['rss_gib']:.2f} GiB  load "
-                      f"{os.getloadavg()[0]:.1f}  {shown}"
-                      + ("" if row["rc"] == 0 else f"  {row['tail']}"), flush=True)
+    with harness.session("Each app's run in float32 and mixed_bfloat16, alternating"):
+        for task in tasks:
+            for _ in range(args.rounds):
+                for precision in PRECISIONS:
+                    print_row(run_once(task, precision, args.flags))
+
+
+def print_row(row):
+    shown = "  ".join(f"{k} {v:.4g}" for k, v in row["metrics"].items())
+    print(f"{row['task']:15s} {row['precision']:15s} rc {row['rc']}  wall {row['wall']:7.1f} s"
+          f"  peak RSS {row['rss_gib']:.2f} GiB  load {os.getloadavg()[0]:.1f}  {shown}"
+          + ("" if row["rc"] == 0 else f"  {row['tail']}"), flush=True)
 
 
 if __name__ == "__main__":

@@ -22,32 +22,28 @@ batch 32, 1 channel, 10 classes) are scaled down for a 2-core CPU: the whole def
 took 1.5-3 minutes there while other processes shared the cores. `--image-size`,
 `--width-divisor` and `--batch-size` override them for all selected models.
 
-Run from the repository root:
+Run from the repository root (the plain models come from `tests.reference`):
 
     python -m benchmarks.cnn_throughput
     python -m benchmarks.cnn_throughput --models resnet18,densenet --runs 7 --steps 5
     python -m benchmarks.cnn_throughput --models googlenet --image-size 96 --width-divisor 1
+    python -m benchmarks.cnn_throughput --models alexnet --runs 1 --steps 1 \
+        --min-run-seconds 0                                              # smoke run
 """
 
 import argparse
 import collections
 import math
-import os
-import pathlib
 import statistics
-import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
+import numpy as np
+import tensorflow as tf
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # for `tests.reference`
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from tests.reference.cnn_blocks import copy_weights  # noqa: E402
-from tests.reference.cnn_models import PLAIN_MODELS  # noqa: E402
+from benchmarks import harness
+from tests.reference.cnn_blocks import copy_weights
+from tests.reference.cnn_models import PLAIN_MODELS
 
 # name -> (image side, width divisor) of the default, CPU-sized configuration.
 DEFAULT_CONFIGS = {
@@ -85,21 +81,10 @@ def parse_args(argv=None):
 
 
 def make_steps(model):
-    optimizer = keras.optimizers.SGD(learning_rate=0.01)
-    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-
-    @tf.function
-    def train_step(images, labels):
-        with tf.GradientTape() as tape:
-            loss = loss_fn(labels, model(images, training=True))
-        grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
-        return loss
-
-    @tf.function
-    def infer_step(images):
-        return model(images, training=False)
-
+    train_step = harness.train_step(
+        model, keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        keras.optimizers.SGD(learning_rate=0.01))
+    infer_step = tf.function(lambda images: model(images, training=False))
     return train_step, infer_step
 
 
@@ -107,14 +92,6 @@ def graph_op_counts(step, args):
     """Multiset of op types in the traced graph of `step`."""
     graph = step.get_concrete_function(*args).graph
     return collections.Counter(op.type for op in graph.get_operations())
-
-
-def time_steps(step, args, steps):
-    start = time.perf_counter()
-    for _ in range(steps):
-        result = step(*args)
-    np.asarray(result)  # wait for the last step
-    return time.perf_counter() - start
 
 
 def benchmark(name, args):
@@ -141,39 +118,41 @@ def benchmark(name, args):
         graph_op_counts(variants["ours"][i], step_args[kind])
         == graph_op_counts(variants["plain"][i], step_args[kind])
         for i, kind in enumerate(("train", "infer")))
-    steps = {}
-    for i, kind in enumerate(("train", "infer")):  # warm up; size the runs
-        seconds = max(time_steps(variants[v][i], step_args[kind], 2) / 2 for v in variants)
-        steps[kind] = max(args.steps, math.ceil(args.min_run_seconds / seconds))
     rates, ratios = {}, {}
     for i, kind in enumerate(("train", "infer")):
-        seconds = {"ours": [], "plain": []}
-        for run in range(args.runs):
-            # Interleaved pairs, alternating which goes first, so that the load of other
-            # processes hits both variants alike; the ratio is the median of paired ratios.
-            for variant in (("ours", "plain") if run % 2 == 0 else ("plain", "ours")):
-                step = variants[variant][i]
-                seconds[variant].append(time_steps(step, step_args[kind], steps[kind]))
-        for variant, values in seconds.items():
-            rates[variant, kind] = args.batch_size * steps[kind] / statistics.median(values)
-        ratios[kind] = statistics.median(
-            p / o for o, p in zip(seconds["ours"], seconds["plain"], strict=True))
+        calls = {v: lambda f=variants[v][i], a=step_args[kind]: f(*a) for v in variants}
+        # Warm up; size the runs.
+        seconds = max(harness.time_steps(call, 2, warmup=1) for call in calls.values())
+        steps = max(args.steps, math.ceil(args.min_run_seconds / seconds))
+        # Interleaved pairs (alternating which goes first): the ratio is the median of pairs.
+        times = harness.interleaved(calls, args.runs, steps, warmup=0)
+        for variant, values in times.items():
+            rates[variant, kind] = args.batch_size / statistics.median(values)
+        ratios[kind] = harness.ratio(times["plain"], times["ours"])
     return config, ours.count_params(), rates, ratios, graphs_match
 
 
 def main(argv=None):
     args = parse_args(argv)
-    print(f"TF {tf.__version__}, Keras {keras.__version__}; batch {args.batch_size}, "
-          f"median of {args.runs} runs x {args.steps} steps; images/s, ratio = ours / plain")
+    with harness.session(f"TF {tf.__version__}, Keras {keras.__version__}; batch "
+                         f"{args.batch_size}, median of {args.runs} runs x {args.steps} steps; "
+                         "images/s, ratio = ours / plain"):
+        worst = run(args)
+    harness.print_target("lowest ours/plain speed (training, inference)", worst, ">= 0.95")
+
+
+def run(args):
+    """Prints one row per model; returns the lowest ratio."""
     header = (f"{'model':<10} {'input':>11} {'div':>3} {'params':>10} | {'train ours':>10} "
               f"{'plain':>8} {'ratio':>6} | {'infer ours':>10} {'plain':>8} {'ratio':>6} | "
               "same ops")
     print(header)
     print("-" * len(header))
-    total = time.perf_counter()
+    total, worst = time.perf_counter(), float("inf")
     for name in args.models:
         config, params, rates, ratios, graphs_match = benchmark(name, args)
         train, infer = ratios["train"], ratios["infer"]
+        worst = min(worst, train, infer)
         shape = "x".join(str(d) for d in config["input_shape"])
         print(f"{name:<10} {shape:>11} {config['width_divisor']:>3} {params:>10,} | "
               f"{rates['ours', 'train']:>10.1f} {rates['plain', 'train']:>8.1f} "
@@ -181,6 +160,7 @@ def main(argv=None):
               f"{rates['plain', 'infer']:>8.1f} {infer:>6.3f} | "
               f"{'yes' if graphs_match else 'no'}", flush=True)
     print(f"total {time.perf_counter() - total:.0f} s")
+    return worst
 
 
 if __name__ == "__main__":

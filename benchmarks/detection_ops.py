@@ -1,9 +1,9 @@
 """Speed of the detection ops against references measured in the same process.
 
-    PYTHONPATH=. python benchmarks/detection_ops.py [--repeats 7] [--boxes 1000] \
-        [--batch 32] [--objects 4]
+    python -m benchmarks.detection_ops [--repeats 7] [--boxes 1000] [--batch 32] [--objects 4]
+    python -m benchmarks.detection_ops --repeats 1 --boxes 100 --batch 2     # smoke run
 
-Prints median wall times (ms) and ratios:
+Prints median wall times (ms) of interleaved rounds (ours, reference, ours, ...) and ratios:
 1. NMS on `--boxes` random boxes: our from-scratch `nms` vs `tf.image.non_max_suppression`,
    both inside a `tf.function`.
 2. `multibox_target` on a batch of `--batch` images with `--objects` objects each and the
@@ -15,36 +15,25 @@ Prints median wall times (ms) and ratios:
 """
 
 import argparse
-import os
 import statistics
-import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
+import tensorflow as tf
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from kerasnotes.ops.anchor_matching import multibox_target  # noqa: E402
-from kerasnotes.ops.anchors import multibox_prior  # noqa: E402
-from kerasnotes.ops.nms import multibox_detection, nms  # noqa: E402
+from benchmarks import harness
+from kerasnotes.ops.anchor_matching import multibox_target
+from kerasnotes.ops.anchors import multibox_prior
+from kerasnotes.ops.nms import multibox_detection, nms
 
 TINY_SSD_SIZES = [[0.2, 0.272], [0.37, 0.447], [0.54, 0.619], [0.71, 0.79], [0.88, 0.961]]
 TINY_SSD_RATIOS = [1, 2, 0.5]
 TINY_SSD_FEATURE_SIZES = [32, 16, 8, 4, 1]
 
 
-def median_ms(fn, repeats):
-    fn()  # warm-up (tracing)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        if isinstance(out, (tuple, list)):
-            [np.asarray(o) for o in out]
-        else:
-            np.asarray(out)
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+def median_ms(variants, repeats):
+    """Median milliseconds per call of each of `{name: fn}`, in interleaved rounds."""
+    times = harness.interleaved(variants, repeats)
+    return [1e3 * statistics.median(values) for values in times.values()]
 
 
 def random_boxes(rng, shape, min_size, max_size):
@@ -89,11 +78,15 @@ def numpy_multibox_target(anchors, labels, iou_threshold=0.5):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7, help="timed runs; the median is kept")
-    parser.add_argument("--boxes", type=int, default=1000, help="boxes for the NMS benchmark")
-    parser.add_argument("--batch", type=int, default=32, help="images per batch")
-    parser.add_argument("--objects", type=int, default=4, help="objects per image")
+    harness.add_int_flags(parser, repeats=(7, "timed rounds; the median is kept"),
+                          boxes=(1000, "boxes for the NMS benchmark"),
+                          batch=(32, "images per batch"), objects=(4, "objects per image"))
     args = parser.parse_args()
+    with harness.session("Detection ops, ours vs references"):
+        run(args)
+
+
+def run(args):
     rng = np.random.default_rng(0)
 
     # 1. NMS.
@@ -103,8 +96,8 @@ def main():
     tf_nms = tf.function(lambda b, s: tf.image.non_max_suppression(b, s, args.boxes, 0.5))
     kept = ours_nms(boxes, scores).numpy()
     assert np.array_equal(kept, tf_nms(boxes, scores).numpy()), "NMS results differ"
-    ours_ms = median_ms(lambda: ours_nms(boxes, scores), args.repeats)
-    tf_ms = median_ms(lambda: tf_nms(boxes, scores), args.repeats)
+    ours_ms, tf_ms = median_ms({"ours": lambda: ours_nms(boxes, scores),
+                                "tf": lambda: tf_nms(boxes, scores)}, args.repeats)
     print(f"NMS, {args.boxes} boxes ({len(kept)} kept): ours {ours_ms:.2f} ms, "
           f"tf.image.non_max_suppression {tf_ms:.2f} ms, ratio ours/tf = {ours_ms / tf_ms:.1f}x")
 
@@ -121,8 +114,9 @@ def main():
     ours = target(anchors, labels)
     reference = numpy_multibox_target(anchors, labels)
     assert np.array_equal(ours[2].numpy(), reference[2]), "class labels differ from NumPy"
-    target_ms = median_ms(lambda: target(anchors, labels), args.repeats)
-    numpy_ms = median_ms(lambda: numpy_multibox_target(anchors, labels), args.repeats)
+    target_ms, numpy_ms = median_ms({"ours": lambda: target(anchors, labels),
+                                     "numpy": lambda: numpy_multibox_target(anchors, labels)},
+                                    args.repeats)
     print(f"multibox_target, batch {args.batch}, {len(anchors)} anchors, {args.objects} objects: "
           f"ours (tf.function) {target_ms:.2f} ms/batch, NumPy d2l loop {numpy_ms:.2f} ms/batch, "
           f"ratio ours/NumPy = {target_ms / numpy_ms:.2f}x")
@@ -143,12 +137,14 @@ def main():
             p, o, anchors, max_detections=md, implementation=implementation))
         same = np.array_equal(detect(probs, offsets, "scratch").numpy(),
                               detect(probs, offsets, "fused").numpy())
-        scratch_ms = median_ms(lambda d=detect, p=probs: d(p, offsets, "scratch"), args.repeats)
-        fast_ms = median_ms(lambda d=detect, p=probs: d(p, offsets, "fused"), args.repeats)
+        scratch_ms, fast_ms = median_ms(
+            {"scratch": lambda d=detect, p=probs: d(p, offsets, "scratch"),
+             "fused": lambda d=detect, p=probs: d(p, offsets, "fused")}, args.repeats)
         print(f"multibox_detection, batch {args.batch}, {num_anchors} anchors, {name} "
               f"probabilities, max_detections={max_detections}: scratch NMS {scratch_ms:.1f} ms, "
               f"fused NMS {fast_ms:.1f} ms, ratio scratch/tf = {scratch_ms / fast_ms:.1f}x "
               f"(identical outputs: {same})")
+
 
 if __name__ == "__main__":
     main()

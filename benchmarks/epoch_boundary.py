@@ -9,23 +9,20 @@ two steps inside an epoch. A and B alternate (A B A B ...) in one process, same 
 It then times the cause itself: `del` of a used-up iterator of the same pipeline, 20 per
 round, autotune on vs off, interleaved.
 
-    python benchmarks/epoch_boundary.py [--rounds 2]
+    python -m benchmarks.epoch_boundary [--rounds 2]
+    python -m benchmarks.epoch_boundary --rounds 1 --epochs 3      # smoke run
 """
 
 import argparse
-import os
 import statistics
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
+import numpy as np
+import tensorflow as tf
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from kerasnotes.training import trainer as trainer_module  # noqa: E402
+from benchmarks import harness
+from kerasnotes.training import trainer as trainer_module
 
 EPOCHS = 21
 STEPS = 2
@@ -39,16 +36,7 @@ def dataset_for_epoch(epoch):
             .batch(32).prefetch(tf.data.AUTOTUNE))
 
 
-class StepTimes(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.times = []
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.times.append(time.perf_counter())
-
-
-def boundary_costs(autotune):
+def boundary_costs(autotune, epochs=EPOCHS):
     original = trainer_module._stall_free
     if autotune:
         trainer_module._stall_free = lambda dataset: dataset
@@ -56,14 +44,16 @@ def boundary_costs(autotune):
         keras.utils.set_random_seed(0)
         model = keras.Sequential([keras.Input((16,)), keras.layers.Dense(8),
                                   keras.layers.Dense(1)])
-        probe = StepTimes()
+        ends = []  # when each step ended
+        probe = keras.callbacks.LambdaCallback(
+            on_train_batch_end=lambda batch, logs: ends.append(time.perf_counter()))
         trainer = trainer_module.Trainer(model, keras.losses.MeanSquaredError(),
                                          keras.optimizers.SGD(0.01), callbacks=[probe],
                                          verbose=0)
-        trainer.fit(dataset_for_epoch, epochs=EPOCHS)
+        trainer.fit(dataset_for_epoch, epochs=epochs)
     finally:
         trainer_module._stall_free = original
-    times = np.array(probe.times).reshape(EPOCHS, STEPS)
+    times = np.array(ends).reshape(epochs, STEPS)
     inside = np.median(times[:, 1] - times[:, 0])
     across = times[1:, 0] - times[:-1, 1]
     return across - inside
@@ -102,14 +92,20 @@ def compare(title, measure, rounds):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=EPOCHS,
+                        help="epochs per Trainer run (default 21: 20 boundaries)")
     args = parser.parse_args()
-    tf.config.threading.set_intra_op_parallelism_threads(2)
-    boundary_costs(False)  # warm-up: tracing
-    a_costs, b_costs = compare("Epoch boundaries of the Trainer", boundary_costs, args.rounds)
-    print(f"max boundary cost A / B: {max(a_costs) / max(max(b_costs), 1e-6):.1f}x; "
-          f"median A / B: "
-          f"{statistics.median(a_costs) / max(statistics.median(b_costs), 1e-6):.2f}x")
-    compare("del of a used-up iterator", iterator_delete_costs, args.rounds)
+    with harness.session("Epoch boundaries: autotune on (A) vs off (B)", threads=2):
+        boundary_costs(False, args.epochs)  # warm-up: tracing
+        a_costs, b_costs = compare("Epoch boundaries of the Trainer",
+                                   lambda autotune: boundary_costs(autotune, args.epochs),
+                                   args.rounds)
+        print(f"max boundary cost A / B: {max(a_costs) / max(max(b_costs), 1e-6):.1f}x; "
+              f"median A / B: "
+              f"{statistics.median(a_costs) / max(statistics.median(b_costs), 1e-6):.2f}x")
+        compare("del of a used-up iterator", iterator_delete_costs, args.rounds)
+    harness.print_target("largest epoch boundary cost, Trainer default,", 1e3 * max(b_costs),
+                         "< 50 ms", unit=" ms")
 
 
 if __name__ == "__main__":

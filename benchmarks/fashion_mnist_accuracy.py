@@ -1,8 +1,10 @@
 """Test accuracy of LeNet and ResNet-18 on Fashion-MNIST, next to d2l's published figures.
 
-    python benchmarks/fashion_mnist_accuracy.py --data idx:DIR            # the IDX files
-    python benchmarks/fashion_mnist_accuracy.py --data fashion_mnist --data-dir TFDS_DIR
-    python benchmarks/fashion_mnist_accuracy.py                           # no real data: synthetic
+    python -m benchmarks.fashion_mnist_accuracy --data idx:DIR            # the IDX files
+    python -m benchmarks.fashion_mnist_accuracy --data fashion_mnist --data-dir TFDS_DIR
+    python -m benchmarks.fashion_mnist_accuracy                  # no real data: synthetic
+    python -m benchmarks.fashion_mnist_accuracy --epochs 1 --resnet-epochs 1 --num-train 512 \
+        --resnet-width-divisor 16 --resnet-resize 32                        # smoke run
 
 Trains through apps.classify (same code path as users): LeNet, the notes' sigmoid version,
 10 epochs with d2l's setting (SGD, lr 0.9, batch 256); ResNet-18 (width divided by
@@ -12,13 +14,9 @@ script says so and reports the accuracy on the embedded synthetic glyphs instead
 """
 
 import argparse
-import os
-import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from apps import classify  # noqa: E402
+from apps import classify
 
 D2L_FIGURES = {"lenet": 0.8, "resnet18": 0.9}
 

@@ -12,6 +12,8 @@ little even with the same seed.
     python -m benchmarks.language_model_perplexity                  # all cells, both paths
     python -m benchmarks.language_model_perplexity --epochs 5 --units 128 --cells gru \
         --implementations fused --max-chars 100000
+    python -m benchmarks.language_model_perplexity --epochs 1 --units 8 --max-chars 3000 \
+        --cells gru --implementations fused --ngrams 2 --lyrics ''           # smoke run
 """
 
 import argparse
@@ -19,25 +21,22 @@ import os
 import pathlib
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
 
-import keras  # noqa: E402
-
-from apps import language_model  # noqa: E402
-from kerasnotes.metrics.perplexity import Perplexity  # noqa: E402
-from kerasnotes.models.ngram import NGramLanguageModel  # noqa: E402
-from kerasnotes.models.rnn_language_model import ResetStatesEachEpoch  # noqa: E402
-from kerasnotes.training.trainer import Trainer  # noqa: E402
+from apps import language_model
+from benchmarks import harness
+from kerasnotes.metrics.perplexity import Perplexity
+from kerasnotes.models.ngram import NGramLanguageModel
+from kerasnotes.models.rnn_language_model import ResetStatesEachEpoch
+from kerasnotes.training.trainer import Trainer
 
 LYRICS = pathlib.Path(__file__).resolve().parents[2] / "shared/data/lyrics/jaychou_lyrics.txt"
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--units", type=int, default=128)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--num-steps", type=int, default=35)
+    harness.add_int_flags(parser, epochs=(5, "epochs per model"), units=(128, "hidden units"),
+                          batch_size=(32, "batch size"), num_steps=(35, "time steps per window"))
     parser.add_argument("--lr", type=float, default=0.005)
     parser.add_argument("--max-chars", type=int, default=100_000,
                         help="length of the docstring corpus")
@@ -50,6 +49,11 @@ def parse_args():
 
 def main():
     args = parse_args()
+    with harness.session("Validation perplexity: n-grams vs recurrent models"):
+        run(args)
+
+
+def run(args):
     corpora = [("docstrings", [])]
     if args.lyrics and os.path.exists(args.lyrics):
         corpora.append(("lyrics", ["--text", args.lyrics]))

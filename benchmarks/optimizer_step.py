@@ -8,26 +8,24 @@ processes; the median time per step is reported and the ratio is ours speed / Ke
 (Keras time / our time; target >= 0.9). The number of ops in each traced step graph is
 printed too: unlike the times, it does not depend on other load.
 
-    python -m benchmarks.optimizer_step [--repeats 21] [--steps 2]    # from the repository root
+    python -m benchmarks.optimizer_step [--repeats 21] [--steps 2] [--only Adam]
+    python -m benchmarks.optimizer_step --repeats 1 --steps 1 --only SGD     # smoke run
 """
 
 import argparse
-import os
 import statistics
-import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
+import numpy as np
+import tensorflow as tf
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from kerasnotes.optimizers.adadelta import AdaDelta  # noqa: E402
-from kerasnotes.optimizers.adagrad import AdaGrad  # noqa: E402
-from kerasnotes.optimizers.adam import Adam  # noqa: E402
-from kerasnotes.optimizers.momentum import Momentum  # noqa: E402
-from kerasnotes.optimizers.rmsprop import RMSProp  # noqa: E402
-from kerasnotes.optimizers.sgd import SGD  # noqa: E402
+from benchmarks import harness
+from kerasnotes.optimizers.adadelta import AdaDelta
+from kerasnotes.optimizers.adagrad import AdaGrad
+from kerasnotes.optimizers.adam import Adam
+from kerasnotes.optimizers.momentum import Momentum
+from kerasnotes.optimizers.rmsprop import RMSProp
+from kerasnotes.optimizers.sgd import SGD
 
 PAIRS = [
     ("SGD", lambda: SGD(0.01), lambda: keras.optimizers.SGD(0.01)),
@@ -76,13 +74,6 @@ def count_graph_ops(step):
     return len(step.get_concrete_function().graph.get_operations())
 
 
-def time_steps(step, steps):
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return (time.perf_counter() - start) / steps
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=21, help="timed rounds per optimizer")
@@ -95,23 +86,23 @@ def main():
     size = sum(int(np.prod(s)) for s in shapes)
     variables = [keras.Variable(rng.normal(0, 0.05, s).astype("float32")) for s in shapes]
     gradients = [tf.constant(rng.normal(0, 1e-3, s).astype("float32")) for s in shapes]
-    print(f"{len(shapes)} variables, {size / 1e6:.2f}M parameters (ResNet-18 shapes); "
-          f"median of {args.repeats} rounds x {args.steps} steps; tf.function, no XLA")
-    print(f"{'family':10s} {'ours ms':>9s} {'keras ms':>9s} {'ours/keras speed':>17s} "
-          f"{'graph ops ours/keras':>21s}")
-    for name, make_ours, make_keras in PAIRS:
-        if args.only and name != args.only:
-            continue
-        ours = make_step(make_ours(), gradients, variables)
-        theirs = make_step(make_keras(), gradients, variables)
-        ours_times, keras_times = [], []
-        for _ in range(args.repeats):
-            ours_times.append(time_steps(ours, args.steps))
-            keras_times.append(time_steps(theirs, args.steps))
-        ours_ms = 1e3 * statistics.median(ours_times)
-        keras_ms = 1e3 * statistics.median(keras_times)
-        ops = f"{count_graph_ops(ours)}/{count_graph_ops(theirs)}"
-        print(f"{name:10s} {ours_ms:9.2f} {keras_ms:9.2f} {keras_ms / ours_ms:16.2f}x {ops:>21s}")
+    with harness.session(f"{len(shapes)} variables, {size / 1e6:.2f}M parameters (ResNet-18 "
+                         f"shapes); median of {args.repeats} interleaved rounds x {args.steps} "
+                         "steps; tf.function, no XLA"):
+        print(f"{'family':10s} {'ours ms':>9s} {'keras ms':>9s} {'ours/keras speed':>17s} "
+              f"{'graph ops ours/keras':>21s}")
+        speeds = []
+        for name, make_ours, make_keras in PAIRS:
+            if args.only and name != args.only:
+                continue
+            steps = {"ours": make_step(make_ours(), gradients, variables),
+                     "keras": make_step(make_keras(), gradients, variables)}
+            times = harness.interleaved(steps, args.repeats, args.steps, warmup=0)
+            ours_ms, keras_ms = (1e3 * statistics.median(times[k]) for k in ("ours", "keras"))
+            speeds.append(keras_ms / ours_ms)
+            ops = f"{count_graph_ops(steps['ours'])}/{count_graph_ops(steps['keras'])}"
+            print(f"{name:10s} {ours_ms:9.2f} {keras_ms:9.2f} {speeds[-1]:16.2f}x {ops:>21s}")
+    harness.print_target("lowest ours/Keras speed over the families", min(speeds), ">= 0.9")
 
 
 if __name__ == "__main__":

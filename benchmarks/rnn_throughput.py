@@ -10,32 +10,29 @@ that load from other processes hits all alike. Ratios > 1 mean faster than plain
 
     python -m benchmarks.rnn_throughput                    # GRU, 256 units, batch 32 x 35
     python -m benchmarks.rnn_throughput --cell lstm --units 128 --runs 5 --iters 10
+    python -m benchmarks.rnn_throughput --units 32 --runs 1 --iters 2        # smoke run
 """
 
 import argparse
-import os
+import itertools
 import statistics
-import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
+import numpy as np
+import tensorflow as tf
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from kerasnotes.data.text.text_vocabulary import TextVocabulary  # noqa: E402
-from kerasnotes.models.rnn_language_model import RNNLanguageModel  # noqa: E402
+from benchmarks import harness
+from kerasnotes.data.text.text_vocabulary import TextVocabulary
+from kerasnotes.models.rnn_language_model import RNNLanguageModel
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cell", choices=["rnn", "gru", "lstm"], default="gru")
-    parser.add_argument("--units", type=int, default=256, help="hidden units")
-    parser.add_argument("--vocab-size", type=int, default=100, help="vocabulary size")
-    parser.add_argument("--batch", type=int, default=32, help="batch size")
-    parser.add_argument("--num-steps", type=int, default=35, help="time steps per window")
-    parser.add_argument("--runs", type=int, default=5, help="timed runs (median reported)")
-    parser.add_argument("--iters", type=int, default=10, help="steps per timed run")
+    harness.add_int_flags(parser, units=(256, "hidden units"), vocab_size=(100, "vocabulary size"),
+                          batch=(32, "batch size"), num_steps=(35, "time steps per window"),
+                          runs=(5, "interleaved timed rounds (median reported)"),
+                          iters=(10, "steps per timed round"))
     return parser.parse_args()
 
 
@@ -46,30 +43,6 @@ def plain_keras_model(cell, units, vocab_size):
              "gru": lambda: keras.layers.GRU(units, reset_after=False, return_sequences=True),
              "lstm": lambda: keras.layers.LSTM(units, return_sequences=True)}[cell]()
     return keras.Model(inputs, keras.layers.Dense(vocab_size)(layer(x)))
-
-
-def training_step(model):
-    optimizer = keras.optimizers.Adam(1e-3)
-    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-
-    @tf.function
-    def step(x, y):
-        with tf.GradientTape() as tape:
-            loss = loss_fn(y, model(x, training=True))
-        grads = tape.gradient(loss, model.trainable_variables)
-        grads, _ = tf.clip_by_global_norm(grads, 1.0)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
-        return loss
-
-    return step
-
-
-def time_steps(step, batches, iters):
-    start = time.perf_counter()
-    for i in range(iters):
-        loss = step(*batches[i % len(batches)])
-    float(loss)
-    return (time.perf_counter() - start) / iters
 
 
 def main():
@@ -84,15 +57,24 @@ def main():
         "fused": RNNLanguageModel(vocabulary, args.cell, args.units, implementation="fused"),
         "plain Keras": plain_keras_model(args.cell, args.units, args.vocab_size),
     }
-    steps = {}
-    for name, model in models.items():
-        steps[name] = training_step(model)
-        for _ in range(3):  # warm-up: trace and run
-            float(steps[name](*batches[0]))
-    times = {name: [] for name in models}
-    for _ in range(args.runs):
-        for name in models:
-            times[name].append(time_steps(steps[name], batches, args.iters))
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    steps = {name: harness.train_step(model, loss_fn, keras.optimizers.Adam(1e-3), 1.0)
+             for name, model in models.items()}
+    variants = {name: cycling(step, batches) for name, step in steps.items()}
+    with harness.session(f"{args.cell.upper()} language model training"):
+        times = harness.interleaved(variants, args.runs, args.iters, warmup=3)
+        report(args, models, times)
+    harness.print_target("fused / plain Keras speed",
+                         harness.ratio(times["plain Keras"], times["fused"]), ">= 0.95")
+
+
+def cycling(step, batches):
+    """`step` as a function of no arguments, on the next of `batches` at every call."""
+    batch = itertools.cycle(batches)
+    return lambda: step(*next(batch))
+
+
+def report(args, models, times):
     chars = args.batch * args.num_steps
     print(f"{args.cell.upper()} language model, {args.units} units, vocabulary "
           f"{args.vocab_size}, batch {args.batch} x {args.num_steps} steps; median of "
@@ -100,9 +82,9 @@ def main():
     reference = statistics.median(times["plain Keras"])
     for name in models:
         median = statistics.median(times[name])
-        ratios = [k / t for t, k in zip(times[name], times["plain Keras"])]
+        speed = harness.ratio(times["plain Keras"], times[name])
         print(f"  {name:12s} {chars / median:10.0f} chars/s  {1000 * median:8.1f} ms/step  "
-              f"x{statistics.median(ratios):.2f} of plain Keras (median per-run ratio; "
+              f"x{speed:.2f} of plain Keras (median per-run ratio; "
               f"ratio of medians x{reference / median:.2f})")
 
 

@@ -1,33 +1,23 @@
 """ROI pooling speed: ours (gather + segment_max) vs crop_and_resize + max-pool, ROIAlign
 and a naive Python loop; forward alone, and forward + gradient to the features.
 
-    python benchmarks/roi_pooling_speed.py [--regions 128] [--repeats 5]
+    python -m benchmarks.roi_pooling_speed [--regions 128] [--repeats 5]
+    python -m benchmarks.roi_pooling_speed --regions 16 --repeats 1        # smoke run
 
-Prints the median time of each and the ratios to ours (measured in the same process).
+Prints the median time of each and its speed relative to ours (= ours / its time), from
+interleaved rounds in the same process; the naive loop, checked equal to ours first, is
+timed on its own.
 """
 
 import argparse
-import os
 import statistics
-import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
+import tensorflow as tf
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from kerasnotes.layers.roi_align import ROIAlign  # noqa: E402
-from kerasnotes.layers.roi_pooling import ROIPooling  # noqa: E402
-
-
-def median_seconds(fn, repeats):
-    fn()  # warm-up / tracing
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from benchmarks import harness
+from kerasnotes.layers.roi_align import ROIAlign
+from kerasnotes.layers.roi_pooling import ROIPooling
 
 
 def main():
@@ -94,27 +84,20 @@ def main():
             return tape.gradient(out, features, output_gradients=tf.ones_like(out))
         return run
 
-    t_ours = median_seconds(ours, args.repeats)
-    t_crop = median_seconds(crop_then_max, args.repeats)
-    t_align = median_seconds(roi_align, args.repeats)
-    t_ours_grad = median_seconds(with_gradient(ours), args.repeats)
-    t_crop_grad = median_seconds(with_gradient(crop_then_max), args.repeats)
-    t_align_grad = median_seconds(with_gradient(roi_align), args.repeats)
-    t_naive = median_seconds(naive_loop, max(1, args.repeats // 2)) * args.regions / 16
-    print(f"features {(n, h, w, c)}, {args.regions} regions, {pooled}x{pooled} output")
-    print(f"ROIPooling (ours, segment_max):    {t_ours * 1e3:8.2f} ms")
-    print(f"crop_and_resize + max-pool:        {t_crop * 1e3:8.2f} ms  "
-          f"(ours / it = {t_ours / t_crop:.2f})")
-    print(f"ROIAlign (crop_and_resize + avg):  {t_align * 1e3:8.2f} ms  "
-          f"(ours / it = {t_ours / t_align:.2f})")
-    print(f"naive eager loop (scaled from 16): {t_naive * 1e3:8.2f} ms  "
-          f"(it / ours = {t_naive / t_ours:.1f}x slower)")
-    print("forward + gradient to the features:")
-    print(f"ROIPooling (ours):                 {t_ours_grad * 1e3:8.2f} ms")
-    print(f"crop_and_resize + max-pool:        {t_crop_grad * 1e3:8.2f} ms  "
-          f"(ours / it = {t_ours_grad / t_crop_grad:.2f})")
-    print(f"ROIAlign:                          {t_align_grad * 1e3:8.2f} ms  "
-          f"(ours / it = {t_ours_grad / t_align_grad:.2f})")
+    with harness.session(f"ROI pooling, features {(n, h, w, c)}, {args.regions} regions, "
+                         f"{pooled}x{pooled} output; speed vs ours = ours / its time"):
+        for title, fn in (("forward", lambda f: f), ("forward + gradient to the features",
+                                                     with_gradient)):
+            print(title + ":")
+            times = harness.interleaved({"ROIPooling (ours, segment_max)": fn(ours),
+                                         "crop_and_resize + max-pool": fn(crop_then_max),
+                                         "ROIAlign (crop_and_resize + avg)": fn(roi_align)},
+                                        args.repeats)
+            harness.print_ratios(times, "ROIPooling (ours, segment_max)", args.regions,
+                                 "regions/s")
+        naive = harness.interleaved({"naive": naive_loop}, max(1, args.repeats // 2))["naive"]
+        print(f"naive eager loop (scaled from 16 regions): "
+              f"{statistics.median(naive) * args.regions / 16 * 1e3:.2f} ms")
 
 
 if __name__ == "__main__":

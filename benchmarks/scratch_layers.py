@@ -7,35 +7,32 @@ Each time is the median of `--runs` runs of `--iters` steps, after a warm-up tha
 and runs each function twice; scratch and Keras runs alternate, and the ratio is the median
 of the per-run ratios scratch time / Keras time (> 1: scratch slower).
 
-    python -m benchmarks.scratch_layers          # from the repository root
+    python -m benchmarks.scratch_layers
     python -m benchmarks.scratch_layers --batch 64 --size 28 --in-channels 16 \
         --out-channels 32 --kernel 3 --runs 5 --iters 20
+    python -m benchmarks.scratch_layers --runs 1 --iters 2         # smoke run
 """
 
 import argparse
-import os
 import statistics
-import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
+import numpy as np
+import tensorflow as tf
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from kerasnotes.layers.batch_norm import BatchNormalization  # noqa: E402
-from kerasnotes.layers.conv2d import Conv2D  # noqa: E402
+from benchmarks import harness
+from kerasnotes.layers.batch_norm import BatchNormalization
+from kerasnotes.layers.conv2d import Conv2D
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch", type=int, default=64, help="batch size")
-    parser.add_argument("--size", type=int, default=28, help="height and width")
-    parser.add_argument("--in-channels", type=int, default=16, help="input channels")
-    parser.add_argument("--out-channels", type=int, default=32, help="conv output channels")
-    parser.add_argument("--kernel", type=int, default=3, help="conv kernel size")
-    parser.add_argument("--runs", type=int, default=5, help="timed runs (median reported)")
-    parser.add_argument("--iters", type=int, default=20, help="steps per timed run")
+    harness.add_int_flags(parser, batch=(64, "batch size"), size=(28, "height and width"),
+                          in_channels=(16, "input channels"),
+                          out_channels=(32, "conv output channels"),
+                          kernel=(3, "conv kernel size"),
+                          runs=(5, "interleaved timed rounds (median reported)"),
+                          iters=(20, "steps per timed round"))
     return parser.parse_args()
 
 
@@ -54,14 +51,6 @@ def training_step(layer, call):
     return step
 
 
-def time_steps(fn, x, iters):
-    start = time.perf_counter()
-    for _ in range(iters):
-        out = fn(x)
-    out.numpy()
-    return (time.perf_counter() - start) / iters
-
-
 def compare(name, scratch, reference, call_train, call_infer, x, args):
     """Times both sides in alternation (scratch run, Keras run, ...) so that load from
     other processes hits both alike; reports the medians and the median per-run ratio."""
@@ -70,15 +59,11 @@ def compare(name, scratch, reference, call_train, call_infer, x, args):
         ("inference", lambda layer: tf.function(lambda x: call_infer(layer, x))),
     ]:
         fn_scratch, fn_keras = make(scratch), make(reference)
-        for fn in (fn_scratch, fn_keras, fn_scratch, fn_keras):  # warm-up, not timed
-            fn(x).numpy()
-        times_scratch, times_keras = [], []
-        for _ in range(args.runs):
-            times_scratch.append(time_steps(fn_scratch, x, args.iters))
-            times_keras.append(time_steps(fn_keras, x, args.iters))
-        t_scratch = statistics.median(times_scratch)
-        t_keras = statistics.median(times_keras)
-        ratio = statistics.median(a / b for a, b in zip(times_scratch, times_keras, strict=True))
+        times = harness.interleaved({"scratch": lambda f=fn_scratch: f(x),
+                                     "keras": lambda f=fn_keras: f(x)},
+                                    args.runs, args.iters, warmup=2)
+        t_scratch, t_keras = (statistics.median(times[k]) for k in ("scratch", "keras"))
+        ratio = harness.ratio(times["scratch"], times["keras"])
         print(
             f"{name:<18} {mode:<10} scratch {t_scratch * 1e3:7.2f} ms "
             f"({args.batch / t_scratch:6.0f} img/s)  keras {t_keras * 1e3:7.2f} ms "
@@ -88,9 +73,13 @@ def compare(name, scratch, reference, call_train, call_infer, x, args):
 
 def main():
     args = parse_args()
-    print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}; median of {args.runs} "
-          f"alternating runs x {args.iters} steps, warm-up excluded; "
-          "ratio = scratch / keras time")
+    with harness.session(f"TensorFlow {tf.__version__}, Keras {keras.__version__}; median of "
+                         f"{args.runs} alternating runs x {args.iters} steps, warm-up excluded; "
+                         "ratio = scratch / keras time"):
+        run(args)
+
+
+def run(args):
     rng = np.random.default_rng(0)
     shape = (args.batch, args.size, args.size, args.in_channels)
     x = tf.constant(rng.standard_normal(shape).astype("float32"))

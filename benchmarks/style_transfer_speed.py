@@ -1,8 +1,9 @@
 """Style transfer speed: seconds per Adam step at 300x450 with VGG-19 (the notes' setting),
 per precision, through the Trainer as `python -m apps.style_transfer` runs it.
 
-    python benchmarks/style_transfer_speed.py [--height 300] [--width 450] [--steps 4]
+    python -m benchmarks.style_transfer_speed [--height 300] [--width 450] [--steps 4]
         [--precisions float32,mixed_bfloat16]
+    python -m benchmarks.style_transfer_speed --height 32 --width 48 --steps 1   # smoke run
 
 Reference measured in the same process and precision: one forward and backward pass of the
 VGG-19 feature extractor alone on the same image (the irreducible work of a step). Prints,
@@ -14,35 +15,18 @@ precision up to noise). Medians of --steps timed steps after one warm-up step.
 """
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
+import tensorflow as tf
 
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from kerasnotes.data.images import synthetic_style_images as embedded  # noqa: E402
-from kerasnotes.losses.style_transfer_losses import StyleTransferLoss  # noqa: E402
-from kerasnotes.models import style_transfer, vgg19_features  # noqa: E402
-from kerasnotes.training.trainer import Trainer  # noqa: E402
-
-
-class StepTimes(keras.callbacks.Callback):
-    """Seconds from each epoch's (= step's) start to the next one's: the step, its
-    metrics, summaries and checkpoint."""
-
-    def __init__(self):
-        super().__init__()
-        self.starts = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.starts.append(time.perf_counter())
-
-    def on_train_end(self, logs=None):
-        self.starts.append(time.perf_counter())
+from benchmarks import harness
+from kerasnotes.data.images import synthetic_style_images as embedded
+from kerasnotes.losses.style_transfer_losses import StyleTransferLoss
+from kerasnotes.models import style_transfer, vgg19_features
+from kerasnotes.training.trainer import Trainer
 
 
 def measure(precision, height, width, steps):
@@ -61,24 +45,22 @@ def measure(precision, height, width, steps):
                               for f in features["style"] + features["content"]])
         return tape.gradient(total, image)
 
-    forward_backward()  # warm-up
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        forward_backward().numpy()
-        times.append(time.perf_counter() - start)
-    reference = statistics.median(times)
+    reference = statistics.median(harness.interleaved({"vgg": forward_backward}, steps)["vgg"])
 
     model = style_transfer.StyleTransfer(extractor, content)
     targets = style_transfer.style_transfer_targets(extractor, content, style)
-    timer = StepTimes()
+    # Each epoch's (= step's) start, then the end: a step with its metrics, summaries and
+    # checkpoint lasts from one mark to the next.
+    starts = []
+    mark = lambda *_: starts.append(time.perf_counter())
+    timer = keras.callbacks.LambdaCallback(on_epoch_begin=mark, on_train_end=mark)
     with tempfile.TemporaryDirectory() as run_dir:
         trainer = Trainer(model, StyleTransferLoss(), keras.optimizers.Adam(0.3),
                           run_dir=run_dir, callbacks=[timer], verbose=0)
         one_step = tf.data.Dataset.from_tensors((tf.zeros((1, 1)), targets))
         trainer.fit(one_step, epochs=steps + 1)
         final = trainer.evaluate(one_step)["loss"]
-    times = [b - a for a, b in zip(timer.starts, timer.starts[1:])]
+    times = [b - a for a, b in zip(starts, starts[1:])]
     step = statistics.median(times[1:])  # after the warm-up step
     keras.mixed_precision.set_dtype_policy("float32")
     return reference, step, final
@@ -92,12 +74,13 @@ def main():
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--precisions", default="float32,mixed_bfloat16")
     args = parser.parse_args()
-    for precision in args.precisions.split(","):
-        reference, step, final = measure(precision, args.height, args.width, args.steps)
-        print(f"{precision} ({args.height}x{args.width}): VGG-19 forward+backward "
-              f"{reference:.2f} s; style transfer step {step:.2f} s = {1 / step:.3f} steps/s; "
-              f"ratio {step / reference:.2f}; total loss after {args.steps + 1} steps "
-              f"{final:.1f}", flush=True)
+    with harness.session(f"Style transfer steps at {args.height}x{args.width}"):
+        for precision in args.precisions.split(","):
+            reference, step, final = measure(precision, args.height, args.width, args.steps)
+            print(f"{precision} ({args.height}x{args.width}): VGG-19 forward+backward "
+                  f"{reference:.2f} s; style transfer step {step:.2f} s = {1 / step:.3f} "
+                  f"steps/s; ratio {step / reference:.2f}; total loss after {args.steps + 1} "
+                  f"steps {final:.1f}", flush=True)
 
 
 if __name__ == "__main__":

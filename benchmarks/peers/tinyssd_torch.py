@@ -1,5 +1,8 @@
-"""d2l's TinySSD in PyTorch (the peer of benchmarks/ssd_vs_pytorch.py): model, anchors,
-targets, loss, SGD step, and a data path reading the same files as ours.
+"""d2l's TinySSD in PyTorch (the peer of `python -m benchmarks.ssd_speed --vs-pytorch`):
+model, anchors, targets, loss, SGD step and a data path reading the same files as ours, as
+d2l writes them (the `d2l` variant). benchmarks/peers/tinyssd_torch_tuned.py runs the same
+code the way a performance-minded user would too (channels_last, images decoded once,
+`torch.compile`, a loader worker), and is the worker process the benchmark starts.
 
 A transcription of the algorithm of d2l's chapter "Single Shot Multibox Detection" (PyTorch
 edition), written for this benchmark:

@@ -18,7 +18,7 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
     Keras 3's layer builds this from `moments` and elementwise ops (about ten kernels
     forward and more backward); here a training call is one `FusedBatchNormV3` and its
     gradient one `FusedBatchNormGradV3`, which makes TinySSD's training step faster on CPU
-    (`benchmarks/ssd_prototypes.py`). Values, gradients and moving statistics equal Keras'
+    (`benchmarks/ssd_speed.py --vs-pytorch`). Values, gradients and moving statistics equal Keras'
     layer (tests/layers/test_fused_batch_norm.py). The kernel returns the variance with
     Bessel's correction `n / (n - 1)`; it is undone so the moving variance is Keras'.
 

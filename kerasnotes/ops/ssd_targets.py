@@ -22,7 +22,7 @@ def ssd_targets(anchors, labels, iou_threshold=0.5, jit_compile=False):
             normalized, class -1 for padding rows.
         iou_threshold: IoU above which an unmatched anchor takes a ground truth.
         jit_compile: compile the matching with XLA (one kernel for the greedy loop; 2-3x
-            faster in apps.ssd's pipeline, `benchmarks/ssd_prototypes.py`). Same classes
+            faster in apps.ssd's pipeline, `python -m benchmarks.ssd_speed`). Same classes
             and masks; offsets equal to float32 rounding.
 
     Returns:
