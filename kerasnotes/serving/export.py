@@ -4,8 +4,11 @@ import os
 import shutil
 import tempfile
 
+import keras
+import numpy as np
 import tensorflow as tf
 
+from kerasnotes.training.disk_space import folder_size, is_disk_full, no_space_error
 from kerasnotes.training.fault_injection import fail_point
 from kerasnotes.training.strategy import is_chief
 
@@ -60,7 +63,9 @@ def export_saved_model(module, export_base, signatures, strategy=None):
 
     The SavedModel is written to a temporary folder beside the target and renamed into
     place, so a model server watching `export_base` never sees a half-written version.
-    Under multi-worker training every worker must call this (saving may run collective
+    A full disk raises `OSError(ENOSPC)` naming `export_base` and about how much space the
+    export needs (nothing is left behind; the run's checkpoints are untouched). Under
+    multi-worker training every worker must call this (saving may run collective
     ops); only the chief's copy is kept.
 
     Args:
@@ -81,7 +86,12 @@ def export_saved_model(module, export_base, signatures, strategy=None):
     remove_stale_temporaries(export_base)
     temporary = tempfile.mkdtemp(prefix=f"{TEMPORARY_PREFIX}{os.getpid()}-", dir=export_base)
     try:
-        tf.saved_model.save(module, temporary, signatures=signatures)
+        try:
+            tf.saved_model.save(module, temporary, signatures=signatures)
+        except (tf.errors.OpError, OSError) as error:
+            if not is_disk_full(error):
+                raise
+            raise _no_space(module, export_base, temporary) from error
         fail_point("export")
         if not is_chief(strategy):
             return None
@@ -97,3 +107,30 @@ def export_saved_model(module, export_base, signatures, strategy=None):
     finally:
         if os.path.exists(temporary):
             shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _no_space(module, export_base, temporary):
+    """The one-line error of an export that filled the disk (`temporary` is removed first).
+
+    The space it needs: the size of the previous version when there is one (an export of
+    the same model), else at least the larger of the module's variables and what was
+    written before the disk filled."""
+    written = folder_size(temporary)
+    shutil.rmtree(temporary, ignore_errors=True)
+    versions = existing_versions(export_base)
+    previous = folder_size(os.path.join(export_base, str(versions[-1]))) if versions else 0
+    return no_space_error(
+        export_base, "the SavedModel export",
+        previous or max(_variable_bytes(module), written),
+        "no version was written and the training checkpoints are intact. Free some space, "
+        "then rerun the same command: it resumes from the last checkpoint and exports",
+        at_least=not previous)
+
+
+def _variable_bytes(module):
+    """Bytes of the (TF or Keras) variables reachable from `module`."""
+    total = 0
+    for item in tf.train.TrackableView(module).descendants():
+        if isinstance(item, (tf.Variable, keras.Variable)):
+            total += int(np.prod(item.shape)) * tf.as_dtype(item.dtype).size
+    return total

@@ -3,6 +3,7 @@
 import concurrent.futures
 import math
 import os
+import re
 import time
 
 import keras
@@ -12,6 +13,7 @@ import tensorflow as tf
 from kerasnotes._checks import check_int
 from kerasnotes.optimizers.clip_by_global_norm import clip_by_global_norm
 from kerasnotes.training.checkpoints import NonFiniteLossError, RunCheckpoint
+from kerasnotes.training.disk_space import is_disk_full, no_space_error
 from kerasnotes.training.fault_injection import fail_point
 from kerasnotes.training.preemption import Preempted, PreemptionWatch, lost_worker_error
 from kerasnotes.training.strategy import is_chief
@@ -37,9 +39,10 @@ class Trainer:
     What it owns: a progress bar; TensorBoard scalars (`run_dir/train`, `run_dir/validation`,
     see `SummaryWriters`); checkpoints of model, optimizer, metric states, epoch and step in
     `run_dir/checkpoints` (`RunCheckpoint`), resumed from when the same run starts again,
-    mid-epoch included; a guard that stops with `NonFiniteLossError` as soon as the loss,
-    the weights or a validation result is NaN or infinite, so no checkpoint ever holds
-    non-finite weights. Only the chief writes summaries and checkpoints.
+    mid-epoch included (from the newest intact one: a damaged checkpoint is kept aside); a
+    guard that stops with `NonFiniteLossError` as soon as the loss, the weights or a
+    validation result is NaN or infinite, so no checkpoint ever holds non-finite weights.
+    Only the chief writes summaries and checkpoints.
 
     Preemption: SIGTERM to the process (or, under multi-worker training, to any worker)
     during `fit` saves a checkpoint at a step boundary (the same step on every worker) and
@@ -360,14 +363,30 @@ class Trainer:
             Preempted: on SIGTERM, once the checkpoint of the current step is saved.
             WorkerLostError: a multi-worker run lost a worker.
             NonFiniteLossError: the training diverged.
+            CheckpointDamagedError: checkpoints exist but none is intact (nothing changed).
+            OSError: `ENOSPC`, the disk is full (one line naming the folder).
         """
         try:
             return self._fit(train_data, epochs, validation_data)
         except tf.errors.OpError as error:
+            if is_disk_full(error):  # e.g. TensorBoard events (checkpoints say it themselves)
+                raise self._no_space(error) from error
             lost = lost_worker_error(error, self.strategy, self.checkpoint.latest)
             if lost is None:
                 raise
             raise lost from error
+
+    def _no_space(self, error):
+        """`OSError(ENOSPC)` naming the folder of the write that filled the disk."""
+        written = re.search(r"(\S+); No space left on device", str(error))
+        folder = os.path.dirname(written.group(1)) if written else self.run_dir or "."
+        latest = self.checkpoint.latest
+        what = ("TensorBoard events" if "tfevents" in str(error)
+                else "a file written during training")
+        return no_space_error(
+            folder, what, 0,
+            f"the checkpoints are intact (newest: {os.path.basename(latest) if latest else 'none'}"
+            "). Free some space, then rerun the same command to resume", at_least=True)
 
     def _fit(self, train_data, epochs, validation_data):
         if int(epochs) < 1:
