@@ -8,6 +8,11 @@ import numbers
 
 import tensorflow as tf
 
+from kerasnotes.ops.image_decoding import (
+    DEFAULT_MAX_PIXELS,
+    check_max_pixels,
+    decode_image_bounded,
+)
 from kerasnotes.serving.image_inputs import (
     at_least_one_image,
     check_image_sizes,
@@ -27,11 +32,19 @@ class DetectionServer(tf.Module):
     - `serve_bytes(image_bytes)`: a batch `(N,)` of encoded JPEG/PNG/GIF/BMP strings (the
       `serving_default` signature; the input name ends in `_bytes` so TF Serving's REST API
       takes `{"b64": ...}` values). Images may have different sizes.
-    - `serve_images(images)`: a uint8 batch `(N, H, W, 3)`.
+    - `serve_images(images)`: a uint8 batch `(N, H, W, 3)` (the `detect_images` signature).
 
-    Each image is resized (bilinear) to the model's input size and scaled to `[0, 1]` as
-    in training; then `model.detect` (the detection path of training-time evaluation too:
-    `softmax` over the class logits, `multibox_detection` with the fused
+    Images are bounded: an encoded image whose header declares more than `max_pixels`
+    pixels (default 40 megapixels; for a GIF, also all frames together) is refused before
+    its pixels are decoded, and a uint8 image of more than `max_pixels` (`H * W`) before any
+    work on it, with an `InvalidArgumentError` naming the signature, the image's position,
+    its declared size and the budget (`kerasnotes.ops.image_decoding`). A decoded JPEG (or
+    PNG) is turned upright by its EXIF orientation, as photo viewers and the training
+    loaders show it; uint8 pixels are used as sent (clients send them upright). Each image
+    is resized (bilinear, straight from uint8: the only float32 copy is at the model's
+    size) to the model's input size and scaled to `[0, 1]` as in training; then
+    `model.detect` (the detection path of training-time evaluation too: `softmax` over the
+    class logits, `multibox_detection` with the fused
     `tf.image.non_max_suppression`, per class when `per_class_nms`), and the detections are
     padded to `max_detections` rows:
 
@@ -44,8 +57,9 @@ class DetectionServer(tf.Module):
     - `num_detections`: int32 `(N,)`, the number of real rows (they come first).
 
     The class names travel inside the SavedModel (a constant of the graph, returned per
-    detection as `detection_class_names`). A byte string that is not an image in a known
-    format fails the call with an `InvalidArgumentError` naming the image's position in the
+    detection as `detection_class_names`), and so does the budget (`loaded.max_pixels()`).
+    A byte string that is not an image in a known format fails the call with an
+    `InvalidArgumentError` naming the image's position in the
     batch and its first bytes in hex (the message is ASCII, whatever the bytes), and the
     serving process keeps running. A batch of 0 images gets outputs of 0 rows.
 
@@ -57,6 +71,7 @@ class DetectionServer(tf.Module):
         score_threshold: detections scoring below this are dropped (d2l: 0.01).
         nms_threshold: IoU above which NMS suppresses a box.
         per_class_nms: run NMS within each class (True) or across classes (d2l).
+        max_pixels: the largest image accepted, in pixels (height x width).
 
     Example:
 
@@ -65,8 +80,9 @@ class DetectionServer(tf.Module):
     """
 
     def __init__(self, model, class_names, max_detections=100, score_threshold=0.01,
-                 nms_threshold=0.5, per_class_nms=True):
+                 nms_threshold=0.5, per_class_nms=True, max_pixels=DEFAULT_MAX_PIXELS):
         super().__init__(name="detection_server")
+        max_pixels = check_max_pixels("DetectionServer", max_pixels)
         class_names = [str(n) for n in class_names]
         if len(class_names) != model.num_classes:
             raise ValueError(
@@ -89,6 +105,8 @@ class DetectionServer(tf.Module):
         self.score_threshold = float(score_threshold)
         self.nms_threshold = float(nms_threshold)
         self.per_class_nms = bool(per_class_nms)
+        self.image_budget = max_pixels
+        self.max_pixels = tf.function(self._max_pixels, input_signature=[])
         self.serve_bytes = tf.function(
             self._serve_bytes,
             input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")],
@@ -101,6 +119,10 @@ class DetectionServer(tf.Module):
     def signatures(self):
         """`{"serving_default": serve_bytes, "detect_images": serve_images}` for export."""
         return {"serving_default": self.serve_bytes, "detect_images": self.serve_images}
+
+    def _max_pixels(self):
+        """The pixel budget per image (int64), a constant of the SavedModel."""
+        return tf.constant(self.image_budget, tf.int64)
 
     def _decode_one(self, args):
         index, data = args
@@ -115,8 +137,10 @@ class DetectionServer(tf.Module):
             "detect_images signature for uint8 pixels"])
         check = tf.debugging.Assert(known, [message])
         with tf.control_dependencies([check]):
-            image = tf.io.decode_image(data, channels=3, expand_animations=False)
-        return tf.image.resize(tf.cast(image, tf.float32), self.image_size)
+            name = tf.strings.join(["serving_default: image_bytes[",
+                                    tf.strings.as_string(index), "]"])
+            image = decode_image_bounded(data, self.image_budget, name)
+        return tf.image.resize(image, self.image_size)  # uint8 in, float32 at the model's size
 
     def _serve_bytes(self, image_bytes):
         count = tf.shape(image_bytes)[0]
@@ -127,9 +151,9 @@ class DetectionServer(tf.Module):
         return self._detect(pixels / 255.0)
 
     def _serve_images(self, images):
-        images = check_image_sizes(images, "detect_images")
+        images = check_image_sizes(images, "detect_images", self.image_budget)
         images, count = at_least_one_image(images)  # resizing needs >= 1x1 pixels
-        pixels = tf.image.resize(tf.cast(images, tf.float32), self.image_size)
+        pixels = tf.image.resize(images, self.image_size)  # float32 at the model's size only
         return first_rows(self._detect(pixels / 255.0), count)
 
     def _detect(self, pixels):

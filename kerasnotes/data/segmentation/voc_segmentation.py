@@ -4,9 +4,10 @@ import dataclasses
 import os
 
 import numpy as np
-import tensorflow as tf
 
 from kerasnotes.data.segmentation.voc_colormap import UNKNOWN_LABEL, colormap_to_label
+from kerasnotes.ops import image_decoding
+from kerasnotes.ops.image_decoding import DEFAULT_MAX_PIXELS, check_max_pixels
 
 
 @dataclasses.dataclass
@@ -39,22 +40,20 @@ def read_split_names(voc_dir, split):
     return names
 
 
-def read_image_file(path):
-    """Decodes a PNG/JPEG/BMP/GIF file to uint8 `(H, W, 3)`.
+def read_image_file(path, max_pixels=DEFAULT_MAX_PIXELS):
+    """Decodes a PNG/JPEG/BMP/GIF file to uint8 `(H, W, 3)`, upright by its EXIF orientation
+    (`kerasnotes.ops.image_decoding.read_image_file`).
 
     Raises:
         ValueError: `PATH: cannot decode this image (DECODER MESSAGE); ...` for a truncated
-            or corrupt file (instead of TF's bare `jpeg::Uncompress failed`).
+            or corrupt file (instead of TF's bare `jpeg::Uncompress failed`), or `PATH: the
+            image declares WxH pixels (...), more than the budget of N pixels; refused before
+            decoding` for an image over `max_pixels`.
     """
-    try:
-        return tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
-    except tf.errors.InvalidArgumentError as error:
-        reason = " ".join((error.message or str(error)).split("}}")[-1].split("[Op:")[0].split())
-        raise ValueError(f"{path}: cannot decode this image ({reason}); the file is truncated "
-                         "or not a PNG/JPEG/BMP/GIF image") from None
+    return image_decoding.read_image_file(path, max_pixels)
 
 
-def read_label_png(path):
+def read_label_png(path, max_pixels=DEFAULT_MAX_PIXELS):
     """A VOC label PNG (palette or RGB) -> uint8 `(H, W)` class indices.
 
     The colors are mapped with `colormap_to_label`; a color outside the colormap raises a
@@ -63,7 +62,7 @@ def read_label_png(path):
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(f"missing VOC label image {path}")
-    rgb = read_image_file(path)
+    rgb = read_image_file(path, max_pixels)
     labels = colormap_to_label(rgb).numpy()
     unknown = labels == UNKNOWN_LABEL
     if unknown.any():
@@ -75,7 +74,8 @@ def read_label_png(path):
     return labels
 
 
-def read_voc_segmentation(voc_dir, split="train", max_images=None):
+def read_voc_segmentation(voc_dir, split="train", max_images=None,
+                          max_pixels=DEFAULT_MAX_PIXELS):
     """Reads one split of a VOC2012-style segmentation folder into memory.
 
     d2l's `read_voc_images`: `voc_dir/ImageSets/Segmentation/<split>.txt` lists ids; the
@@ -88,12 +88,15 @@ def read_voc_segmentation(voc_dir, split="train", max_images=None):
             (e.g. `.../VOCdevkit/VOC2012`).
         split: `"train"`, `"val"` or any other list in `ImageSets/Segmentation/`.
         max_images: read only the first ones (quick runs).
+        max_pixels: the largest image read (height x width, from its header); a larger one
+            is refused before it is decoded.
 
     Returns:
         a `SegmentationSplit`.
 
-    Every image and label is decoded here, when the split is opened: a truncated or
-    corrupt file is a `ValueError` naming it, before any training step.
+    Every image and label is decoded here, when the split is opened: a truncated, corrupt
+    or oversized file is a `ValueError` naming it, before any training step. Images are
+    turned upright by their EXIF orientation (labels must match the upright image).
 
     Raises:
         FileNotFoundError (an `OSError`): a missing folder, list, image or label file.
@@ -106,6 +109,7 @@ def read_voc_segmentation(voc_dir, split="train", max_images=None):
     >>> split.images[0].shape, split.labels[0].shape
     ((513, 513, 3), (513, 513))
     """
+    max_pixels = check_max_pixels("read_voc_segmentation", max_pixels)
     if not os.path.isdir(voc_dir):
         raise FileNotFoundError(f"VOC folder not found: {voc_dir}")
     names = read_split_names(voc_dir, split)
@@ -116,12 +120,15 @@ def read_voc_segmentation(voc_dir, split="train", max_images=None):
         image_path = os.path.join(voc_dir, "JPEGImages", f"{name}.jpg")
         if not os.path.isfile(image_path):
             raise FileNotFoundError(f"missing VOC image {image_path}")
-        image = read_image_file(image_path).numpy()
+        image = read_image_file(image_path, max_pixels).numpy()
         label_path = os.path.join(voc_dir, "SegmentationClass", f"{name}.png")
-        label = read_label_png(label_path)
+        label = read_label_png(label_path, max_pixels)
         if image.shape[:2] != label.shape:
+            turned = image.shape[1::-1] == label.shape
             raise ValueError(f"image {image_path} is {image.shape[:2]} but its label "
-                             f"{label_path} is {label.shape}")
+                             f"{label_path} is {label.shape}"
+                             + (" (images are turned upright by their EXIF orientation: "
+                                "the label must match the upright image)" if turned else ""))
         images.append(image)
         labels.append(label)
     return SegmentationSplit(images=images, labels=labels, names=names)
