@@ -1,16 +1,35 @@
-"""The run folder of an app: its name, its lock, and its config.json.
+"""The run folder of an app: its name, its owner mark, its lock, and its config.json.
 
-`runs/<task>/<run name>/` holds config.json (the resolved settings, with a history of the
-settings changed on resume), TensorBoard events and checkpoints. Rules:
+`runs/<task>/<run name>/` (or `--logdir`) holds config.json (the resolved settings, with a
+history of the settings changed on resume), TensorBoard events and checkpoints. Rules:
 
+- a run folder is identified by its resolved real path: `runs/x`, `./runs/x`, the absolute
+  path, a symlink to it, or its new path after `mv` all resume the same run (config.json
+  keeps `logdir` as information, it is never compared);
+- the project marks the folders it creates (`.kerasnotes-run`, a small JSON: task, created
+  time). An existing non-empty folder without the mark is refused (the user's own folder,
+  e.g. `--logdir ../thesis`), unless it is a run folder of an earlier version: config.json
+  and only names a run writes (`RUN_ENTRIES`); it is then marked and resumed. A file, the
+  working directory, a folder containing it, the home folder and `/` are never run folders;
 - one process at a time: the folder is locked (`fcntl.flock` on `.lock`, released when the
   process ends, even by kill -9); a second process is refused, naming the holder's PID;
 - rerunning the same command resumes; a folder holding a run of other settings is refused
   with the settings that differ, except those in `RESUMABLE_CHANGES` (the learning rate,
   the number of epochs, logging): those are allowed, said in one line and recorded;
-- `--no-resume` moves an existing folder aside (never resumes it);
-- config.json is written only when training starts, so a failed start (a typo in --data)
-  leaves nothing that blocks the next command.
+- `--no-resume` moves an existing folder aside to `<folder>.old-<time>` (never resumes it,
+  never deletes), and only a folder this project created that holds nothing but what a run
+  writes: a foreign entry (e.g. notes.txt) is named and nothing moves;
+- `check()` is read-only and runs before the data is read; `open()` (lock, move aside,
+  settings check, mark) runs once every input is valid, so a typo in --data neither moves
+  a run aside nor hides behind a settings difference; config.json is written only when
+  training starts, so a failed start leaves nothing that blocks the next command.
+
+Example:
+
+    >>> folder = RunFolder(config, "lenet")  # config.logdir None: runs/classify/lenet
+    >>> folder.check()                       # before reading data: raises ValueError
+    >>> folder.open()                        # after: lock, --no-resume, settings check
+    >>> folder.write_config()                # when training starts
 """
 
 import dataclasses
@@ -24,8 +43,29 @@ import time
 RESUMABLE_CHANGES = {"epochs", "resume", "export_dir", "verbose", "log_every_n_steps",
                      "checkpoint_every_n_steps", "lr", "clip", "clip_global_norm",
                      "steps_per_execution", "profile_steps"}
+# Settings kept in config.json as information only: the path the folder was given by.
+INFORMATION = {"logdir"}
 CONFIG_NAME = "config.json"
 LOCK_NAME = ".lock"
+MARKER_NAME = ".kerasnotes-run"
+# Every name the runner, the Trainer and the apps write into a run folder (top level).
+RUN_ENTRIES = frozenset({
+    MARKER_NAME, LOCK_NAME, CONFIG_NAME, CONFIG_NAME + ".tmp",
+    "train", "validation", "checkpoints",        # Trainer: events, profile, checkpoints
+    "detections.png",                            # apps.ssd
+    "vocabulary.json",                           # apps.language_model
+    "projector",                                 # apps.word2vec
+    "final", "predictions.csv",                  # apps.tabular (and fold<k>/, below)
+    "source", "finetune", "scratch", "source_model.keras",  # apps.finetune
+    "stylized.png",                              # apps.style_transfer
+    "sgd", "momentum", "adagrad", "rmsprop", "adadelta", "adam",  # apps.optimizers
+})
+_FOLD = re.compile(r"fold[0-9]+")
+
+
+def is_run_entry(name):
+    """Whether `name` (a top-level entry of a run folder) is one a run writes."""
+    return name in RUN_ENTRIES or _FOLD.fullmatch(name) is not None
 
 
 def safe_name(text, default="run"):
@@ -47,35 +87,105 @@ class RunFolder:
         config.logdir = self.path
         self.chief = chief
         self._lock_file = None
+        self._opened = False
         self.changes = {}
+
+    @property
+    def real_path(self):
+        """The folder's identity: its absolute path with symlinks resolved."""
+        return os.path.realpath(self.path)
 
     @property
     def config_path(self):
         return os.path.join(self.path, CONFIG_NAME)
 
+    def check(self):
+        """Raises `ValueError` unless the folder may be used as this run's folder (and, with
+        --no-resume, moved aside). Reads only: call it before anything else."""
+        real = self.real_path
+        protected = _protected(real)
+        if protected:
+            raise ValueError(f"run folder {self.path} is {protected}; a run needs a folder of "
+                             "its own: choose an empty or new folder with --logdir")
+        existing = real
+        while not os.path.lexists(existing):
+            existing = os.path.dirname(existing)
+        if not os.path.isdir(existing):
+            shown = self.path if existing == real else f"{self.path} ({existing})"
+            raise ValueError(f"run folder {shown} is a file, not a folder; choose an empty or "
+                             "new folder with --logdir")
+        entries = sorted(os.listdir(real)) if existing == real else []
+        foreign = [name for name in entries if not is_run_entry(name)]
+        owned = MARKER_NAME in entries
+        if not owned and set(entries) - {LOCK_NAME} and (foreign or CONFIG_NAME not in entries):
+            held = (f"it holds {foreign[0]!r}" + (f" and {len(foreign) - 1} more"
+                                                   if len(foreign) > 1 else "")
+                    if foreign else f"it holds {entries[0]!r} but no {CONFIG_NAME}")
+            raise ValueError(f"run folder {self.path} is an existing folder that this project "
+                             f"did not create (no {MARKER_NAME} mark; {held}); choose an "
+                             "empty or new folder with --logdir")
+        if self.config.resume or not self.chief or not _has_content(real):
+            return
+        if foreign:
+            raise ValueError(f"--no-resume: run folder {self.path} holds {foreign[0]!r}, which "
+                             "no run wrote, so it is not moved aside; move that out of it, or "
+                             "choose another --logdir")
+        if not owned and not _is_run_config(self.config_path):
+            raise ValueError(f"--no-resume: run folder {self.path} has no {MARKER_NAME} mark "
+                             f"and its {CONFIG_NAME} is not a run's, so it is not moved aside; "
+                             "move it yourself, or choose another --logdir")
+
     def open(self):
-        """Locks the folder, moves it aside for --no-resume, checks the saved settings."""
-        if self.chief:
-            self._lock()
-            if not self.config.resume and _has_content(self.path):
-                self._lock_file.close()  # the lock moves aside with the folder; take a new one
-                aside = f"{self.path}.old-{time.strftime('%Y%m%d-%H%M%S')}"
-                os.rename(self.path, aside)
-                print(f"--no-resume: moved the previous run to {aside}")
+        """Checks, locks the folder, moves it aside for --no-resume, checks the saved
+        settings and marks the folder as this project's. Call once every input is valid."""
+        if self._opened:
+            return self
+        self.check()
+        try:
+            if self.chief:
                 self._lock()
-        previous = self._read_previous()
-        if previous is not None:
-            self.changes = self._compare(previous)
-            if self.changes:
-                shown = ", ".join(f"{k} {v[0]!r} -> {v[1]!r}" for k, v in self.changes.items())
-                print(f"Resuming {self.path} with changed settings: {shown} "
-                      f"(recorded in {CONFIG_NAME})")
+                self.check()  # again under the lock: what is moved aside is what was checked
+                if not self.config.resume and _has_content(self.real_path):
+                    self._move_aside()
+            if self.config.resume:
+                previous = self._read_previous()
+                if previous is not None:
+                    self.changes = self._compare(previous)
+                    if self.changes:
+                        shown = ", ".join(f"{k} {v[0]!r} -> {v[1]!r}"
+                                          for k, v in self.changes.items())
+                        print(f"Resuming {self.path} with changed settings: {shown} "
+                              f"(recorded in {CONFIG_NAME})")
+            if self.chief:
+                self._mark()
+        except BaseException:
+            self.close()  # a refused start holds no lock (in-process callers retry)
+            raise
+        self._opened = True
         return self
 
+    def close(self):
+        """Releases the lock (the end of the process releases it too)."""
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+    def _move_aside(self):
+        real = self.real_path
+        self._lock_file.close()  # the lock moves aside with the folder; take a new one
+        aside = f"{real}.old-{time.strftime('%Y%m%d-%H%M%S')}"
+        number = 1
+        while os.path.lexists(aside if number == 1 else f"{aside}-{number}"):
+            number += 1
+        aside = aside if number == 1 else f"{aside}-{number}"
+        os.rename(real, aside)
+        print(f"--no-resume: moved the previous run to {aside}")
+        self._lock()
+
     def _lock(self):
-        os.makedirs(self.path, exist_ok=True)
-        lock_path = os.path.join(self.path, LOCK_NAME)
-        handle = open(lock_path, "a+")
+        real = self.real_path
+        os.makedirs(real, exist_ok=True)
+        handle = open(os.path.join(real, LOCK_NAME), "a+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -89,6 +199,17 @@ class RunFolder:
         handle.write(f"{os.getpid()}\n")
         handle.flush()
         self._lock_file = handle  # held until the process ends
+
+    def _mark(self):
+        """Writes the mark of a folder this project owns (once; a run of an earlier
+        version, accepted by `check`, gets it on its first resume)."""
+        path = os.path.join(self.real_path, MARKER_NAME)
+        if os.path.isfile(path):
+            return
+        with open(path, "w") as file:
+            json.dump({"task": self.config.task,
+                       "created": time.strftime("%Y-%m-%dT%H:%M:%S")}, file)
+            file.write("\n")
 
     def _read_previous(self):
         if not os.path.exists(self.config_path):
@@ -105,7 +226,8 @@ class RunFolder:
         return previous
 
     def _compare(self, previous):
-        current = dataclasses.asdict(self.config)
+        current = {key: value for key, value in dataclasses.asdict(self.config).items()
+                   if key not in INFORMATION}
         differences = [f"{key}: {previous.get(key)!r} -> {value!r}"
                        for key, value in current.items()
                        if key not in RESUMABLE_CHANGES and previous.get(key) != value]
@@ -121,22 +243,62 @@ class RunFolder:
                 and previous.get(key) != value}
 
     def write_config(self):
-        """Writes config.json (called when training starts), appending to its history."""
+        """Writes config.json (called when training starts), appending to its history; each
+        entry records the start time and the folder's real path then."""
         if not self.chief:
             return
         previous = self._read_previous() or {}
         history = list(previous.get("history", []))
-        entry = {"started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        entry = {"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "run_folder": self.real_path}
         if self.changes:
             entry["changed"] = {k: {"from": v[0], "to": v[1]} for k, v in self.changes.items()}
         history.append(entry)
-        os.makedirs(self.path, exist_ok=True)
+        os.makedirs(self.real_path, exist_ok=True)
         temporary = self.config_path + ".tmp"
-        with open(temporary, "w") as file:
-            json.dump(dict(dataclasses.asdict(self.config), history=history), file, indent=2,
-                      sort_keys=True)
+        text = json.dumps(dict(dataclasses.asdict(self.config), history=history), indent=2,
+                          sort_keys=True)
+        try:
+            with open(temporary, "w") as file:
+                file.write(text)
+        except OSError as error:  # a full disk: one line naming the folder, nothing left
+            if os.path.exists(temporary):
+                os.remove(temporary)
+            raise OSError(error.errno, f"{error.strerror} writing {CONFIG_NAME} ({len(text)} "
+                          "bytes); nothing was changed: free some space, then rerun the same "
+                          "command", self.path) from error
         os.replace(temporary, self.config_path)  # never a truncated config.json
 
 
 def _has_content(path):
-    return os.path.isdir(path) and any(name != LOCK_NAME for name in os.listdir(path))
+    """Whether the folder holds more than a lock and a mark (a failed start leaves those)."""
+    return os.path.isdir(path) and any(name not in (LOCK_NAME, MARKER_NAME)
+                                       for name in os.listdir(path))
+
+
+def _protected(real):
+    """Why `real` can never be a run folder (a description), or None."""
+    cwd = os.path.realpath(os.getcwd())
+    home = os.path.realpath(os.path.expanduser("~"))
+    if os.path.dirname(real) == real:
+        return "the filesystem root"
+    if real == cwd:
+        return "the working directory"
+    if real == home:
+        return "the home folder"
+    if cwd.startswith(real + os.sep):
+        return "a folder containing the working directory"
+    if home.startswith(real + os.sep):
+        return "a folder containing the home folder"
+    return None
+
+
+def _is_run_config(path):
+    """Whether `path` is a config.json the runner wrote (a JSON object with a task and a
+    history): how a run folder of an earlier version, without the mark, is recognized."""
+    try:
+        with open(path) as file:
+            config = json.load(file)
+    except (OSError, ValueError):
+        return False
+    return (isinstance(config, dict) and isinstance(config.get("task"), str)
+            and isinstance(config.get("history"), list))

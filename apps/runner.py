@@ -1,13 +1,15 @@
 """The one runner every app is declared over: `App` (what a task knows) and `run_app`.
 
 An app declares its config dataclass, its flags and a few functions; the runner does the
-rest, in this order: flags -> strategy -> seed -> precision -> run folder (lock, settings
-check) -> data -> model and optimizer (under the strategy's scope) -> Trainer (with the
-app's loss, metrics and callbacks) -> config.json -> fit -> evaluation -> export (a float32
-copy of the model, written atomically) -> the report. `python -m apps.<task> predict ...`
-runs the app's `predict` on the newest export. Apps whose training is not one `fit` (K-fold
-cross-validation, several optimizers, fine-tuning's two phases) give `train(run)` and use
-`run.trainer(...)` and `run.export(...)` for each phase.
+rest, in this order: flags -> strategy -> seed -> precision -> run folder check (read-only:
+may --logdir be used, and moved aside?) -> data -> model and optimizer (under the strategy's
+scope), loss and metrics -> run folder opened (lock, --no-resume's move aside, settings
+check: only once every input is valid) -> Trainer (with the app's callbacks) -> config.json
+-> fit -> evaluation -> export (a float32 copy of the model, written atomically) -> the
+report. `python -m apps.<task> predict ...` runs the app's `predict` on the newest export.
+Apps whose training is not one `fit` (K-fold cross-validation, several optimizers,
+fine-tuning's two phases) give `train(run)` and use `run.trainer(...)` and `run.export(...)`
+for each phase.
 
 Exit codes: 0 done; 2 bad input (one `error:` line naming the flag, file or shape);
 3 training diverged (NaN/Inf; nothing non-finite was saved, rerun with a lower --lr to
@@ -75,7 +77,9 @@ class App:
         after_export: `after_export(run, data, export_path)`, e.g. drawing detections.
         train: `train(run)` -> `(metrics, export_path, data_name)`: replaces the standard
             flow for apps that train in several phases (or another way); returning None
-            (e.g. for one value of a flag) keeps the standard flow.
+            (e.g. for one value of a flag) keeps the standard flow. It reads and checks
+            every input first, then calls `run.start_training()` (which opens the run
+            folder) before anything writes into `run.run_dir`.
         add_predict_flags, predict: the `predict` subcommand: `add_predict_flags(parser)`
             and `predict(args, export_path)`.
     """
@@ -120,8 +124,11 @@ class Run:
 
     def trainer(self, model, loss, optimizer, metrics=(), callbacks=(), run_dir=None,
                 **options):
-        """A Trainer with the run's common settings (logging, checkpoints, profile)."""
+        """A Trainer with the run's common settings (logging, checkpoints, profile); opens
+        the run folder first, if the app has not (the Trainer writes into it)."""
         from kerasnotes.training.trainer import Trainer
+
+        self.open_folder()
 
         config = self.config
         profile = (tuple(int(s) for s in config.profile_steps.split(","))
@@ -138,8 +145,15 @@ class Run:
         settings.update(options)
         return Trainer(model, loss, optimizer, metrics, **settings)
 
+    def open_folder(self):
+        """Locks the run folder, moves it aside (--no-resume), checks the saved settings:
+        call it once every input is valid, before anything is written into it (once)."""
+        self.folder.open()
+
     def start_training(self):
-        """Writes config.json: called once data and model are ready."""
+        """Opens the run folder (if not yet) and writes config.json: called once data and
+        model are ready."""
+        self.open_folder()
         self.folder.write_config()
 
     def export(self, server, signatures):
@@ -204,7 +218,7 @@ def run_app(app, argv=None):
 
 def _run(app, config, strategy, policy):
     run = Run(app, config, strategy, policy)
-    run.folder.open()
+    run.folder.check()  # read-only: a --logdir that may not be used fails before any work
     trained = app.train(run) if app.train is not None else None
     if trained is not None:
         metrics, export_path, data_name = trained
@@ -214,6 +228,7 @@ def _run(app, config, strategy, policy):
     with strategy.scope():
         model, optimizer = app.build_model(config, data)
     loss, metrics = app.loss_and_metrics(config, data, model)
+    run.open_folder()  # every input is valid: only now lock, move aside, compare settings
     callbacks = app.callbacks(run, data, model) if app.callbacks else []
     options = app.trainer_options(config) if app.trainer_options else {}
     trainer = run.trainer(model, loss, optimizer, metrics, callbacks, **options)
