@@ -16,10 +16,11 @@ autodiff, an optimizer. This path trains the same losses the way word2vec.c and 
   `lr` to `min_lr` over the run's words, as word2vec.c and gensim do.
 
 Two backends: `"kernel"`, the C++ op (`kerasnotes.ops.word2vec_kernel`: Hogwild SGD over
-sentences on `threads` threads, sampling inside the kernel), and `"tf"`, TF ops on batches
-of examples made in bulk with NumPy (a batch gradient: every example of a step sees the
-same parameters). `"auto"` takes the kernel when it builds, else the TF path with a
-one-line notice.
+sentences on `threads` threads, sampling inside the kernel; by default one step per
+skip-gram window, its context words sharing the center's noise words, see `batching`),
+and `"tf"`, TF ops on batches of examples made in bulk with NumPy (a batch gradient: every
+example of a step sees the same parameters). `"auto"` takes the kernel when it builds, else
+the TF path with a one-line notice.
 """
 
 import os
@@ -35,6 +36,7 @@ from kerasnotes.data.text.word2vec_examples import (
 )
 
 BACKENDS = ("auto", "kernel", "tf")
+BATCHINGS = ("window", "word")
 KERNEL_CALL_WORDS = 100_000  # raw words per kernel call (progress and loss per call)
 TF_STEP_WORDS = 4_096  # raw words per TF step (about 9k skip-gram examples)
 
@@ -168,6 +170,14 @@ class FusedWord2Vec(tf.Module):
         seed: seed of the initial vectors and of every epoch's sampling.
         step_words: raw words per step, one kernel call or TF step (default 100k for the
             kernel, 4096 for the TF path); steps end on sentence boundaries.
+        batching: the kernel's skip-gram steps: "window" (default, faster: one SGD step per
+            center, its context words the inputs sharing the center's targets, one draw of
+            noise words or one Huffman path, as word2vec.c orients skip-gram) or "word" (one
+            step per (center, context) pair, the center the input, the context word the
+            target, as the TF path and the Keras model do). CBOW is one step per window in
+            both; "window" moves each context word by the whole gradient of the window's
+            mean vector (word2vec.c's and gensim's update), "word" by its 1/m share (the
+            exact gradient, as the TF path). The TF path always trains as "word".
 
     Example:
 
@@ -180,11 +190,14 @@ class FusedWord2Vec(tf.Module):
 
     def __init__(self, counts, embedding_dim=100, model="skipgram", loss="negative", window=5,
                  negatives=5, subsample_t=1e-4, backend="auto", threads=None, seed=0,
-                 step_words=None, name="fused_word2vec"):
+                 step_words=None, batching="window", name="fused_word2vec"):
         super().__init__(name=name)
-        if model not in MODELS or loss not in LOSSES or backend not in BACKENDS:
+        if (model not in MODELS or loss not in LOSSES or backend not in BACKENDS
+                or batching not in BATCHINGS):
             raise ValueError(f"model must be in {MODELS}, loss in {LOSSES}, backend in "
-                             f"{BACKENDS}; received {model!r}, {loss!r}, {backend!r}")
+                             f"{BACKENDS}, batching in {BATCHINGS}; received {model!r}, "
+                             f"{loss!r}, {backend!r}, {batching!r}")
+        self.batching = batching
         counts = np.asarray(counts, np.int64)
         self.model, self.loss, self.window = model, loss, int(window)
         self.negatives = int(negatives) if loss == "negative" else 0
@@ -218,7 +231,7 @@ class FusedWord2Vec(tf.Module):
         """One line naming the training path, for the apps' output."""
         if self.backend == "kernel":
             return (f"C++ kernel (Hogwild SGD, {self.threads} thread"
-                    f"{'s' if self.threads != 1 else ''})")
+                    f"{'s' if self.threads != 1 else ''}, {self.batching} steps)")
         reason = f"; kernel unavailable: {self.kernel_unavailable}" \
             if self.kernel_unavailable else ""
         return f"fused TF ops (batched sparse SGD{reason})"
@@ -240,7 +253,9 @@ class FusedWord2Vec(tf.Module):
         sentence)`, so on one thread an epoch gives the same result in one call or many.
 
         Returns the op's outputs: `stats` `[loss sum, examples, targets, kept words, raw
-        words]` and (with `return_examples`, one thread) the examples it trained on.
+        words]` and (with `return_examples`, one thread) the examples it trained on, their
+        step sizes and `step_splits`: example offsets of the SGD steps (a "window" step
+        trains several examples at the same parameters).
         """
         paths, codes, lengths = self._empty_tree()
         return self.kernel.word2_vec_train_sentences(
@@ -250,7 +265,8 @@ class FusedWord2Vec(tf.Module):
             np.array([words_before, total_words], np.int64),
             np.array([self.seed, epoch], np.int64), model=self.model, loss=self.loss,
             window=self.window, negatives=self.negatives,
-            num_threads=int(threads or self.threads), return_examples=return_examples)
+            num_threads=int(threads or self.threads), return_examples=return_examples,
+            batching=self.batching)
 
     def step_bounds(self, splits):
         """Sentence indices `[0, b_1, ..., S]` of the steps of an epoch: step `i` trains

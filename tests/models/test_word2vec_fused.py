@@ -207,7 +207,8 @@ def test_tf_backend_trains_and_is_seeded():
 
 
 @pytest.mark.slow
-def test_ptb_five_epochs_put_d2ls_neighbours_next_to_chip(shared_data):
+@pytest.mark.parametrize("batching", ["window", "word"])
+def test_ptb_five_epochs_put_d2ls_neighbours_next_to_chip(shared_data, batching):
     from kerasnotes.data.text.ptb_corpus import load_ptb_corpus
     from kerasnotes.ops.embedding_queries import most_similar
 
@@ -215,7 +216,7 @@ def test_ptb_five_epochs_put_d2ls_neighbours_next_to_chip(shared_data):
     if not path.exists():
         pytest.skip(f"{path} not found")
     corpus = load_ptb_corpus(str(path))
-    model = FusedWord2Vec(corpus.counts, 100, seed=0)  # the kernel, else the TF path
+    model = FusedWord2Vec(corpus.counts, 100, seed=0, batching=batching)  # kernel, else TF
     splits = sentence_splits(corpus.sentence_ids)
     for epoch in range(5):
         model.train_epoch(corpus.token_ids, splits, epoch, 0.1, 1e-4,
@@ -235,7 +236,8 @@ def _small_corpus(seed=5, size=4000):
 def _kernel_backends():
     from kerasnotes.models.word2vec_fused import load_kernel_or_reason
 
-    return ["tf", "kernel"] if load_kernel_or_reason()[0] is not None else ["tf"]
+    kernel = [("kernel", "window"), ("kernel", "word")]
+    return [("tf", "word")] + (kernel if load_kernel_or_reason()[0] is not None else [])
 
 
 class _StopAt(keras.callbacks.Callback):
@@ -250,15 +252,16 @@ class _StopAt(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
-@pytest.mark.parametrize("backend", _kernel_backends())
-def test_fused_trainer_resumes_inside_an_epoch_as_if_uninterrupted(tmp_path, backend):
+@pytest.mark.parametrize("backend, batching", _kernel_backends())
+def test_fused_trainer_resumes_inside_an_epoch_as_if_uninterrupted(tmp_path, backend,
+                                                                   batching):
     from kerasnotes.models.word2vec_training import FusedTrainer
 
     tokens, sentence_ids, counts = _small_corpus()
 
     def model():  # 4000 words in steps of ~500: 8 steps per epoch
         return FusedWord2Vec(counts, 8, window=2, negatives=3, backend=backend, threads=1,
-                             seed=3, step_words=500)
+                             seed=3, step_words=500, batching=batching)
 
     whole = model()
     expected = FusedTrainer(whole, tmp_path / "whole", verbose=0).fit(

@@ -45,16 +45,17 @@ def random_tables(rows_in, rows_out, dim=8, seed=1):
             rng.normal(0, 0.5, (rows_out, dim)).astype(np.float32))
 
 
+@pytest.mark.parametrize("dim", [8, 100])  # 100: the AVX-512 build's unrolled 7-chunk rows
 @pytest.mark.parametrize("model, loss", COMBOS)
-def test_examples_op_equals_the_tf_path_step_by_step(kernel, model, loss):
+def test_examples_op_equals_the_tf_path_step_by_step(kernel, model, loss, dim):
     tokens, sentence_ids, counts = tiny_corpus()
     tables = sampling_tables(counts, None, loss)
     batch = sentence_examples(tokens, sentence_splits(sentence_ids), 0, 12, tables, window=3,
                               model=model, loss=loss, num_negatives=4,
                               rng=np.random.default_rng(0))
     assert batch.size > 20
-    start_in, start_out = random_tables(counts.size, tables.output_rows)
-    steps = np.linspace(0.5, 0.1, batch.size).astype(np.float32)
+    start_in, start_out = random_tables(counts.size, tables.output_rows, dim)
+    steps = np.linspace(0.5, 0.1, batch.size).astype(np.float32) * 8 / dim
     kernel_in, kernel_out = tf.Variable(start_in), tf.Variable(start_out)
     kernel_losses = kernel.word2_vec_train_examples(
         kernel_in.handle, kernel_out.handle, batch.input_ids, batch.input_splits,
@@ -74,25 +75,27 @@ def test_examples_op_equals_the_tf_path_step_by_step(kernel, model, loss):
     assert not np.allclose(kernel_in.numpy(), start_in)  # the rows did move
 
 
-def fused_model(counts, model, loss, subsample_t=None, seed=3, step_words=None):
-    return FusedWord2Vec(counts, 8, model=model, loss=loss, window=3, negatives=4,
+def fused_model(counts, model, loss, subsample_t=None, seed=3, step_words=None,
+                batching="window", dim=8):
+    return FusedWord2Vec(counts, dim, model=model, loss=loss, window=3, negatives=4,
                          subsample_t=subsample_t, backend="kernel", threads=1, seed=seed,
-                         step_words=step_words)
+                         step_words=step_words, batching=batching)
 
 
 @pytest.mark.parametrize("model, loss", COMBOS)
-def test_sentence_op_trains_exactly_the_examples_it_makes(kernel, model, loss):
+def test_word_steps_train_exactly_the_examples_they_make(kernel, model, loss):
     tokens, sentence_ids, counts = tiny_corpus(1)
     splits = sentence_splits(sentence_ids)
-    first = fused_model(counts, model, loss, subsample_t=0.02)
+    first = fused_model(counts, model, loss, subsample_t=0.02, batching="word")
     start_in, start_out = first.input_vectors.numpy(), first.output_vectors.numpy()
     outputs = first.kernel_call(tokens, splits, 0, splits.size - 1, epoch=0, lr=0.3,
                                 min_lr=0.01, words_before=0, total_words=tokens.size,
                                 return_examples=True)
-    stats, examples = outputs[0].numpy(), [t.numpy() for t in outputs[1:]]
+    stats, examples = outputs[0].numpy(), [t.numpy() for t in outputs[1:7]]
     assert stats[1] == examples[1].size - 1 > 20 and stats[2] == examples[2].size
     assert 0 < stats[3] < stats[4] == tokens.size  # subsampling dropped some words
-    second = fused_model(counts, model, loss, subsample_t=0.02)
+    np.testing.assert_array_equal(outputs[7].numpy(), np.arange(stats[1] + 1))  # 1 per step
+    second = fused_model(counts, model, loss, subsample_t=0.02, batching="word")
     losses = kernel.word2_vec_train_examples(second.input_vectors.handle,
                                              second.output_vectors.handle, *examples).numpy()
     np.testing.assert_allclose(losses.sum(), stats[0], rtol=1e-5)
@@ -102,6 +105,105 @@ def test_sentence_op_trains_exactly_the_examples_it_makes(kernel, model, loss):
     assert not np.allclose(first.output_vectors.numpy(), start_out)
 
 
+def replay_steps(start_in, start_out, outputs):
+    """The recorded steps replayed on the TF path: each step's examples in one TF step
+    (one gradient at the same parameters, duplicates summed), as the window steps are."""
+    inputs, in_splits, targets, labels, t_splits, steps, step_splits = (
+        t.numpy() for t in outputs[1:8])
+    tf_in, tf_out = tf.Variable(start_in), tf.Variable(start_out)
+    loss = 0.0
+    for a, b in zip(step_splits[:-1], step_splits[1:]):
+        assert np.all(steps[a:b] == steps[a])
+        i0, i1, t0, t1 = in_splits[a], in_splits[b], t_splits[a], t_splits[b]
+        loss += float(tf.reduce_sum(tf_train_step(
+            tf_in, tf_out, inputs[i0:i1], in_splits[a:b + 1] - i0, targets[t0:t1],
+            labels[t0:t1], t_splits[a:b + 1] - t0, tf.ones([b - a]), tf.constant(steps[a]))))
+    return tf_in.numpy(), tf_out.numpy(), loss
+
+
+def numpy_replay(start_in, start_out, outputs, full_input_steps):
+    """The recorded steps replayed in NumPy (float64): a step's examples share their targets
+    and see the same parameters; with `full_input_steps` each input row of an example moves
+    by the whole gradient of the example's mean vector (word2vec.c's CBOW update)."""
+    inputs, in_splits, targets, labels, t_splits, steps, step_splits = (
+        t.numpy() for t in outputs[1:8])
+    v, u = start_in.astype(np.float64), start_out.astype(np.float64)
+    loss = 0.0
+    for a, b in zip(step_splits[:-1], step_splits[1:]):
+        shared = targets[t_splits[a]:t_splits[a + 1]]
+        marks = labels[t_splits[a]:t_splits[a + 1]].astype(np.float64)
+        for e in range(a, b):  # every example of a step has the same targets
+            np.testing.assert_array_equal(targets[t_splits[e]:t_splits[e + 1]], shared)
+        rows = [inputs[in_splits[e]:in_splits[e + 1]] for e in range(a, b)]
+        h = np.stack([v[r].mean(axis=0) for r in rows])  # (examples, d)
+        w = u[shared]
+        scores = h @ w.T
+        loss += np.logaddexp(0.0, np.where(marks > 0.5, -scores, scores)).sum()
+        g = 1.0 / (1.0 + np.exp(-scores)) - marks[None, :]
+        grad_h = g @ w
+        np.add.at(u, shared, -steps[a] * (g.T @ h))
+        for r, gh in zip(rows, grad_h):
+            np.add.at(v, r, -steps[a] * gh * (1.0 if full_input_steps else 1.0 / r.size))
+    return v, u, loss
+
+
+@pytest.mark.parametrize("dim", [8, 100])
+@pytest.mark.parametrize("model, loss", COMBOS)
+def test_window_steps_equal_a_replay_of_their_steps(kernel, model, loss, dim):
+    """Skip-gram: each window's examples replayed as one TF-path step; CBOW (whole-gradient
+    input steps, which the TF path does not take): replayed in NumPy."""
+    tokens, sentence_ids, counts = tiny_corpus(1)
+    splits = sentence_splits(sentence_ids)
+    trainer = fused_model(counts, model, loss, subsample_t=0.02, dim=dim)
+    start_in, start_out = random_tables(counts.size, trainer.tables.output_rows, dim)
+    trainer.input_vectors.assign(start_in)
+    trainer.output_vectors.assign(start_out)
+    outputs = trainer.kernel_call(tokens, splits, 0, splits.size - 1, epoch=0, lr=0.3,
+                                  min_lr=0.01, words_before=0, total_words=tokens.size,
+                                  return_examples=True)
+    stats, step_splits = outputs[0].numpy(), outputs[7].numpy()
+    assert stats[1] == step_splits[-1] > 20 and stats[2] == outputs[3].shape[0]
+    if model == "skipgram":  # several context words per step, sharing the targets
+        assert np.diff(step_splits).max() > 1 and step_splits.size - 1 < stats[1]
+    if model == "skipgram":
+        tf_in, tf_out, tf_loss = replay_steps(start_in, start_out, outputs)
+    else:
+        tf_in, tf_out, tf_loss = numpy_replay(start_in, start_out, outputs, True)
+        assert np.any(np.diff(outputs[2].numpy()) > 1)  # windows of several words
+    np.testing.assert_allclose(stats[0], tf_loss, rtol=1e-5)
+    np.testing.assert_allclose(trainer.input_vectors.numpy(), tf_in, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(trainer.output_vectors.numpy(), tf_out, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(tf_in, start_in) and not np.allclose(tf_out, start_out)
+
+
+def test_a_skipgram_window_is_one_step_of_shared_noise_words_by_numpy(kernel):
+    tokens, sentence_ids, counts = unique_word_corpus([4, 6])
+    counts = np.arange(1, tokens.size + 1)  # distinct noise probabilities
+    trainer = fused_model(counts, "skipgram", "negative")
+    v, u = trainer.input_vectors.numpy(), trainer.output_vectors.numpy()
+    u += np.random.default_rng(0).normal(0, 0.3, u.shape).astype(np.float32)  # not zeros
+    trainer.output_vectors.assign(u)
+    outputs = [t.numpy() for t in trainer.kernel_call(
+        tokens, sentence_splits(sentence_ids), 0, 2, 0, 0.25, 0.25, 0, 1,
+        return_examples=True)]
+    inputs, in_splits, targets, _, t_splits, _, step_splits = outputs[1:8]
+    assert step_splits.size - 1 == tokens.size  # one step per center word
+    for a, b in zip(step_splits[:-1], step_splits[1:]):
+        center = targets[t_splits[a]]
+        contexts = inputs[in_splits[a]:in_splits[b]]
+        assert np.all(np.diff(in_splits[a:b + 1]) == 1)  # one context word per example
+        assert center not in contexts and np.all(sentence_ids[contexts] == sentence_ids[center])
+        assert np.all(np.abs(contexts - center) <= trainer.window)
+    v, u, _ = numpy_replay(v, u, [None] + [tf.constant(t) for t in outputs[1:8]], False)
+    np.testing.assert_allclose(trainer.input_vectors.numpy(), v, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(trainer.output_vectors.numpy(), u, rtol=1e-5, atol=1e-6)
+
+
+def test_batching_must_be_window_or_word():
+    with pytest.raises(ValueError, match="batching"):
+        FusedWord2Vec([0, 5, 5], 4, batching="sentence")
+
+
 def unique_word_corpus(lengths):
     """Token id = position: every example's words say where they come from."""
     tokens = np.arange(sum(lengths), dtype=np.int32)
@@ -109,11 +211,12 @@ def unique_word_corpus(lengths):
     return tokens, sentence_ids, np.ones(tokens.size, np.int64)
 
 
-@pytest.mark.parametrize("model", ["skipgram", "cbow"])
-def test_kernel_windows_stay_inside_the_sentence(kernel, model):
+@pytest.mark.parametrize("model, batching", [("skipgram", "window"), ("skipgram", "word"),
+                                             ("cbow", "window")])
+def test_kernel_windows_stay_inside_the_sentence(kernel, model, batching):
     lengths = [7, 1, 12, 3, 9, 2, 15]
     tokens, sentence_ids, counts = unique_word_corpus(lengths)
-    trainer = fused_model(counts, model, "negative")
+    trainer = fused_model(counts, model, "negative", batching=batching)
     splits = sentence_splits(sentence_ids)
     window = trainer.window
     out = [t.numpy() for t in trainer.kernel_call(
@@ -127,8 +230,9 @@ def test_kernel_windows_stay_inside_the_sentence(kernel, model):
         marks = labels[target_splits[e]:target_splits[e + 1]]
         assert marks[0] == 1 and np.all(marks[1:] == 0) and outs.size == 1 + 4
         assert np.all(outs[1:] != outs[0])  # a noise word is never the positive word
-        center = ins[0] if model == "skipgram" else outs[0]
-        contexts = [outs[0]] if model == "skipgram" else list(ins)
+        word_pairs = model == "skipgram" and batching == "word"  # center in, context out
+        center = ins[0] if word_pairs else outs[0]
+        contexts = [outs[0]] if word_pairs else list(ins)
         contexts_of.setdefault(center, []).extend(contexts)
     for center, contexts in contexts_of.items():
         contexts = np.array(sorted(contexts))
@@ -264,9 +368,12 @@ def test_a_new_tf_version_rebuilds_once_then_reuses(tmp_path, monkeypatch, fake_
     monkeypatch.setenv("KERASNOTES_OPS_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("CXX", script)
     monkeypatch.setattr(build, "_LOADED", {})
+    # Loading a copy would register the kernels twice in this process (TF then refuses to
+    # pick one for later ops of other tests): record the path instead.
+    monkeypatch.setattr(tf, "load_op_library", lambda path: path)
     for version in ("2.21.0", "2.21.0", "9.9.9", "9.9.9"):
         monkeypatch.setattr(tf, "__version__", version)
-        build.load_word2vec_kernel()  # loads the copy (TF registers the ops only once)
+        assert build.load_word2vec_kernel() == build.library_path()
         assert os.path.exists(build.library_path())
         assert os.path.basename(os.path.dirname(build.library_path())).startswith(version)
         monkeypatch.setattr(build, "_LOADED", {})

@@ -13,6 +13,21 @@
 //
 // every gradient evaluated at the parameters before the example's update (the exact
 // gradient of the example's loss), so a step equals the TF path's step on that example.
+//
+// Word2VecTrainSentences batches skip-gram by window (`batching="window"`, the default, as
+// word2vec.c orients skip-gram and as HogBatch / Intel's pWord2Vec batch it): for a center
+// word, each context word of its window is one example's input, and all of them share the
+// center's targets (the center and ONE draw of K noise words, or the center's Huffman path).
+// The window is one SGD step, its gradient a few small dense products (scores = H U^T,
+// grad H = G U, grad U = G^T H) over rows that stay in L1, vectorized with AVX-512 where the
+// build has it. `batching="word"` keeps one step per (center, context) pair, the center the
+// input and the context word the target, with its own noise words. CBOW is one step per
+// window in both modes; with window batching each context row moves by the whole gradient
+// of the window's mean vector (word2vec.c's and gensim's CBOW update), with "word" by its
+// 1 / (number of context words) share (the exact gradient, as the TF path). The rows of the next window are prefetched while one trains (the
+// sentence's draws are made first, in the same order as before). The loss and sigmoid use
+// a branch-free exp/log1p (relative error ~2e-7), not word2vec.c's lookup table.
+//
 // The variables are TF resource variables updated in place under their mutexes; a buffer
 // still shared with a reader is copied first (copy-on-write), as TF's own ops do.
 
@@ -23,6 +38,10 @@
 #include <cstring>
 #include <thread>
 #include <vector>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include "tensorflow/core/framework/op.h"
 #include "tensorflow/core/framework/op_kernel.h"
@@ -76,60 +95,333 @@ struct Tables {
 
 // Scratch space of one thread.
 struct Scratch {
-  std::vector<float> hidden, grad_hidden, grads;
-  explicit Scratch(int64_t dim) : hidden(dim), grad_hidden(dim), grads(64) {}
+  std::vector<float> hidden, grad_hidden, scores;
+  std::vector<const float*> hidden_rows, target_rows;
+  std::vector<float*> grad_rows;
+  std::vector<float> transposed, labels;
+  explicit Scratch(int64_t dim) : hidden(dim) {}
 };
 
-inline float Dot(const float* a, const float* b, int64_t n) {
-  float sum = 0.0f;
+// exp(x) for x <= 0 (flushed to 0 below -87): 2^n times a degree-6 polynomial, branch-free
+// so that loops over it vectorize; relative error ~2e-7.
+inline float ExpNonPositive(float x) {
+  x = std::max(x, -87.0f);
+  const float n = std::floor(x * 1.44269504f + 0.5f);
+  const float r = (x - n * 0.693145751953125f) - n * 1.428606765330187e-06f;
+  float p = 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  return p * __builtin_bit_cast(float, bits);
+}
+
+// log(1 + e) for e in [0, 1]: 2 atanh(t), t = e / (2 + e) <= 1/3 (no rounding of 1 + e).
+inline float Log1pUnit(float e) {
+  const float t = e / (2.0f + e);
+  const float t2 = t * t;
+  float p = 1.0f / 15.0f;
+  p = p * t2 + 1.0f / 13.0f;
+  p = p * t2 + 1.0f / 11.0f;
+  p = p * t2 + 1.0f / 9.0f;
+  p = p * t2 + 1.0f / 7.0f;
+  p = p * t2 + 1.0f / 5.0f;
+  p = p * t2 + 1.0f / 3.0f;
+  p = p * t2 + 1.0f;
+  return 2.0f * t * p;
+}
+
+// Scores s -> gradients g = sigmoid(s) - l, in place, over n entries (labels one per
+// entry); returns sum softplus(z).
+inline double ScoresToGradients(float* s, const float* labels, int64_t n) {
+  float loss = 0.0f;
+#pragma omp simd reduction(+ : loss)
+  for (int64_t i = 0; i < n; ++i) {
+    const float x = s[i];
+    const float e = ExpNonPositive(-std::fabs(x));
+    const float sigmoid = (x >= 0.0f ? 1.0f : e) / (1.0f + e);
+    const float z = labels[i] > 0.5f ? -x : x;
+    loss += std::max(z, 0.0f) + Log1pUnit(e);
+    s[i] = sigmoid - labels[i];
+  }
+  return loss;
+}
+
+#if defined(__AVX512F__)
+inline __mmask16 TailMask(int64_t k, int64_t d) {
+  const int64_t left = d - k;
+  return left >= 16 ? static_cast<__mmask16>(0xFFFF)
+                    : static_cast<__mmask16>((1u << left) - 1u);
+}
+
+// ScoresToGradients, 16 entries at a time (the same formulas as the scalar version, which
+// the compiler vectorizes only 8 wide and finishes entry by entry).
+inline double ScoresToGradients512(float* s, const float* labels, int64_t n) {
+  const __m512 one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
+  __m512 loss = zero;
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = TailMask(i, n);
+    const __m512 x = _mm512_maskz_loadu_ps(m, s + i);
+    const __m512 l = _mm512_maskz_loadu_ps(m, labels + i);
+    // e = exp(-|x|)
+    const __m512 a = _mm512_max_ps(_mm512_sub_ps(zero, _mm512_abs_ps(x)), _mm512_set1_ps(-87.0f));
+    const __m512 k = _mm512_roundscale_ps(
+        _mm512_fmadd_ps(a, _mm512_set1_ps(1.44269504f), _mm512_set1_ps(0.5f)),
+        _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    const __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(1.428606765330187e-06f),
+                                      _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693145751953125f), a));
+    __m512 p = _mm512_set1_ps(1.0f / 720.0f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, one);
+    p = _mm512_fmadd_ps(p, r, one);
+    const __m512i bits = _mm512_slli_epi32(
+        _mm512_add_epi32(_mm512_cvttps_epi32(k), _mm512_set1_epi32(127)), 23);
+    const __m512 e = _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
+    // sigmoid(x) = (x >= 0 ? 1 : e) / (1 + e)
+    const __mmask16 positive = _mm512_cmp_ps_mask(x, zero, _CMP_GE_OQ);
+    const __m512 sigmoid = _mm512_div_ps(_mm512_mask_blend_ps(positive, e, one),
+                                         _mm512_add_ps(one, e));
+    // softplus(z) = max(z, 0) + log(1 + e), z = -x for a positive label
+    const __mmask16 label_one = _mm512_cmp_ps_mask(l, _mm512_set1_ps(0.5f), _CMP_GT_OQ);
+    const __m512 z = _mm512_mask_sub_ps(x, label_one, zero, x);
+    const __m512 t = _mm512_div_ps(e, _mm512_add_ps(_mm512_set1_ps(2.0f), e));
+    const __m512 t2 = _mm512_mul_ps(t, t);
+    __m512 q = _mm512_set1_ps(1.0f / 15.0f);
+    q = _mm512_fmadd_ps(q, t2, _mm512_set1_ps(1.0f / 13.0f));
+    q = _mm512_fmadd_ps(q, t2, _mm512_set1_ps(1.0f / 11.0f));
+    q = _mm512_fmadd_ps(q, t2, _mm512_set1_ps(1.0f / 9.0f));
+    q = _mm512_fmadd_ps(q, t2, _mm512_set1_ps(1.0f / 7.0f));
+    q = _mm512_fmadd_ps(q, t2, _mm512_set1_ps(1.0f / 5.0f));
+    q = _mm512_fmadd_ps(q, t2, _mm512_set1_ps(1.0f / 3.0f));
+    q = _mm512_fmadd_ps(q, t2, one);
+    const __m512 log1p = _mm512_mul_ps(_mm512_add_ps(t, t), q);
+    loss = _mm512_mask_add_ps(loss, m, loss, _mm512_add_ps(_mm512_max_ps(z, zero), log1p));
+    _mm512_mask_storeu_ps(s + i, m, _mm512_sub_ps(sigmoid, l));
+  }
+  return _mm512_reduce_add_ps(loss);
+}
+
+// The vectors are NC chunks of 16 floats (NC = 0: ceil(d / 16), known at run time only),
+// the last chunk masked. With NC known at compile time the loops over chunks unroll and the
+// accumulators of a whole row stay in registers.
+template <int NC>
+inline int64_t Chunks(int64_t d) {
+  return NC > 0 ? NC : (d + 15) / 16;
+}
+
+// s[t] = h . u_t for NT targets at once (one pass over h).
+template <int NC, int NT>
+inline void DotBlock(const float* h, const float* const* u, float* s, int64_t d) {
+  const int64_t nc = Chunks<NC>(d);
+  const __mmask16 tail = TailMask((nc - 1) * 16, d);
+  __m512 acc[NT];
+  for (int i = 0; i < NT; ++i) acc[i] = _mm512_setzero_ps();
+  for (int64_t c = 0; c < nc; ++c) {
+    const __mmask16 m = c == nc - 1 ? tail : static_cast<__mmask16>(0xFFFF);
+    const __m512 x = _mm512_maskz_loadu_ps(m, h + c * 16);
+    for (int i = 0; i < NT; ++i) {
+      acc[i] = _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(m, u[i] + c * 16), acc[i]);
+    }
+  }
+  if constexpr (NT == 4) {  // the four sums at once: fold 512 -> 256, then a hadd tree
+    __m256 r[4];
+    for (int i = 0; i < 4; ++i) {
+      r[i] = _mm256_add_ps(_mm512_castps512_ps256(acc[i]),
+                           _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[i]), 1)));
+    }
+    const __m256 all = _mm256_hadd_ps(_mm256_hadd_ps(r[0], r[1]), _mm256_hadd_ps(r[2], r[3]));
+    _mm_storeu_ps(s, _mm_add_ps(_mm256_castps256_ps128(all), _mm256_extractf128_ps(all, 1)));
+  } else {
+    for (int i = 0; i < NT; ++i) s[i] = _mm512_reduce_add_ps(acc[i]);
+  }
+}
+
+// scores (nh x T) = H U^T
+template <int NC>
+inline void ScoresN(const float* const* h, int64_t nh, const float* const* u, int64_t T,
+                    float* s, int64_t d) {
+  for (int64_t j = 0; j < nh; ++j) {
+    int64_t t = 0;
+    for (; t + 4 <= T; t += 4) DotBlock<NC, 4>(h[j], u + t, s + j * T + t, d);
+    switch (T - t) {
+      case 3: DotBlock<NC, 3>(h[j], u + t, s + j * T + t, d); break;
+      case 2: DotBlock<NC, 2>(h[j], u + t, s + j * T + t, d); break;
+      case 1: DotBlock<NC, 1>(h[j], u + t, s + j * T + t, d); break;
+      default: break;
+    }
+  }
+}
+
+// out_j (+)= sum_t g[j][t] u_t for j < nh (out_j: row pointers; rows may repeat).
+template <int NC>
+inline void CombineN(const float* g, int64_t nh, const float* const* u, int64_t T,
+                     float* const* out, bool accumulate, int64_t d) {
+  const int64_t nc = Chunks<NC>(d);
+  const __mmask16 tail = TailMask((nc - 1) * 16, d);
+  if constexpr (NC > 0) {  // a row's NC accumulators in registers
+    for (int64_t j = 0; j < nh; ++j) {
+      __m512 acc[NC];
+      for (int c = 0; c < NC; ++c) {
+        const __mmask16 m = c == NC - 1 ? tail : static_cast<__mmask16>(0xFFFF);
+        acc[c] = accumulate ? _mm512_maskz_loadu_ps(m, out[j] + c * 16) : _mm512_setzero_ps();
+      }
+      for (int64_t t = 0; t < T; ++t) {
+        const __m512 b = _mm512_set1_ps(g[j * T + t]);
+        for (int c = 0; c < NC; ++c) {
+          const __mmask16 m = c == NC - 1 ? tail : static_cast<__mmask16>(0xFFFF);
+          acc[c] = _mm512_fmadd_ps(b, _mm512_maskz_loadu_ps(m, u[t] + c * 16), acc[c]);
+        }
+      }
+      for (int c = 0; c < NC; ++c) {
+        const __mmask16 m = c == NC - 1 ? tail : static_cast<__mmask16>(0xFFFF);
+        _mm512_mask_storeu_ps(out[j] + c * 16, m, acc[c]);
+      }
+    }
+  } else {
+    for (int64_t c = 0; c < nc; ++c) {
+      const __mmask16 m = c == nc - 1 ? tail : static_cast<__mmask16>(0xFFFF);
+      for (int64_t j = 0; j < nh; ++j) {
+        __m512 acc = accumulate ? _mm512_maskz_loadu_ps(m, out[j] + c * 16)
+                                : _mm512_setzero_ps();
+        for (int64_t t = 0; t < T; ++t) {
+          acc = _mm512_fmadd_ps(_mm512_set1_ps(g[j * T + t]),
+                                _mm512_maskz_loadu_ps(m, u[t] + c * 16), acc);
+        }
+        _mm512_mask_storeu_ps(out[j] + c * 16, m, acc);
+      }
+    }
+  }
+}
+
+// Dispatch on the number of 16-float chunks (word2vec's usual widths: 50, 100, 128).
+inline void Scores(const float* const* h, int64_t nh, const float* const* u, int64_t T,
+                   float* s, int64_t d) {
+  switch ((d + 15) / 16) {
+    case 4: return ScoresN<4>(h, nh, u, T, s, d);
+    case 7: return ScoresN<7>(h, nh, u, T, s, d);
+    case 8: return ScoresN<8>(h, nh, u, T, s, d);
+    default: return ScoresN<0>(h, nh, u, T, s, d);
+  }
+}
+
+inline void Combine(const float* g, int64_t nh, const float* const* u, int64_t T,
+                    float* const* out, bool accumulate, int64_t d) {
+  switch ((d + 15) / 16) {
+    case 4: return CombineN<4>(g, nh, u, T, out, accumulate, d);
+    case 7: return CombineN<7>(g, nh, u, T, out, accumulate, d);
+    case 8: return CombineN<8>(g, nh, u, T, out, accumulate, d);
+    default: return CombineN<0>(g, nh, u, T, out, accumulate, d);
+  }
+}
+#else
+inline void Scores(const float* const* h, int64_t nh, const float* const* u, int64_t T,
+                   float* s, int64_t d) {
+  for (int64_t j = 0; j < nh; ++j) {
+    for (int64_t t = 0; t < T; ++t) {
+      float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
-  for (int64_t i = 0; i < n; ++i) sum += a[i] * b[i];
-  return sum;
+      for (int64_t k = 0; k < d; ++k) sum += h[j][k] * u[t][k];
+      s[j * T + t] = sum;
+    }
+  }
 }
 
-inline void Axpy(float alpha, const float* x, float* y, int64_t n) {
+inline void Combine(const float* g, int64_t nh, const float* const* u, int64_t T,
+                    float* const* out, bool accumulate, int64_t d) {
+  for (int64_t j = 0; j < nh; ++j) {
+    float* o = out[j];
+    if (!accumulate) std::memset(o, 0, d * sizeof(float));
+    for (int64_t t = 0; t < T; ++t) {
+      const float a = g[j * T + t];
+      const float* x = u[t];
 #pragma omp simd
-  for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
+      for (int64_t k = 0; k < d; ++k) o[k] += a * x[k];
+    }
+  }
 }
+#endif
 
-// One SGD step on one example; returns its loss (before the step).
-double TrainExample(const Tables& tables, const int32_t* inputs, int64_t num_inputs,
-                    const int32_t* targets, const float* labels, int64_t num_targets,
-                    float step, Scratch* scratch) {
+// One SGD step on a block of examples that share their targets (one hidden row each: with
+// `mean`, one example whose hidden row is the mean of the inputs (CBOW, or any example of
+// the examples op); without, one example per input row (skip-gram's window: the context
+// words against the center's targets). Every gradient is taken at the parameters before the
+// step, so the step is the exact gradient step of the block's summed loss; except with
+// `full_input_steps` (CBOW's window batching), where every input row moves by the whole
+// gradient of the mean, as word2vec.c and gensim (cbow_mean=1) update them, instead of its
+// 1 / n_inputs share. Returns the block's loss (before the step).
+double TrainBlock(const Tables& tables, const int32_t* inputs, int64_t num_inputs, bool mean,
+                  const int32_t* targets, const float* labels, int64_t num_targets,
+                  float step, Scratch* scratch, bool full_input_steps = false) {
   const int64_t d = tables.dim;
-  float* h = scratch->hidden.data();
-  float* grad_h = scratch->grad_hidden.data();
-  if (static_cast<int64_t>(scratch->grads.size()) < num_targets) {
-    scratch->grads.resize(num_targets);
+  const int64_t nh = mean ? 1 : num_inputs;
+  auto& h = scratch->hidden_rows;
+  auto& u = scratch->target_rows;
+  h.resize(nh);
+  u.resize(num_targets);
+  for (int64_t t = 0; t < num_targets; ++t) {
+    u[t] = tables.output + static_cast<int64_t>(targets[t]) * d;
   }
-  float* g = scratch->grads.data();
-  std::memcpy(h, tables.input + static_cast<int64_t>(inputs[0]) * d, d * sizeof(float));
-  for (int64_t i = 1; i < num_inputs; ++i) {
-    Axpy(1.0f, tables.input + static_cast<int64_t>(inputs[i]) * d, h, d);
-  }
-  if (num_inputs > 1) {
+  if (mean && num_inputs > 1) {
+    float* m = scratch->hidden.data();
+    std::memcpy(m, tables.input + static_cast<int64_t>(inputs[0]) * d, d * sizeof(float));
+    for (int64_t i = 1; i < num_inputs; ++i) {
+      const float* x = tables.input + static_cast<int64_t>(inputs[i]) * d;
+#pragma omp simd
+      for (int64_t k = 0; k < d; ++k) m[k] += x[k];
+    }
     const float inverse = 1.0f / static_cast<float>(num_inputs);
-    for (int64_t k = 0; k < d; ++k) h[k] *= inverse;
+#pragma omp simd
+    for (int64_t k = 0; k < d; ++k) m[k] *= inverse;
+    h[0] = m;
+  } else {
+    for (int64_t j = 0; j < nh; ++j) h[j] = tables.input + static_cast<int64_t>(inputs[j]) * d;
   }
-  double loss = 0.0;
+  if (static_cast<int64_t>(scratch->scores.size()) < nh * num_targets) {
+    scratch->scores.resize(nh * num_targets);
+  }
+  if (static_cast<int64_t>(scratch->grad_hidden.size()) < nh * d) {
+    scratch->grad_hidden.resize(nh * d);
+  }
+  float* g = scratch->scores.data();
+  Scores(h.data(), nh, u.data(), num_targets, g, d);
+  auto& all_labels = scratch->labels;
+  all_labels.resize(nh * num_targets);
+  for (int64_t j = 0; j < nh; ++j) {
+    std::memcpy(all_labels.data() + j * num_targets, labels, num_targets * sizeof(float));
+  }
+#if defined(__AVX512F__)
+  const double loss = ScoresToGradients512(g, all_labels.data(), nh * num_targets);
+#else
+  const double loss = ScoresToGradients(g, all_labels.data(), nh * num_targets);
+#endif
+  // grad_h_j = sum_t g[j][t] u_t, at the targets' values before the step.
+  std::vector<float*>& grad_rows = scratch->grad_rows;
+  grad_rows.resize(std::max(nh, num_targets));
+  for (int64_t j = 0; j < nh; ++j) grad_rows[j] = scratch->grad_hidden.data() + j * d;
+  Combine(g, nh, u.data(), num_targets, grad_rows.data(), false, d);
+  // u_t -= step * sum_j g[j][t] h_j (the inputs are not updated yet).
+  auto& gt = scratch->transposed;
+  gt.resize(num_targets * nh);
+  for (int64_t j = 0; j < nh; ++j) {
+    for (int64_t t = 0; t < num_targets; ++t) gt[t * nh + j] = -step * g[j * num_targets + t];
+  }
   for (int64_t t = 0; t < num_targets; ++t) {
-    const float s = Dot(tables.output + static_cast<int64_t>(targets[t]) * d, h, d);
-    const float e = std::exp(-std::fabs(s));
-    const float sigmoid = s >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
-    const float z = labels[t] > 0.5f ? -s : s;
-    loss += std::max(z, 0.0f) + std::log(1.0f + e);  // logf: 3x faster than log1pf
-    g[t] = sigmoid - labels[t];
+    grad_rows[t] = tables.output + static_cast<int64_t>(targets[t]) * d;
   }
-  std::memset(grad_h, 0, d * sizeof(float));
-  for (int64_t t = 0; t < num_targets; ++t) {
-    Axpy(g[t], tables.output + static_cast<int64_t>(targets[t]) * d, grad_h, d);
-  }
-  for (int64_t t = 0; t < num_targets; ++t) {
-    Axpy(-step * g[t], h, tables.output + static_cast<int64_t>(targets[t]) * d, d);
-  }
-  const float input_step = -step / static_cast<float>(num_inputs);
+  Combine(gt.data(), num_targets, h.data(), nh, grad_rows.data(), true, d);
+  // v_i -= step * grad_h (mean: grad_h / n_inputs on every input).
+  const float input_step =
+      mean && !full_input_steps ? -step / static_cast<float>(num_inputs) : -step;
   for (int64_t i = 0; i < num_inputs; ++i) {
-    Axpy(input_step, grad_h, tables.input + static_cast<int64_t>(inputs[i]) * d, d);
+    const float* gh = scratch->grad_hidden.data() + (mean ? 0 : i * d);
+    float* v = tables.input + static_cast<int64_t>(inputs[i]) * d;
+    Combine(&input_step, 1, &gh, 1, &v, true, d);
   }
   return loss;
 }
@@ -244,8 +536,8 @@ class TrainExamplesOp : public OpKernel {
     const float* labels = target_labels.flat<float>().data();
     const float* steps = step_sizes.flat<float>().data();
     for (int64_t e = 0; e < examples; ++e) {
-      losses->flat<float>()(e) = static_cast<float>(TrainExample(
-          locked.tables(), inputs + in_splits(e), in_splits(e + 1) - in_splits(e),
+      losses->flat<float>()(e) = static_cast<float>(TrainBlock(
+          locked.tables(), inputs + in_splits(e), in_splits(e + 1) - in_splits(e), true,
           targets + t_splits(e), labels + t_splits(e), t_splits(e + 1) - t_splits(e),
           steps[e], &scratch));
     }
@@ -254,7 +546,7 @@ class TrainExamplesOp : public OpKernel {
 
 // ---------------------------------------------------------------------------- sentences op
 struct Settings {
-  bool cbow, hierarchical;
+  bool cbow, hierarchical, window_batching;
   int64_t window, negatives;
   const int32_t* tokens;
   const int64_t* sentence_splits;
@@ -273,7 +565,7 @@ struct Settings {
 
 struct Recorder {  // the examples trained, in order (one thread only)
   std::vector<int32_t> inputs, targets;
-  std::vector<int64_t> input_splits{0}, target_splits{0};
+  std::vector<int64_t> input_splits{0}, target_splits{0}, step_splits{0};
   std::vector<float> labels, steps;
 };
 
@@ -303,64 +595,123 @@ class SentenceTrainer {
                  static_cast<double>(std::max<int64_t>(s_.total_words, 1)));
     const float lr = static_cast<float>(s_.lr_start - (s_.lr_start - s_.lr_end) * progress);
     const int64_t n = static_cast<int64_t>(kept_.size());
-    for (int64_t i = 0; i < n; ++i) {
+    if (s_.cbow || s_.window_batching) {
+      Windows(n, lr, &random, totals);
+      return;
+    }
+    for (int64_t i = 0; i < n; ++i) {  // skip-gram, one step per (center, context) pair
       const int64_t reduced = s_.window - random.Below(s_.window);  // in 1..window
       const int64_t lo = std::max<int64_t>(0, i - reduced);
       const int64_t hi = std::min<int64_t>(n - 1, i + reduced);
-      if (s_.cbow) {
-        inputs_.clear();
-        for (int64_t j = lo; j <= hi; ++j) {
-          if (j != i) inputs_.push_back(kept_[j]);
-        }
-        if (inputs_.empty()) continue;
-        Example(inputs_.data(), static_cast<int64_t>(inputs_.size()), kept_[i], lr, &random,
-                totals);
-      } else {
-        for (int64_t j = lo; j <= hi; ++j) {
-          if (j != i) Example(&kept_[i], 1, kept_[j], lr, &random, totals);
-        }
+      for (int64_t j = lo; j <= hi; ++j) {
+        if (j == i) continue;
+        targets_.clear();
+        labels_.clear();
+        DrawTargets(kept_[j], &random);
+        Step(&kept_[i], 1, true, targets_.data(), labels_.data(),
+             static_cast<int64_t>(targets_.size()), lr, totals);
       }
     }
   }
 
  private:
-  void Example(const int32_t* inputs, int64_t num_inputs, int32_t positive, float lr,
-               Random* random, Totals* totals) {
+  struct Window {
+    int64_t center, lo, hi, first_target, last_target;
+  };
+
+  // One step per window (CBOW; skip-gram with window batching). The draws of the whole
+  // sentence come first, in the order of the centers (window size, then noise words), so
+  // that the rows of the next window can be prefetched while this one trains.
+  void Windows(int64_t n, float lr, Random* random, Totals* totals) {
+    windows_.clear();
     targets_.clear();
     labels_.clear();
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t reduced = s_.window - random->Below(s_.window);  // in 1..window
+      const int64_t lo = std::max<int64_t>(0, i - reduced);
+      const int64_t hi = std::min<int64_t>(n - 1, i + reduced);
+      if (lo == hi) continue;  // no context word
+      const int64_t first = static_cast<int64_t>(targets_.size());
+      DrawTargets(kept_[i], random);
+      windows_.push_back({i, lo, hi, first, static_cast<int64_t>(targets_.size())});
+    }
+    const int64_t count = static_cast<int64_t>(windows_.size());
+    for (int64_t w = 0; w < count; ++w) {
+      if (w + 1 < count) Prefetch(windows_[w + 1]);
+      const Window& window = windows_[w];
+      inputs_.clear();
+      for (int64_t j = window.lo; j <= window.hi; ++j) {
+        if (j != window.center) inputs_.push_back(kept_[j]);
+      }
+      Step(inputs_.data(), static_cast<int64_t>(inputs_.size()), s_.cbow,
+           targets_.data() + window.first_target, labels_.data() + window.first_target,
+           window.last_target - window.first_target, lr, totals);
+    }
+  }
+
+  void PrefetchRow(const float* row) const {
+    const int64_t d = tables_.dim;
+    for (int64_t k = 0; k < d; k += 16) __builtin_prefetch(row + k, 1, 3);
+    __builtin_prefetch(row + d - 1, 1, 3);
+  }
+
+  void Prefetch(const Window& window) const {
+    const int64_t d = tables_.dim;
+    for (int64_t t = window.first_target; t < window.last_target; ++t) {
+      PrefetchRow(tables_.output + static_cast<int64_t>(targets_[t]) * d);
+    }
+    PrefetchRow(tables_.input + static_cast<int64_t>(kept_[window.hi]) * d);  // new context
+  }
+
+  // Appends `positive`'s targets: its Huffman path, or itself and K noise words (never
+  // `positive` itself; a noise word that is still `positive` after 16 tries is left out).
+  void DrawTargets(int32_t positive, Random* random) {
     if (s_.hierarchical) {
       const int64_t length = s_.lengths[positive];
       for (int64_t j = 0; j < length; ++j) {
         targets_.push_back(s_.paths[positive * s_.depth + j]);
         labels_.push_back(1.0f - static_cast<float>(s_.codes[positive * s_.depth + j]));
       }
-    } else {
-      targets_.push_back(positive);
-      labels_.push_back(1.0f);
-      for (int64_t k = 0; k < s_.negatives; ++k) {
-        int32_t noise = positive;
-        for (int tries = 0; tries < 16 && noise == positive; ++tries) {  // never the positive
-          const int64_t column = random->Below(s_.vocabulary);
-          noise = random->Uniform() < s_.accept[column] ? static_cast<int32_t>(column)
-                                                         : s_.alias[column];
-        }
-        if (noise == positive) continue;
-        targets_.push_back(noise);
-        labels_.push_back(0.0f);
-      }
+      return;
     }
-    const int64_t num_targets = static_cast<int64_t>(targets_.size());
-    totals->loss += TrainExample(tables_, inputs, num_inputs, targets_.data(), labels_.data(),
-                                 num_targets, lr, &scratch_);
-    totals->examples += 1;
-    totals->targets += num_targets;
+    targets_.push_back(positive);
+    labels_.push_back(1.0f);
+    for (int64_t k = 0; k < s_.negatives; ++k) {
+      int32_t noise = positive;
+      for (int tries = 0; tries < 16 && noise == positive; ++tries) {
+        const int64_t column = random->Below(s_.vocabulary);
+        noise = random->Uniform() < s_.accept[column] ? static_cast<int32_t>(column)
+                                                       : s_.alias[column];
+      }
+      if (noise == positive) continue;
+      targets_.push_back(noise);
+      labels_.push_back(0.0f);
+    }
+  }
+
+  // One SGD step: `mean` (CBOW, or one skip-gram pair): one example, the mean of the inputs
+  // against the targets; else (skip-gram window batching) one example per input (context)
+  // word, all against the same targets: the center's noise words are drawn once (or its
+  // Huffman path read once) and shared by the window.
+  void Step(const int32_t* inputs, int64_t num_inputs, bool mean, const int32_t* targets,
+            const float* labels, int64_t num_targets, float lr, Totals* totals) {
+    totals->loss += TrainBlock(tables_, inputs, num_inputs, mean, targets, labels,
+                               num_targets, lr, &scratch_, s_.cbow && s_.window_batching);
+    const int64_t examples = mean ? 1 : num_inputs;
+    totals->examples += examples;
+    totals->targets += examples * num_targets;
     if (recorder_ != nullptr) {
-      recorder_->inputs.insert(recorder_->inputs.end(), inputs, inputs + num_inputs);
-      recorder_->input_splits.push_back(static_cast<int64_t>(recorder_->inputs.size()));
-      recorder_->targets.insert(recorder_->targets.end(), targets_.begin(), targets_.end());
-      recorder_->labels.insert(recorder_->labels.end(), labels_.begin(), labels_.end());
-      recorder_->target_splits.push_back(static_cast<int64_t>(recorder_->targets.size()));
-      recorder_->steps.push_back(lr);
+      for (int64_t e = 0; e < examples; ++e) {
+        const int32_t* first = mean ? inputs : inputs + e;
+        const int32_t* last = mean ? inputs + num_inputs : inputs + e + 1;
+        recorder_->inputs.insert(recorder_->inputs.end(), first, last);
+        recorder_->input_splits.push_back(static_cast<int64_t>(recorder_->inputs.size()));
+        recorder_->targets.insert(recorder_->targets.end(), targets, targets + num_targets);
+        recorder_->labels.insert(recorder_->labels.end(), labels, labels + num_targets);
+        recorder_->target_splits.push_back(static_cast<int64_t>(recorder_->targets.size()));
+        recorder_->steps.push_back(lr);
+      }
+      recorder_->step_splits.push_back(static_cast<int64_t>(recorder_->steps.size()));
     }
   }
 
@@ -370,6 +721,7 @@ class SentenceTrainer {
   Recorder* recorder_;
   std::vector<int32_t> kept_, inputs_, targets_;
   std::vector<float> labels_;
+  std::vector<Window> windows_;
 };
 
 template <typename T>
@@ -390,6 +742,9 @@ class TrainSentencesOp : public OpKernel {
     OP_REQUIRES_OK(ctx, ctx->GetAttr("negatives", &negatives_));
     OP_REQUIRES_OK(ctx, ctx->GetAttr("num_threads", &num_threads_));
     OP_REQUIRES_OK(ctx, ctx->GetAttr("return_examples", &return_examples_));
+    std::string batching;
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("batching", &batching));
+    window_batching_ = batching == "window";
     cbow_ = model == "cbow";
     hierarchical_ = loss == "hierarchical";
     OP_REQUIRES(ctx, !return_examples_ || num_threads_ == 1,
@@ -427,11 +782,16 @@ class TrainSentencesOp : public OpKernel {
     const int64_t* s = splits.flat<int64_t>().data();
     OP_REQUIRES(ctx, s[0] == 0 && s[num_sentences] == tokens.NumElements(),
                 InvalidArgument("sentence_splits must run from 0 to the number of tokens"));
-    OP_REQUIRES(ctx, AllBelow(tokens.flat<int32_t>().data(), tokens.NumElements(), vocabulary),
+    for (int64_t i = 0; i < num_sentences; ++i) {
+      OP_REQUIRES(ctx, s[i] <= s[i + 1], InvalidArgument("sentence_splits must not decrease"));
+    }
+    OP_REQUIRES(ctx, AllBelow(tokens.flat<int32_t>().data() + s[first], s[last] - s[first],
+                              vocabulary),
                 InvalidArgument("a token id is outside the vocabulary"));
     Settings settings;
     settings.cbow = cbow_;
     settings.hierarchical = hierarchical_;
+    settings.window_batching = window_batching_;
     settings.window = window_;
     settings.negatives = negatives_;
     settings.tokens = tokens.flat<int32_t>().data();
@@ -512,10 +872,11 @@ class TrainSentencesOp : public OpKernel {
     Output(ctx, 4, recorder.labels);
     Output(ctx, 5, recorder.target_splits);
     Output(ctx, 6, recorder.steps);
+    Output(ctx, 7, recorder.step_splits);
   }
 
  private:
-  bool cbow_ = false, hierarchical_ = false, return_examples_ = false;
+  bool cbow_ = false, hierarchical_ = false, return_examples_ = false, window_batching_ = true;
   int64_t window_ = 5, negatives_ = 5;
   int num_threads_ = 1;
 };
@@ -562,16 +923,18 @@ REGISTER_OP("Word2VecTrainSentences")
     .Output("target_labels: float")
     .Output("target_splits: int64")
     .Output("step_sizes: float")
+    .Output("step_splits: int64")
     .Attr("model: {'skipgram', 'cbow'} = 'skipgram'")
     .Attr("loss: {'negative', 'hierarchical'} = 'negative'")
     .Attr("window: int >= 1 = 5")
     .Attr("negatives: int >= 0 = 5")
     .Attr("num_threads: int >= 1 = 1")
     .Attr("return_examples: bool = false")
+    .Attr("batching: {'window', 'word'} = 'window'")
     .SetIsStateful()
     .SetShapeFn([](InferenceContext* c) {
       c->set_output(0, c->Vector(5));
-      return VectorOutputs(c, 1, 6);
+      return VectorOutputs(c, 1, 7);
     });
 
 REGISTER_KERNEL_BUILDER(Name("Word2VecTrainExamples").Device(DEVICE_CPU), TrainExamplesOp);
