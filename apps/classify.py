@@ -24,6 +24,7 @@ import argparse
 import dataclasses
 
 from apps import flags
+from apps.run_folder import run_name_with_data
 from apps.runner import App, parse_config
 
 
@@ -40,6 +41,7 @@ class ClassifyConfig(flags.CommonConfig):
     lr: float = 0.01
     num_train: int = None
     num_test: int = None
+    data_dir: str = None
     resize: int = None
     width_divisor: int = 1
     augment: bool = False
@@ -77,11 +79,22 @@ MODELS = {
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 
+# --model -> the first layer, for the memory check before building: ("conv", filters, stride)
+# (filters divided by --width-divisor, except LeNet's) or ("dense", units) on the flattened
+# image (`None`: --num-classes units; MLP: 256 / --width-divisor).
+FIRST_LAYERS = {
+    "softmax": ("dense", None), "mlp": ("dense", 256), "lenet": ("conv", 6, 1),
+    "alexnet": ("conv", 96, 4), "vgg11": ("conv", 64, 1), "nin": ("conv", 96, 4),
+    "googlenet": ("conv", 64, 2), "resnet18": ("conv", 64, 2), "densenet": ("conv", 64, 2),
+}
+
 
 def add_flags(parser, defaults):
     group = parser.add_argument_group("classification flags")
     group.add_argument("--model", choices=sorted(MODELS), default=defaults.model,
                        help="architecture (default %(default)s)")
+    group.add_argument("--data-dir", default=defaults.data_dir,
+                       help="folder of prepared TFDS datasets, for --data fashion_mnist")
     group.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer,
                        help="minibatch SGD, SGD with momentum 0.9, or Adam (default %(default)s; "
                             "d2l trains LeNet with --optimizer sgd --lr 0.9)")
@@ -127,6 +140,7 @@ def build_data(config):
                                     seed=config.seed)
     print(f"Data: {data.name}: {len(data.x_train)} training and {len(data.x_test)} test "
           f"images of shape {data.image_shape}, {data.num_classes} classes")
+    check_memory(config, data.image_shape, data.num_classes, len(data.x_train))
 
     def resized(dataset):
         if config.resize is None or data.image_shape[:2] == (config.resize, config.resize):
@@ -148,6 +162,31 @@ def build_data(config):
     data.validation = resized(
         make_classification_dataset(data.x_test, data.y_test, config.batch_size))
     return data
+
+
+def check_memory(config, image_shape, num_classes, num_train):
+    """Refuses (`ValueError`) a --resize, --batch-size and --model whose one training batch
+    cannot fit in memory: float32 inputs (a batch of min(--batch-size, training images)
+    images of RESIZE x RESIZE x channels; the data's size without --resize), the first
+    layer's activations (kept for the gradient, with those of its activation function)
+    and, for a first dense layer on the flattened image, its weights with their gradients
+    and optimizer slots (16 bytes each). A lower bound: a setting that passes may still
+    need more."""
+    side, channels = config.resize or image_shape[0], image_shape[-1]
+    batch = min(config.batch_size, num_train)
+    pixels = side * side
+    kind, width, *stride = FIRST_LAYERS[config.model]
+    divisor = 1 if config.model == "lenet" else config.width_divisor
+    needed = 4 * batch * pixels * channels
+    if kind == "dense":
+        units = num_classes if width is None else max(width // divisor, 1)
+        needed += 16 * pixels * channels * units + 2 * 4 * batch * units
+    else:
+        filters = max(width // divisor, 1)
+        needed += 2 * 4 * batch * (side // stride[0]) ** 2 * filters
+    flags.check_memory(
+        f"--model {config.model} --resize {side} --batch-size {config.batch_size}", needed,
+        "lower --resize or --batch-size (or raise --width-divisor)")
 
 
 def build_model(config, data):
@@ -205,7 +244,8 @@ def build_server(config, data, model):
 
 
 APP = App(task="classify", config_class=ClassifyConfig, doc=__doc__, add_flags=add_flags,
-          finish_config=finish_config, run_name=lambda config: config.model,
+          finish_config=finish_config,
+          run_name=lambda config: run_name_with_data(config.model, config.data),
           build_data=build_data, build_model=build_model, loss_and_metrics=loss_and_metrics,
           callbacks=callbacks, evaluate=evaluate, build_server=build_server)
 

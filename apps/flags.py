@@ -6,7 +6,10 @@ Each check raises `argparse.ArgumentTypeError`, so a bad value gives argparse's 
 
 import argparse
 import dataclasses
+import difflib
 import math
+import os
+import re
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
@@ -26,7 +29,6 @@ class CommonConfig:
     lr: float = 0.1
     seed: int = 0
     data: str = "synthetic"
-    data_dir: str = None
     logdir: str = None
     export_dir: str = None
     strategy: str = "auto"
@@ -61,6 +63,25 @@ def _integer(text, minimum, wanted, too_small):
 
 def positive_int(text):
     return _integer(text, 1, "a positive integer", "a positive integer")
+
+
+def int_at_most(maximum, minimum=1):
+    """An argparse type: an integer >= `minimum` (1 or 0) and at most `maximum` (a
+    documented limit of a flag).
+
+    >>> int_at_most(10_000)("20000")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: must be at most 10000, got 20000
+    """
+
+    def check(text):
+        value = positive_int(text) if minimum == 1 else non_negative_int(text)
+        if value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum}, got {text}")
+        return value
+
+    check.__name__ = f"int_at_most_{maximum}"
+    return check
 
 
 def non_negative_int(text):
@@ -152,6 +173,66 @@ def step_range(text):
     return text
 
 
+def memory_budget():
+    """The bytes of memory this process may use: the machine's physical memory, or the
+    container's limit (cgroup v2 `memory.max`) when smaller; None when unknown."""
+    budget = None
+    try:
+        budget = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        pass
+    try:
+        with open("/sys/fs/cgroup/memory.max") as file:
+            limit = file.read().strip()
+        if limit.isdigit():
+            budget = min(budget or int(limit), int(limit))
+    except OSError:
+        pass
+    return budget
+
+
+def format_bytes(size):
+    """`1536` -> `'1.5 KB'`, `23.5e9` -> `'23.5 GB'` (decimal units)."""
+    for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
+        if size < 1000 or unit == "PB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1000
+
+
+def check_memory(what, needed, advice, budget=None):
+    """Refuses a setting whose memory `needed` (bytes; a lower bound of one training step)
+    is more than `budget` (default `memory_budget()`): a `ValueError` naming `what`, the
+    figures and `advice`, before TensorFlow allocates anything.
+
+    >>> check_memory("--resize 100000", 10.2e12, "lower --resize", budget=16e9)
+    Traceback (most recent call last):
+    ValueError: --resize 100000 needs at least 10.2 TB of memory, more than the 16.0 GB \
+of this machine; lower --resize
+    """
+    budget = memory_budget() if budget is None else budget
+    if budget and needed > budget:
+        raise ValueError(f"{what} needs at least {format_bytes(needed)} of memory, more than "
+                         f"the {format_bytes(budget)} of this machine; {advice}")
+    return needed
+
+
+def layers_memory(sizes, inputs=1, outputs=1, batch=1, bytes_per_weight=16):
+    """A lower bound of the bytes of dense layers of `sizes` units between `inputs` and
+    `outputs` features: every weight held with its gradient and two optimizer slots
+    (`bytes_per_weight` 16: float32 x 4) and `batch` rows of float32 activations."""
+    widths = [inputs, *sizes, outputs]
+    weights = sum(a * b for a, b in zip(widths, widths[1:], strict=False))
+    return bytes_per_weight * weights + 4 * batch * sum(sizes)
+
+
+def check_hidden_units(flag, text, batch=1):
+    """Refuses (`ValueError`) hidden layer sizes (a `layer_sizes` text) whose weights cannot
+    fit in memory (`layers_memory` with one input feature and one output: a lower bound,
+    the table's features are not known yet)."""
+    check_memory(f"{flag} {text}", layers_memory(hidden_layers(text), batch=batch),
+                 f"use fewer or smaller hidden layers in {flag}")
+
+
 def refuse_other_data(parser, config, embedded, file_flag):
     """Stops with a usage error unless `--data` is `embedded`, the app's embedded corpus (its
     files come with another flag, `file_flag PATH`)."""
@@ -160,12 +241,36 @@ def refuse_other_data(parser, config, embedded, file_flag):
                      f"{config.data!r}. Give a text file with {file_flag} PATH")
 
 
-def make_parser(config, description, helps=None):
+class AppArgumentParser(argparse.ArgumentParser):
+    """argparse without its surprises for a new user: no prefix matching (`--epoch 3` is
+    not taken as `--epochs 3`), and a bad flag is one `error:` line first, with the closest
+    flag when one is near (`did you mean --epochs?`), then where to find the flags; never the
+    20-line usage block. Exit code 2, as argparse's."""
+
+    def __init__(self, **options):
+        super().__init__(allow_abbrev=False, **options)
+
+    def error(self, message):
+        unknown = re.match(r"unrecognized arguments: (.*)", message)
+        if unknown:
+            flags = [option for action in self._actions for option in action.option_strings]
+            hints = []
+            for word in unknown.group(1).split():
+                close = difflib.get_close_matches(word.split("=")[0], flags, n=1, cutoff=0.75)
+                if word.startswith("-") and close:
+                    hints.append(f"{word}: did you mean {close[0]}?")
+            if hints:
+                message += " (" + "; ".join(hints) + ")"
+        self.exit(2, f"{self.prog}: error: {message}\n{self.prog} --help lists the flags\n")
+
+
+def make_parser(config, description, helps=None, default_logdir=None):
     """An argparse parser with the common flags, their defaults taken from `config`.
 
-    `helps` maps a common flag (e.g. "--lr") to the help text an app gives it instead.
+    `helps` maps a common flag (e.g. "--lr") to the help text an app gives it instead;
+    `default_logdir` is the run folder of the default settings, shown in `--logdir`'s help.
     """
-    parser = argparse.ArgumentParser(
+    parser = AppArgumentParser(
         prog=f"python -m apps.{config.task}",
         description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -189,11 +294,10 @@ def make_parser(config, description, helps=None):
         help="seed of weights, data order and augmentation (default %(default)s)")
     add("--data", default=config.data,
         help="data source (default %(default)s; see the app's description)")
-    add("--data-dir", default=config.data_dir,
-        help="folder of prepared TFDS datasets, for tfds data sources")
     add("--logdir", default=config.logdir,
-        help="run folder: config.json, TensorBoard events, checkpoints "
-             f"(default runs/{config.task}/<model>)")
+        help="run folder: config.json, TensorBoard events, checkpoints (default "
+             f"{default_logdir or f'runs/{config.task}/<run name>'}; another --data gets a "
+             "folder of its own)")
     add("--export-dir", default=config.export_dir,
         help=f"export base: versions go to EXPORT_DIR/<n> (default saved_models/{config.task})")
     add("--strategy", default=config.strategy, choices=STRATEGIES,

@@ -66,6 +66,15 @@ class LanguageModelConfig(flags.CommonConfig):
     log_every_n_steps: int = 20
 
 
+# Tokens generated per prefix after every epoch and at the end: one model step each.
+MAX_GENERATE_LENGTH = 10_000
+# The largest --ngram: the n-gram keeps a context of n - 1 tokens per position (memory grows
+# with n times the corpus), and longer contexts are nearly all seen once.
+MAX_NGRAM = 10
+# Values per step of each recurrent cell kept for the gradient (its gates).
+CELL_GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+
+
 def add_flags(parser, defaults):
     text = parser.add_argument_group("text flags").add_argument
     text("--text", metavar="PATH", help="UTF-8 text file to train on (default: the embedded "
@@ -104,13 +113,16 @@ def add_flags(parser, defaults):
           help="Adam or plain minibatch SGD (default %(default)s)")
     train("--clip", type=flags.positive_float, default=defaults.clip,
           help="clip gradients to this global norm theta (default %(default)s)")
-    train("--ngram", type=flags.non_negative_int, default=defaults.ngram,
+    train("--ngram", type=flags.int_at_most(MAX_NGRAM, minimum=0), default=defaults.ngram,
           help="also report the perplexity of a count-based n-gram model of this order on the "
-               "validation text, and a paired comparison (0: off; default %(default)s)")
+               f"validation text, and a paired comparison (0: off; at most {MAX_NGRAM}, its "
+               "counts keep every context; default %(default)s)")
     train("--prefixes", default=defaults.prefixes, help="'|'-separated prefixes to continue "
           "after each epoch and at the end (default %(default)r)")
-    train("--generate-length", type=flags.positive_int, default=defaults.generate_length,
-          help="tokens generated per prefix (default %(default)s)")
+    train("--generate-length", type=flags.int_at_most(MAX_GENERATE_LENGTH),
+          default=defaults.generate_length,
+          help=f"tokens generated per prefix, at most {MAX_GENERATE_LENGTH} (default "
+               "%(default)s)")
     train("--temperature", type=flags.non_negative_float, default=defaults.temperature,
           help="0: greedy; > 0: sample from softmax(logits / T) (default %(default)s)")
 
@@ -120,6 +132,30 @@ def finish_config(config, parser):
     if config.bidirectional and config.sampling == "sequential":
         parser.error("--bidirectional needs --sampling random: sequential sampling carries "
                      "the hidden state left to right, which a backward layer cannot use")
+    check_memory(config)
+
+
+def check_memory(config):
+    """Refuses (`ValueError`) --units, --layers, --embedding-dim, --num-steps and
+    --batch-size whose training step cannot fit in memory, before the text is read: the
+    recurrent weights (16 bytes each: value, gradient, two optimizer slots; the vocabulary
+    is not known yet, so the input and output layers count as at least 1 and 2 tokens) and
+    the float32 gate values of every step of one batch, kept for the gradient. A lower
+    bound: a setting that passes may still need more."""
+    gates, units = CELL_GATES[config.cell], config.units
+    directions = 2 if config.bidirectional else 1
+    inputs, weights = config.embedding_dim or 1, 0
+    for _ in range(config.layers):
+        weights += directions * gates * (inputs + units + 1) * units
+        inputs = directions * units
+    weights += inputs * 2
+    values = config.batch_size * config.num_steps * config.layers * directions * units
+    needed = 16 * weights + 4 * values * (gates + 1)
+    flags.check_memory(
+        f"--cell {config.cell} --units {units} --layers {config.layers} --embedding-dim "
+        f"{config.embedding_dim} --num-steps {config.num_steps} --batch-size "
+        f"{config.batch_size}", needed,
+        "lower --units, --layers, --embedding-dim, --num-steps or --batch-size")
 
 
 def parse_args(argv=None):
@@ -153,8 +189,6 @@ def build_data(config):
                                        seed=config.seed, epoch=epoch)
 
     train(0)  # fails now, with a clear message, if the corpus is too short
-    if config.logdir:
-        vocabulary.save(os.path.join(config.logdir, "vocabulary.json"))
     print(f"Data: {corpus.name} (sha256 {corpus.fingerprint}): {len(train_ids)} training and "
           f"{len(validation_ids)} validation {config.token_level} tokens, vocabulary of "
           f"{len(vocabulary)}; {config.sampling} sampling, {config.num_steps} steps")
@@ -200,6 +234,8 @@ def callbacks(run, data, model):
     from kerasnotes.models.rnn_language_model import ResetStatesEachEpoch
     from kerasnotes.training.strategy import is_chief
 
+    if is_chief(run.strategy):  # the run folder is open by now (build_data writes nothing)
+        data.vocabulary.save(os.path.join(run.run_dir, "vocabulary.json"))
     samples = text_samples(run.config, enabled=is_chief(run.strategy))
     return [ResetStatesEachEpoch(), samples] if model.stateful else [samples]
 
@@ -207,6 +243,8 @@ def callbacks(run, data, model):
 def evaluate(run, data, model, trainer):
     """Validation loss and perplexity; with --ngram, the n-gram's and a paired comparison."""
     config, n = run.config, run.config.ngram
+    # validation_perplexity: exp of the mean loss over every validation token (tokens
+    # weighed alike); the --ngram comparison's window perplexity weighs windows alike.
     metrics = {f"validation_{k}": v for k, v in trainer.evaluate(data.validation).items()}
     if not n:
         return metrics

@@ -124,6 +124,7 @@ def finish_config(config, parser):
         resolve_hyperparameters(config)
     except ValueError as error:
         parser.error(str(error))
+    flags.check_hidden_units("--hidden-units", config.hidden_units)
 
 
 def parse_args(argv=None):

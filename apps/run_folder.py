@@ -78,6 +78,22 @@ def safe_name(text, default="run"):
     return name
 
 
+def run_name_with_data(name, data):
+    """The default run folder's name: `name` for the app's embedded data (`synthetic` or
+    none), else `name-<data>`, so trying one's own data starts a run of its own:
+
+    >>> run_name_with_data("tiny_ssd", "synthetic"), run_name_with_data("lenet", "idx:~/f")
+    ('tiny_ssd', 'lenet-idx-f')
+    >>> run_name_with_data("tiny_ssd", "banana:/data/banana-detection")
+    'tiny_ssd-banana-banana-detection'
+    """
+    if not data or data == "synthetic":
+        return name
+    kind, _, path = str(data).partition(":")
+    where = safe_name(path) if path else ""
+    return safe_name(f"{name}-{kind}-{where}" if where else f"{name}-{safe_name(kind)}")
+
+
 class RunFolder:
     """The run folder of one app run (see the module docstring)."""
 
@@ -228,6 +244,9 @@ class RunFolder:
     def _compare(self, previous):
         current = {key: value for key, value in dataclasses.asdict(self.config).items()
                    if key not in INFORMATION}
+        # A setting that an earlier version did not have is compared with its default.
+        defaults = dataclasses.asdict(type(self.config)())
+        previous = {key: previous.get(key, defaults.get(key)) for key in current} | previous
         differences = [f"{key}: {previous.get(key)!r} -> {value!r}"
                        for key, value in current.items()
                        if key not in RESUMABLE_CHANGES and previous.get(key) != value]

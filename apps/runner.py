@@ -30,16 +30,14 @@ Example (a whole app; see apps/classify.py):
         APP.cli()
 """
 
-import argparse
 import dataclasses
 import os
 import sys
 from collections.abc import Callable
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from apps import flags  # noqa: E402
-from apps.run_folder import RunFolder  # noqa: E402
+from apps import flags
+from apps.run_folder import RunFolder, safe_name
+from apps.tensorflow_startup import import_tensorflow
 
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
@@ -183,7 +181,11 @@ class Run:
 def parse_config(app, argv=None):
     """The app's config from the command line (common flags + the app's own)."""
     defaults = app.config_class()
-    parser = flags.make_parser(defaults, app.doc, app.common_flag_help)
+    try:
+        default_logdir = os.path.join("runs", app.task, safe_name(app.run_name(defaults)))
+    except (TypeError, AttributeError, ValueError):  # a name only the resolved config gives
+        default_logdir = None
+    parser = flags.make_parser(defaults, app.doc, app.common_flag_help, default_logdir)
     if app.add_flags is not None:
         app.add_flags(parser, defaults)
     config = flags.to_config(app.config_class, parser.parse_args(argv))
@@ -198,6 +200,7 @@ def run_app(app, argv=None):
     if argv[:1] == ["predict"] and app.predict is not None:
         return run_predict(app, argv[1:])
     config = parse_config(app, argv)
+    import_tensorflow()
     import keras
 
     from kerasnotes.training.precision import resolve_precision, set_precision
@@ -252,7 +255,7 @@ def _run(app, config, strategy, policy):
 
 def run_predict(app, argv):
     """`python -m apps.<task> predict --model-dir DIR ...` on the newest export in DIR."""
-    parser = argparse.ArgumentParser(prog=f"python -m apps.{app.task} predict",
+    parser = flags.AppArgumentParser(prog=f"python -m apps.{app.task} predict",
                                      description=f"Run a {app.task} export on new input.")
     parser.add_argument("--model-dir", "--model", dest="model_dir",
                         default=os.path.join("saved_models", app.task),
@@ -260,6 +263,7 @@ def run_predict(app, argv):
                              "version is used (default %(default)s)")
     app.add_predict_flags(parser)
     args = parser.parse_args(argv)
+    import_tensorflow()
     from kerasnotes.serving.export import resolve_export
 
     export_path = resolve_export(args.model_dir, hint=f"train first with python -m apps."
@@ -301,7 +305,23 @@ def cli(app, argv=None):
         if isinstance(error, (ValueError, OSError)):
             print(f"python -m apps.{app.task}: error: {_one_line(error)}", file=sys.stderr)
             sys.exit(EXIT_BAD_INPUT)
+        if _out_of_memory(error):
+            print(f"python -m apps.{app.task}: error: out of memory ({_one_line(error)[:300]}); "
+                  "lower --batch-size or the size flags (--resize, --image-size, ...)",
+                  file=sys.stderr)
+            sys.exit(EXIT_BAD_INPUT)
         raise
+
+
+def _out_of_memory(error):
+    """A `MemoryError`, or TensorFlow's out-of-memory `ResourceExhaustedError` (not a full
+    disk, which the checkpoint and export code report themselves)."""
+    if isinstance(error, MemoryError):
+        return True
+    import tensorflow as tf
+
+    return (isinstance(error, tf.errors.ResourceExhaustedError)
+            and "No space left on device" not in str(error))
 
 
 def _one_line(error):

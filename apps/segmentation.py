@@ -36,6 +36,7 @@ import os
 import types
 
 from apps import flags
+from apps.run_folder import run_name_with_data
 from apps.runner import App, parse_config
 
 
@@ -97,6 +98,22 @@ def finish_config(config, parser):
     if config.data == "voc" and not config.voc_dir:
         parser.error("--data voc needs --voc-dir DIR")
     config.crop_size = list(config.crop_size)
+    check_memory(config)
+
+
+def check_memory(config):
+    """Refuses (`ValueError`) a --crop-size and --batch-size whose one training batch cannot
+    fit in memory, before any data is read: per pixel of min(--batch-size, --num-train)
+    crops, the float32 image (12 bytes), the full-resolution float32 logits and their
+    gradient (at least 2 classes: 16 bytes), and the stride-2 stem's activations (64 /
+    --width-divisor channels, convolution, batch normalization and ReLU, a quarter of the
+    pixels). A lower bound: a setting that passes may still need more."""
+    height, width = config.crop_size
+    batch = min(config.batch_size, config.num_train or config.batch_size)
+    stem = max(64 // config.width_divisor, 1) * 3 * 4 / 4
+    needed = batch * height * width * (12 + 16 + stem)
+    flags.check_memory(f"--crop-size {height} {width} --batch-size {config.batch_size}",
+                       needed, "lower --crop-size or --batch-size")
 
 
 def parse_args(argv=None):
@@ -218,10 +235,13 @@ def predict(args, export_path):
 
     from kerasnotes.data.segmentation.voc_segmentation import read_image_file
     from kerasnotes.serving.client import serve_one
+    from kerasnotes.serving.image_inputs import export_max_pixels
 
     if not os.path.isfile(args.image):
         raise OSError(f"no image file at {args.image}")
-    image = read_image_file(args.image)  # a ValueError naming a file that does not decode
+    # A ValueError naming a file that does not decode or declares more pixels than the
+    # export's budget (refused before decoding); a JPEG is turned upright (EXIF orientation).
+    image = read_image_file(args.image, export_max_pixels(export_path))
     outputs = serve_one(export_path, args.image, images=image[None])
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     tf.io.write_file(args.out, tf.io.encode_png(outputs["colored"]))
@@ -234,7 +254,8 @@ def predict(args, export_path):
 
 
 APP = App(task="segmentation", config_class=SegmentationConfig, doc=__doc__,
-          add_flags=add_flags, finish_config=finish_config, run_name=lambda config: "fcn",
+          add_flags=add_flags, finish_config=finish_config,
+          run_name=lambda config: run_name_with_data("fcn", config.voc_dir),
           build_data=build_data, build_model=build_model, loss_and_metrics=loss_and_metrics,
           callbacks=callbacks, build_server=build_server, add_predict_flags=add_predict_flags,
           predict=predict)

@@ -16,7 +16,8 @@ Data sources (--data):
   voc:DIR         Pascal VOC (DIR holds Annotations/, JPEGImages/, ImageSets/Main/), splits
                   train (training) and val (validation)
 Every image is decoded once when the data is opened: a truncated or corrupt file (or a VOC
-<size> that is not the image's) stops the run with one line naming it.
+<size> that is not the image's) stops the run with one line naming it. An image with more
+than --max-objects objects (default 100) keeps its first ones, with one notice line.
 
 Training: TinySSD; targets (anchor classes and offsets, the notes' assignment) are computed
 in the tf.data pipeline; loss = softmax cross-entropy + masked L1 (with the SSD paper's
@@ -43,9 +44,13 @@ import os
 import types
 
 from apps import flags
+from apps.run_folder import run_name_with_data
 from apps.runner import App, parse_config
 
 SYNTHETIC_MAX_OBJECTS = 3
+# The most objects per image --max-objects allows: the anchor matching of the targets does
+# one pass over (anchors x objects) per object, so its cost grows with the square of it.
+MAX_OBJECTS = 1000
 
 
 @dataclasses.dataclass
@@ -67,6 +72,7 @@ class SSDConfig(flags.CommonConfig):
     # over all anchors) predicts only background for many epochs.
     negative_ratio: float = 3.0
     max_detections: int = 100
+    max_objects: int = 100
     score_threshold: float = 0.5
     log_every_n_steps: int = 10
 
@@ -95,15 +101,53 @@ def add_flags(parser, defaults):
     add("--negative-ratio", type=flags.non_negative_float, default=defaults.negative_ratio,
         help="hard negatives per positive anchor in the class loss (SSD paper); 0 = d2l's "
              "loss over all anchors (default %(default)s)")
+    add("--max-objects", type=flags.int_at_most(MAX_OBJECTS), default=defaults.max_objects,
+        help="objects per image used for training and mAP, at most "
+             f"{MAX_OBJECTS}: an image with more keeps the first ones of its annotation, "
+             "with a notice (the targets' cost grows with the square of this) "
+             "(default %(default)s)")
     add("--max-detections", type=flags.positive_int, default=defaults.max_detections,
-        help="rows per image in the export's outputs (default %(default)s)")
+        help="rows per image in the export's outputs, at most the model's anchor count "
+             "(1364 at --image-size 128, 5444 at 256) (default %(default)s)")
     add("--score-threshold", type=flags.unit_float, default=defaults.score_threshold,
         help="smallest score drawn in pictures (default %(default)s)")
+
+
+def num_anchors(image_size):
+    """TinySSD's anchor count at this input size, without TensorFlow: 4 anchors per cell of
+    its five feature maps, `size // 8`, `// 16`, `// 32`, `// 64` and 1 cells square (as
+    `kerasnotes.models.tiny_ssd.tiny_ssd_anchors`)."""
+    sides = (image_size // 8, image_size // 16, image_size // 32, image_size // 64, 1)
+    return 4 * sum(side * side for side in sides)
+
+
+def check_memory(config):
+    """Refuses (`ValueError`) an --image-size and --batch-size whose one training batch
+    cannot fit in memory, before any image is generated or read: float32 inputs and the
+    first TinySSD block's activations at full resolution (two 16-channel convolutions, each
+    with batch normalization and ReLU, at least 2 bytes a value). The batch is
+    min(--batch-size, --num-train) for the synthetic data, one image otherwise (the size of
+    a dataset is not known yet). A lower bound: a setting that passes may still need more."""
+    size = config.image_size
+    batch = min(config.batch_size, config.num_train) if config.data == "synthetic" else 1
+    needed = batch * size * size * (3 * 4 + 6 * 16 * 2)
+    flags.check_memory(f"--image-size {size} --batch-size {config.batch_size}", needed,
+                       "lower --image-size or --batch-size")
 
 
 def finish_config(config, parser):
     if config.image_size < 64:
         parser.error(f"argument --image-size: must be >= 64, got {config.image_size}")
+    anchors = num_anchors(config.image_size)
+    if config.max_detections > anchors:
+        raise ValueError(f"--max-detections must be at most {anchors}, the number of anchors "
+                         f"of TinySSD at --image-size {config.image_size} (each detection is "
+                         f"one anchor's box); received {config.max_detections}")
+    if config.max_objects > anchors:
+        raise ValueError(f"--max-objects must be at most {anchors}, the number of anchors of "
+                         f"TinySSD at --image-size {config.image_size} (each object is matched "
+                         f"to its own anchor); received {config.max_objects}")
+    check_memory(config)
 
 
 def parse_args(argv=None):
@@ -125,6 +169,7 @@ def build_data(config):
     if config.data == "synthetic":
         print(f"Synthetic shapes dataset: {os.path.abspath(source.root)} (generated once, "
               "reused)")
+    limit_objects(source, config.max_objects)
     size = config.image_size
     print(f"Data: {source.describe()}, resized to {size}x{size}")
     train_set, val_set = source.datasets()  # decodes every image once: a bad file is named
@@ -143,6 +188,21 @@ def build_data(config):
     val_labels = make_detection_dataset(val_set, config.batch_size, image_size=size)
     return types.SimpleNamespace(name=source.name, class_names=source.class_names, train=train,
                                  validation=with_targets(val_labels), val_labels=val_labels)
+
+
+def limit_objects(source, max_objects):
+    """Keeps at most `max_objects` objects per image of both splits of `source`, with one
+    notice line naming how many images were cut, the first of them and the cap."""
+    from kerasnotes.data.detection.detection_records import limit_objects as limit
+
+    source.train, cut = limit(source.train, max_objects)
+    source.val, cut_val = limit(source.val, max_objects)
+    cut += cut_val
+    if cut:
+        most = max(record.num_objects for record in cut)
+        print(f"notice: {len(cut)} images have more than --max-objects {max_objects} objects "
+              f"(up to {most}; the first: {cut[0].annotation or cut[0].image_path}, "
+              f"{cut[0].num_objects}); only the first {max_objects} of each are used")
 
 
 def build_model(config, data):
@@ -224,12 +284,16 @@ def predict(args, export_path):
         contents = file.read()
     import tensorflow as tf
 
+    from kerasnotes.ops.image_decoding import read_image_file
     from kerasnotes.serving.client import serve_one
     from kerasnotes.serving.detection import detection_lines
     from kerasnotes.serving.drawing import draw_detections
+    from kerasnotes.serving.image_inputs import export_max_pixels
 
+    # The export refuses an image over its pixel budget before decoding it (and turns a
+    # JPEG upright by its EXIF orientation); the picture is decoded the same way.
     outputs = serve_one(export_path, args.image, image_bytes=tf.constant([contents]))
-    image = tf.io.decode_image(contents, channels=3, expand_animations=False).numpy()
+    image = read_image_file(args.image, export_max_pixels(export_path)).numpy()
     draw_detections(image, outputs, args.score_threshold).save(args.out)
     lines = detection_lines(outputs, args.score_threshold)
     print(f"{export_path}: {len(lines)} detections with score >= {args.score_threshold} "
@@ -240,7 +304,8 @@ def predict(args, export_path):
 
 
 APP = App(task="ssd", config_class=SSDConfig, doc=__doc__, add_flags=add_flags,
-          finish_config=finish_config, run_name=lambda config: "tiny_ssd",
+          finish_config=finish_config,
+          run_name=lambda config: run_name_with_data("tiny_ssd", config.data),
           build_data=build_data, build_model=build_model, loss_and_metrics=loss_and_metrics,
           callbacks=callbacks, evaluate=evaluate, build_server=build_server,
           after_export=after_export, add_predict_flags=add_predict_flags, predict=predict)

@@ -99,6 +99,7 @@ def add_flags(parser, defaults):
 def finish_config(config, parser):
     if config.k_folds < 2:
         parser.error(f"argument --k-folds: must be an integer >= 2, got {config.k_folds}")
+    flags.check_hidden_units("--hidden-units", config.hidden_units)
 
 
 def parse_args(argv=None):

@@ -41,6 +41,9 @@ LOSSES = ("negative", "hierarchical")
 # --optimizer -> its name in kerasnotes.optimizers.by_name.TRAINING_OPTIMIZERS.
 OPTIMIZERS = {"lazy_adam": "lazy_adam", "adam": "adam", "sgd": "notes_sgd"}
 IMPLEMENTATIONS = ("fused", "fused_tf", "keras")
+# The most noise words per context word (Mikolov et al.: 2-20 work best); each one is an SGD
+# step of the pair, so a larger K only multiplies the time.
+MAX_NEGATIVES = 100
 # Default --lr: the fused path's SGD (on PTB, 5 epochs at 0.1 put intel, microprocessor,
 # chips next to chip; word2vec.c's 0.025 is too slow) and the Keras path's LazyAdam.
 DEFAULT_LR = {"fused": 0.1, "fused_tf": 0.1, "keras": 0.01}
@@ -105,8 +108,9 @@ def add_flags(parser, defaults):
         help="maximum context words on each side, n (default %(default)s)")
     add("--fixed-window", action="store_true",
         help="window n for every center (default: random in 1..n per center, as word2vec)")
-    add("--negatives", type=flags.positive_int, default=defaults.negatives,
-        help="noise words K per context word, negative sampling (default %(default)s)")
+    add("--negatives", type=flags.int_at_most(MAX_NEGATIVES), default=defaults.negatives,
+        help=f"noise words K per context word, negative sampling, at most {MAX_NEGATIVES} "
+             "(default %(default)s)")
     add("--min-count", type=flags.positive_int, default=defaults.min_count,
         help="words seen fewer times become <unk> and are dropped (default %(default)s)")
     add("--subsample", type=flags.positive_float, default=defaults.subsample,
@@ -154,6 +158,7 @@ def build_data(config):
         raise ValueError(f"--top-k must be at most {len(vocabulary) - 2} (vocabulary of "
                          f"{len(vocabulary)} words); received {config.top_k}")
     print(f"Data: {corpus.name}")
+    check_memory(config, len(vocabulary))
     negatives = config.negatives if config.loss == "negative" else None
 
     def train(epoch):
@@ -165,6 +170,24 @@ def build_data(config):
 
     return types.SimpleNamespace(name=corpus.name, corpus=corpus, words=words, train=train,
                                  validation=None)
+
+
+def check_memory(config, vocabulary_size):
+    """Refuses (`ValueError`) an --embedding-dim (and, keras path, --batch-size, --window,
+    --negatives) whose training cannot fit in memory, before the model is built: the two
+    float32 tables of `vocabulary_size` x d (input and output vectors), three times over on
+    the keras path (its optimizer's two slots), and on the keras path one batch's gathered
+    float32 vectors, (1 + 2 --window (1 + --negatives)) per center. A lower bound."""
+    dim, keras_path = config.embedding_dim, config.implementation == "keras"
+    needed = 2 * 4 * vocabulary_size * dim * (3 if keras_path else 1)
+    what = f"--embedding-dim {dim} (a vocabulary of {vocabulary_size} words)"
+    if keras_path:
+        negatives = config.negatives if config.loss == "negative" else 0
+        needed += 4 * config.batch_size * (1 + 2 * config.window * (1 + negatives)) * dim
+        what += (f" with --batch-size {config.batch_size} --window {config.window} "
+                 f"--negatives {negatives}")
+    flags.check_memory(what, needed, "lower --embedding-dim (or --batch-size, --window, "
+                       "--negatives), or raise --min-count")
 
 
 def build_model(config, data):
@@ -233,11 +256,11 @@ def train_fused(run):
         window=config.window, negatives=config.negatives, subsample_t=config.subsample,
         backend="tf" if config.implementation == "fused_tf" else "auto",
         threads=config.threads, seed=config.seed, name=f"{config.model}_{config.loss}")
+    run.start_training()  # opens the run folder: before FusedTrainer writes into it
     trainer = FusedTrainer(model, run.run_dir, callbacks(run, data),
                            log_every_n_steps=config.log_every_n_steps,
                            checkpoint_every_n_steps=config.checkpoint_every_n_steps,
                            verbose=config.verbose)
-    run.start_training()
     metrics = trainer.fit(data.corpus.token_ids, data.corpus.sentence_ids, config.epochs,
                           config.lr, config.min_lr)
     evaluate(run, data, model)

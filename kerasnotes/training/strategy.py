@@ -22,16 +22,87 @@ HEARTBEAT_TIMEOUT_SECONDS = 10  # a worker silent this long is lost (coordinatio
 SHUTDOWN_BARRIER_SECONDS = 10  # at exit, for the other workers to exit too
 
 
+EXAMPLE_TF_CONFIG = ('{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+                     '"task": {"type": "worker", "index": 0}}')
+
+
+def _tf_config_error(problem):
+    return ValueError(f"TF_CONFIG: {problem} (expected e.g. TF_CONFIG='{EXAMPLE_TF_CONFIG}')")
+
+
+def _check_address(job, index, address):
+    """`address` must be `host:port` (or `[ipv6]:port`), the port a number in 1..65535."""
+    where = f"cluster.{job}[{index}]"
+    if not isinstance(address, str):
+        raise _tf_config_error(f"{where} must be a \"host:port\" string; received "
+                               f"{address!r}")
+    host, colon, port = address.rpartition(":")
+    if not colon or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise _tf_config_error(f"{where} must be \"host:port\" with a port in 1..65535; "
+                               f"received {address!r}")
+
+
+def _check_cluster(config):
+    cluster = config["cluster"]
+    if not isinstance(cluster, dict):
+        raise _tf_config_error(f"\"cluster\" must be an object of job names to address "
+                               f"lists; received {cluster!r}")
+    for job, tasks in cluster.items():
+        if isinstance(tasks, str):
+            raise _tf_config_error(f"cluster.{job} must be a list of \"host:port\" "
+                                   f"addresses; received the string {tasks!r} (write "
+                                   f"[{tasks!r}])".replace("'", '"'))
+        if isinstance(tasks, dict):  # TensorFlow's sparse form {"0": "host:port", ...}
+            items = tasks.items()
+            if not all(str(key).isdigit() for key in tasks):
+                raise _tf_config_error(f"cluster.{job} must list addresses by task index; "
+                                       f"received {tasks!r}")
+        elif isinstance(tasks, list):
+            items = enumerate(tasks)
+        else:
+            raise _tf_config_error(f"cluster.{job} must be a list of \"host:port\" "
+                                   f"addresses; received {tasks!r}")
+        if not tasks:
+            raise _tf_config_error(f"cluster.{job} lists no address")
+        for index, address in items:
+            _check_address(job, index, address)
+    if not cluster:
+        raise _tf_config_error("\"cluster\" is empty")
+
+
+def _check_task(config):
+    task, cluster = config["task"], config.get("cluster") or {}
+    if not isinstance(task, dict) or not isinstance(task.get("type"), str):
+        raise _tf_config_error(f"\"task\" must be an object with a \"type\" and an "
+                               f"\"index\"; received {task!r}")
+    job, index = task["type"], task.get("index", 0)
+    if job not in cluster:
+        raise _tf_config_error(f"task type {job!r} is not a job of the cluster "
+                               f"({', '.join(map(repr, cluster)) or 'none'})")
+    tasks = cluster[job]
+    known = [int(key) for key in tasks] if isinstance(tasks, dict) else range(len(tasks))
+    if isinstance(index, bool) or not isinstance(index, int) or index not in known:
+        raise _tf_config_error(f"task index {index!r} is not a task of job {job!r} (it has "
+                               f"{len(known)}: indexes {', '.join(map(str, known))})")
+
+
 def _tf_config():
+    """The parsed `TF_CONFIG` (`{}` when unset), checked: a JSON object whose `cluster`
+    maps job names to lists of `host:port` addresses and whose `task` names one of them;
+    anything else is a `ValueError` starting with `TF_CONFIG:` that names the problem."""
     raw = os.environ.get("TF_CONFIG", "")
-    if not raw:
+    if not raw.strip():
         return {}
     try:
         config = json.loads(raw)
     except json.JSONDecodeError as error:
-        raise ValueError(f"TF_CONFIG is not valid JSON ({error}): {raw[:200]!r}") from None
+        raise _tf_config_error(f"not valid JSON ({error}): {raw[:200]!r}") from None
     if not isinstance(config, dict):
-        raise ValueError(f"TF_CONFIG must be a JSON object; received {raw[:200]!r}")
+        raise _tf_config_error(f"must be a JSON object; received {raw[:200]!r}")
+    if "cluster" in config:
+        _check_cluster(config)
+    if "task" in config:
+        _check_task(config)
     return config
 
 

@@ -20,6 +20,14 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import tensorflow as tf
 
+from kerasnotes.ops.image_decoding import (
+    DEFAULT_MAX_PIXELS,
+    check_max_pixels,
+    decode_image_bounded,
+    read_image_file,
+    read_image_size,
+)
+
 PADDING_ROW = (-1.0, 0.0, 0.0, 0.0, 0.0)
 
 
@@ -49,24 +57,12 @@ class DetectionRecord:
 
 
 def image_size_from_header(path):
-    """`(width, height)` of a PNG or JPEG file read from its header (any other format is
-    decoded). Raises `ValueError` naming the file when it is not a readable image."""
-    with open(path, "rb") as file:
-        head = file.read(24)
-        if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
-            return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-        contents = head + file.read()
-    try:
-        if contents[:2] == b"\xff\xd8":
-            height, width, _ = tf.io.extract_jpeg_shape(contents).numpy()
-        else:
-            height, width, _ = tf.io.decode_image(
-                contents, channels=3, expand_animations=False
-            ).shape
-    except (tf.errors.InvalidArgumentError, ValueError) as error:
-        raise ValueError(f"{path}: not a readable PNG/JPEG/BMP/GIF image "
-                         f"({_decode_error(error)})") from None
-    return int(width), int(height)
+    """`(width, height)` of an image file from its header, without decoding its pixels
+    (`kerasnotes.ops.image_decoding.read_image_size`): the upright size when its EXIF
+    orientation turns it. Raises `ValueError` naming the file when it is not a readable
+    PNG/JPEG/BMP/GIF image."""
+    height, width = read_image_size(path)
+    return width, height
 
 
 def check_pixel_box(where, xmin, ymin, xmax, ymax, width, height, origin=0.0):
@@ -137,10 +133,29 @@ def pad_labels(records, max_objects=None, function="pad_labels"):
     return padded
 
 
-def decode_image(contents, image_size=None):
-    """Decodes PNG/JPEG/BMP/GIF bytes to uint8 `(height, width, 3)`, resized (bilinear,
-    rounded) to `image_size = (height, width)` when given."""
-    image = tf.io.decode_image(contents, channels=3, expand_animations=False)
+def limit_objects(records, max_objects):
+    """`(records, cut)`: the records with at most `max_objects` objects each (an image with
+    more keeps its first `max_objects`, in annotation order), and the original records that
+    were cut, for a notice. Training targets cost grows with the square of the objects of an
+    image (`multibox_target`'s greedy matching), so an app caps them.
+
+    >>> kept, cut = limit_objects(records, 100)  # doctest: +SKIP
+    """
+    kept, cut = [], []
+    for record in records:
+        if record.num_objects > max_objects:
+            cut.append(record)
+            record = dataclasses.replace(record, labels=record.labels[:max_objects])
+        kept.append(record)
+    return kept, cut
+
+
+def decode_image(contents, image_size=None, max_pixels=DEFAULT_MAX_PIXELS, name="image"):
+    """Decodes PNG/JPEG/BMP/GIF bytes to uint8 `(height, width, 3)`, upright by its EXIF
+    orientation, resized (bilinear, rounded; float32 only at the output size) to
+    `image_size = (height, width)` when given. An image declaring more than `max_pixels`
+    fails (`InvalidArgumentError` naming `name`) before it is decoded."""
+    image = decode_image_bounded(contents, max_pixels, name)
     image = tf.ensure_shape(image, (None, None, 3))
     if image_size is not None:
         image = tf.image.resize(image, image_size, method="bilinear")
@@ -148,15 +163,9 @@ def decode_image(contents, image_size=None):
     return image
 
 
-def _decode_error(error):
-    """The decoder's own words of a TF error, e.g. `jpeg::Uncompress failed. Invalid JPEG
-    data or crop window.` (without the `{{function_node ...}}` and `[Op:...]` wrapping)."""
-    message = (getattr(error, "message", None) or str(error)).split("}}")[-1]
-    return " ".join(message.split("[Op:")[0].split()) or type(error).__name__
-
-
-def image_file_sizes(paths, workers=None):
-    """Decodes every image file once (in parallel threads); returns `{path: (height, width)}`.
+def image_file_sizes(paths, workers=None, max_pixels=DEFAULT_MAX_PIXELS):
+    """Decodes every image file once (in parallel threads); returns `{path: (height, width)}`,
+    the upright sizes (EXIF orientation applied).
 
     A loader calls this when it opens a dataset, so that a truncated or corrupt file is
     reported at once, by name, instead of failing a training step later with a bare
@@ -164,7 +173,9 @@ def image_file_sizes(paths, workers=None):
 
     Raises:
         ValueError: `PATH: cannot decode this image (DECODER MESSAGE); the file is truncated
-            or not a PNG/JPEG/BMP/GIF image`, for the first bad file in `paths` order.
+            or not a PNG/JPEG/BMP/GIF image`, or `PATH: the image declares WxH pixels (...),
+            more than the budget of N pixels; ...` (refused before decoding), for the first
+            bad file in `paths` order.
 
     Example:
 
@@ -175,36 +186,40 @@ def image_file_sizes(paths, workers=None):
 
     def decode(path):
         try:
-            image = tf.io.decode_image(tf.io.read_file(path), channels=3,
-                                       expand_animations=False)
-        except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as error:
+            image = read_image_file(path, max_pixels)
+        except (ValueError, OSError) as error:
             return error
         return int(image.shape[0]), int(image.shape[1])
 
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
         sizes = dict(zip(unique, pool.map(decode, unique), strict=True))
-    for path, size in sizes.items():
+    for size in sizes.values():
         if isinstance(size, Exception):
-            raise ValueError(f"{path}: cannot decode this image ({_decode_error(size)}); the "
-                             "file is truncated or not a PNG/JPEG/BMP/GIF image")
+            raise size
     return sizes
 
 
-def check_record_images(records):
+def check_record_images(records, max_pixels=DEFAULT_MAX_PIXELS):
     """Decodes every record's image once (`image_file_sizes`) and checks that its size is
-    the size the annotation gives; `ValueError` naming the file otherwise."""
-    sizes = image_file_sizes([record.image_path for record in records])
+    the size the annotation gives; `ValueError` naming the file otherwise. Sizes are
+    upright: annotations refer to an image as photo viewers show it (EXIF orientation
+    applied)."""
+    sizes = image_file_sizes([record.image_path for record in records], max_pixels=max_pixels)
     for record in records:
         height, width = sizes[os.fspath(record.image_path)]
         if (width, height) != (record.width, record.height):
+            turned = ((height, width) == (record.width, record.height)
+                      and width != height)
             raise ValueError(
                 f"{record.annotation or record.image_path}: the annotation gives the image "
                 f"size {record.width}x{record.height} (width x height) but "
-                f"{record.image_path} is {width}x{height}")
+                f"{record.image_path} is {width}x{height}"
+                + (" once turned upright by its EXIF orientation (annotations must refer to "
+                   "the upright image, as photo viewers show it)" if turned else ""))
 
 
 def detection_dataset_from_records(records, image_size=None, max_objects=None,
-                                   check_images=True):
+                                   check_images=True, max_pixels=DEFAULT_MAX_PIXELS):
     """A `tf.data.Dataset` of `(image uint8 (H, W, 3), labels float32 (max_objects, 5))`
     from `DetectionRecord`s, in the records' order.
 
@@ -221,6 +236,9 @@ def detection_dataset_from_records(records, image_size=None, max_objects=None,
             `(height, width)` pair. Boxes are normalized, so they do not change.
         max_objects: rows of `labels` per image; `None`: the largest object count.
         check_images: decode and check every image first (default True).
+        max_pixels: the largest image read (height x width, from its header); a larger one
+            is refused before it is decoded (`kerasnotes.ops.image_decoding`). Images are
+            turned upright by their EXIF orientation.
 
     Example:
 
@@ -229,6 +247,7 @@ def detection_dataset_from_records(records, image_size=None, max_objects=None,
     """
     function = "detection_dataset_from_records"
     image_size = check_image_size(function, image_size)
+    max_pixels = check_max_pixels(function, max_pixels)
     max_objects = check_positive_int(function, "max_objects", max_objects)
     records = list(records)
     if not records:
@@ -236,10 +255,10 @@ def detection_dataset_from_records(records, image_size=None, max_objects=None,
     paths = np.array([record.image_path for record in records])
     labels = pad_labels(records, max_objects, function)
     if check_images:
-        check_record_images(records)
+        check_record_images(records, max_pixels)
 
     def load(path, image_labels):
-        return decode_image(tf.io.read_file(path), image_size), image_labels
+        return decode_image(tf.io.read_file(path), image_size, max_pixels, path), image_labels
 
     dataset = tf.data.Dataset.from_tensor_slices((paths, labels))
     return dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

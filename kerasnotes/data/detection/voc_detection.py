@@ -34,6 +34,7 @@ from xml.parsers import expat
 
 import numpy as np
 
+from kerasnotes.data.detection.banana_detection import read_text_lines
 from kerasnotes.data.detection.detection_records import (
     DetectionRecord,
     check_image_size,
@@ -171,8 +172,8 @@ def read_voc_annotations(voc_root, split="train", include_difficult=False):
             raise ValueError(f"{folder}: missing folder; {EXPECTED_VOC_LAYOUT}")
     if not os.path.isfile(image_set):
         raise ValueError(f"{image_set}: missing image set {split!r}; {EXPECTED_VOC_LAYOUT}")
-    with open(image_set, encoding="utf-8") as file:
-        ids = [(number, line.split()[0]) for number, line in enumerate(file, 1) if line.strip()]
+    lines = read_text_lines(image_set, "image set (one image id per line)")
+    ids = [(number, line.split()[0]) for number, line in enumerate(lines, 1) if line.strip()]
     if not ids:
         raise ValueError(f"{image_set}: the image set lists no images; {EXPECTED_VOC_LAYOUT}")
     records = []

@@ -248,3 +248,61 @@ def test_a_truncated_or_corrupt_image_is_named_when_the_split_is_opened(split):
         load_banana_detection(split_dir)
     records = read_banana_labels(split_dir)
     assert detection_dataset_from_records(records, check_images=False).cardinality() == 3
+
+
+@pytest.mark.parametrize(
+    "contents, message",
+    [
+        (b"PK\x03\x04\x84\x00\xff" * 50,
+         r"label.csv:1: not UTF-8 text \(byte 0x84 at column 5\); the label file"),
+        (HEADER.encode() + b"a.png,1,10,5,60,45\na.png,0,1,1,5," + b"9" * 1_000_000 + b"\n",
+         r"label.csv:3: line longer than 4096 bytes; is this the label file"),
+        (HEADER.encode() + b'a.png,1,10,5,60,45\n"a.png,0,1,1\n',
+         r"label.csv:3: not a CSV row \(unexpected end of data\)"),
+        (HEADER.encode() + b"a.png,1,10,5,60,45\n\na.png,1,10,5,60,45,7\n",
+         r"label.csv:4: expected 6 columns"),
+        (HEADER.encode() + b"a.png,1,10,5,60,45\nb.png,-1,x,y,z,w\na.png,1,1,2,3,four\n",
+         r"label.csv:4: box corners must be numbers; received \['1', '2', '3', 'four'\]"),
+    ],
+)
+def test_unreadable_label_files_name_file_and_line(tmp_path, contents, message):
+    split_dir = str(tmp_path / "split")
+    write_split(split_dir, {"a.png": (50, 100), "b.png": (50, 100)}, [])
+    with open(os.path.join(split_dir, "label.csv"), "wb") as file:
+        file.write(contents)
+    with pytest.raises(ValueError, match=message):
+        read_banana_labels(split_dir)
+
+
+def test_a_class_names_file_that_is_not_utf8_is_named(tmp_path):
+    (tmp_path / "classes.txt").write_bytes("banana\ncafé\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"classes.txt:2: not UTF-8 text \(byte 0xe9 at "
+                                         r"column 4\); the class names file"):
+        read_class_names(str(tmp_path / "bananas_train"))
+    (tmp_path / "classes.txt").write_bytes("\ufeffbanana\r\ncafé\r\n".encode())
+    assert read_class_names(str(tmp_path / "bananas_train")) == ("banana", "café")
+
+
+def test_many_rows_group_by_image_in_file_order(tmp_path):
+    """20,000 rows over 4 images, interleaved, a quoted row and a no-object row: the
+    vectorized reader gives each image its rows in file order, as a row-by-row reader."""
+    rng = np.random.default_rng(0)
+    names = rng.integers(0, 4, 20_000)
+    corners = rng.integers(0, 40, (20_000, 2))
+    rows = [f"{n}.png,{n % 3},{x},{y},{x + 9},{y + 9}"
+            for n, (x, y) in zip(names, corners, strict=True)]
+    rows[5] = f'"{names[5]}.png",{names[5] % 3},1,2,3,4'
+    rows.append("4.png,-1,,,,")
+    write_split(str(tmp_path), {f"{i}.png": (50, 100) for i in range(5)}, rows)
+    records = read_banana_labels(str(tmp_path))
+    assert [os.path.basename(r.image_path) for r in records] == [
+        f"{i}.png" for i in dict.fromkeys(names.tolist())] + ["4.png"]
+    for record in records[:4]:
+        image = int(os.path.basename(record.image_path)[0])
+        expected = [(image % 3, x / 100, y / 50, (x + 9) / 100, (y + 9) / 50)
+                    for n, (x, y) in zip(names, corners, strict=True) if n == image]
+        if names[5] == image:
+            expected[list(np.flatnonzero(names == image)).index(5)] = (
+                image % 3, 0.01, 0.04, 0.03, 0.08)
+        np.testing.assert_allclose(record.labels, np.array(expected, "float32"), rtol=1e-6)
+    assert records[4].labels.shape == (0, 5)

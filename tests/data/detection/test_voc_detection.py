@@ -181,3 +181,16 @@ def test_an_xml_size_that_is_not_the_image_size_is_named(voc_root):
                                          r"20x31 \(width x height\) but .*2008_000003.jpg is "
                                          r"20x30"):
         load_voc_detection(voc_root, "val")
+
+
+def test_an_image_set_that_is_not_utf8_and_a_binary_annotation_are_named(voc_root):
+    image_set = os.path.join(voc_root, "ImageSets", "Main", "train.txt")
+    with open(image_set, "ab") as file:
+        file.write(b"2008_00000\xff\n")
+    with pytest.raises(ValueError, match=r"train.txt:3: not UTF-8 text \(byte 0xff at column "
+                                         r"11\); the image set"):
+        read_voc_annotations(voc_root, "train")
+    with open(os.path.join(voc_root, "Annotations", "2008_000003.xml"), "wb") as file:
+        file.write(b"\x89PNG\r\n\x1a\n\x00\x00")
+    with pytest.raises(ValueError, match=r"2008_000003.xml:1: malformed XML"):
+        read_voc_annotations(voc_root, "val")

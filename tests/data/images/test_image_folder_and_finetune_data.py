@@ -116,3 +116,15 @@ def test_image_folder_resizes_like_keras(tmp_path):
     x, y = next(iter(expected))
     np.testing.assert_array_equal(loaded.x_train, np.clip(np.round(x.numpy()), 0, 255))
     np.testing.assert_array_equal(loaded.y_train, y.numpy())
+
+
+def test_a_class_folder_whose_name_is_not_utf8_is_refused_when_loading(tmp_path):
+    data = load_synthetic_target(train_per_class=2, test_per_class=1)
+    root = tmp_path / "target"
+    write_image_folder(str(root), data)
+    for split in ("train", "test"):
+        folder = os.fsencode(root / split / sorted(os.listdir(root / split))[0])
+        os.rename(folder, os.fsencode(root / split) + b"/caf\xe9")
+    with pytest.raises(ValueError, match=r"train/caf\\xe9: the class folder name is not "
+                                         r"printable UTF-8 text"):
+        load_image_folder(str(root), image_size=(28, 28))
