@@ -184,7 +184,9 @@ class NGramComparison:
         shown = self.test.describe(f"the {name} beats the {ngram}",
                                    f"the {ngram} beats the {name}", "nats/token")
         return (f"{name} vs {ngram} on the same validation windows: perplexity "
-                f"{self.model_window_perplexity:.2f} vs {self.ngram_window_perplexity:.2f}; "
+                f"{self.model_window_perplexity:.2f} vs {self.ngram_window_perplexity:.2f} "
+                "(window perplexity: exp of minus the mean per-window log-likelihood, "
+                "windows weighed alike); "
                 f"per-window log-likelihood, {name} minus {ngram}: {shown}")
 
 

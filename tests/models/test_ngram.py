@@ -96,6 +96,8 @@ def test_compare_with_ngram_scores_both_models_on_the_same_windows():
     line = uniform.describe()
     assert line.startswith("UNIFORM vs 2-gram on the same validation windows: perplexity "
                            "4.00 vs ")
-    assert "per-window log-likelihood, UNIFORM minus 2-gram: mean difference -" in line
+    assert ("(window perplexity: exp of minus the mean per-window log-likelihood, windows "
+            "weighed alike); per-window log-likelihood, UNIFORM minus 2-gram: mean "
+            "difference -") in line
     # 9 windows, every one lost: 2 of the 2**9 sign patterns are as extreme, p = 0.0039.
     assert line.endswith("9 pairs): the 2-gram beats the UNIFORM (p=0.0039)"), line

@@ -1,0 +1,110 @@
+"""What a new user meets in the first hour: flags, help, start-up lines, run folder names."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from apps import classify, segmentation, ssd
+from apps.run_folder import run_name_with_data
+from apps.runner import parse_config
+from apps.tensorflow_startup import HARMLESS_STARTUP_LINES
+from tests.apps.app_runner import run_app
+
+
+def parse_failure(app, argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        parse_config(app, argv)
+    assert exit_info.value.code == 2
+    return capsys.readouterr().err.splitlines()
+
+
+def test_a_flag_prefix_is_not_taken_for_the_flag_and_the_error_comes_first(capsys):
+    lines = parse_failure(classify.APP, ["--epoch", "3"], capsys)
+    assert lines == ["python -m apps.classify: error: unrecognized arguments: --epoch 3 "
+                     "(--epoch: did you mean --epochs?)",
+                     "python -m apps.classify --help lists the flags"]
+
+
+def test_a_word_far_from_every_flag_gets_no_hint(capsys):
+    lines = parse_failure(ssd.APP, ["--bogus"], capsys)
+    assert lines[0] == "python -m apps.ssd: error: unrecognized arguments: --bogus"
+    assert not any(line.startswith("usage:") for line in lines)
+
+
+def test_a_bad_value_is_one_error_line_without_the_usage_block(capsys):
+    lines = parse_failure(classify.APP, ["--epochs", "x"], capsys)
+    assert lines[0].startswith("python -m apps.classify: error: argument --epochs: ")
+    assert len(lines) == 2 and not any(line.startswith("usage:") for line in lines)
+
+
+def test_help_shows_only_the_flags_of_the_app_and_its_real_default_folder(capsys):
+    with pytest.raises(SystemExit):
+        parse_config(ssd.APP, ["--help"])
+    ssd_help = " ".join(capsys.readouterr().out.split())
+    assert "--data-dir" not in ssd_help and "<model>" not in ssd_help
+    assert "(default runs/ssd/tiny_ssd; another --data gets a folder of its own)" in ssd_help
+    with pytest.raises(SystemExit):
+        parse_config(classify.APP, ["--help"])
+    classify_help = " ".join(capsys.readouterr().out.split())
+    assert "--data-dir DATA_DIR folder of prepared TFDS datasets" in classify_help
+    assert "(default runs/classify/lenet;" in classify_help
+
+
+@pytest.mark.parametrize("name, data, expected", [
+    ("tiny_ssd", "synthetic", "tiny_ssd"),
+    ("fcn", None, "fcn"),
+    ("lenet", "idx:~/fashion", "lenet-idx-fashion"),
+    ("tiny_ssd", "banana:/data/banana-detection", "tiny_ssd-banana-banana-detection"),
+    ("lenet", "fashion_mnist", "lenet-fashion_mnist"),
+    ("fcn", "/x/VOCdevkit/VOC2012", "fcn-VOC2012"),
+])
+def test_the_default_run_folder_is_named_after_the_data_too(name, data, expected):
+    assert run_name_with_data(name, data) == expected
+
+
+def test_another_data_source_gets_its_own_default_run_folder():
+    assert classify.APP.run_name(parse_config(classify.APP, [])) == "lenet"
+    config = parse_config(classify.APP, ["--data", "idx:/somewhere/fashion"])
+    assert classify.APP.run_name(config) == "lenet-idx-fashion"
+    config = parse_config(ssd.APP, ["--data", "voc:/data/VOC2012"])
+    assert ssd.APP.run_name(config) == "tiny_ssd-voc-VOC2012"
+    config = parse_config(segmentation.APP, ["--data", "voc", "--voc-dir", "/data/VOC2012"])
+    assert segmentation.APP.run_name(config) == "fcn-VOC2012"
+
+
+@pytest.mark.parametrize("line, harmless", [
+    ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+     True),
+    ("I0000 00:00:1796551885.891111    6232 port.cc:153] oneDNN custom operations are on. You "
+     "may see slightly different numerical results", True),
+    ("I0000 00:00:1796551885.891402    6232 cudart_stub.cc:31] Could not find cuda drivers on "
+     "your machine, GPU will not be used.", True),
+    ("E0000 00:00:1796551887.841794    6232 cuda_platform.cc:52] failed call to cuInit: "
+     "INTERNAL: CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)", True),
+    ("python -m apps.classify: error: data folder /x does not exist", False),
+    ("E0000 00:00:1796551887.841794 ring_alg.cc:12] something real", False),
+])
+def test_only_the_harmless_start_up_lines_are_hidden(line, harmless):
+    assert bool(HARMLESS_STARTUP_LINES.search(line)) == harmless
+
+
+def test_a_run_prints_no_tensorflow_start_up_lines(tmp_path):
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run(
+        [sys.executable, "-m", "apps.classify", "--model", "softmax", "--epochs", "1",
+         "--num-train", "64", "--num-test", "32", "--batch-size", "32", "--verbose", "2"],
+        cwd=tmp_path, env=dict(env, PYTHONPATH=os.getcwd()), capture_output=True, text=True,
+        timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "CUDA" not in result.stderr and "oneDNN" not in result.stderr, result.stderr
+    assert "I0000" not in result.stderr and "E0000" not in result.stderr, result.stderr
+
+
+def test_a_debug_run_shows_everything(tmp_path):
+    result = run_app("classify", ["--epoch", "1"], tmp_path, timeout=120,
+                     env={"KERASNOTES_DEBUG": "1"})
+    assert result.returncode == 2  # argparse errors stay one line even when debugging
+    assert "did you mean --epochs?" in result.stderr
+
