@@ -240,7 +240,7 @@ def build_server(config, data, model):
     from kerasnotes.serving.classifier import ImageClassifierServer
 
     server = ImageClassifierServer(model, data.class_names)
-    return server, {"serving_default": server.serve}
+    return server, server.signatures()
 
 
 APP = App(task="classify", config_class=ClassifyConfig, doc=__doc__, add_flags=add_flags,

@@ -2,7 +2,11 @@
 
 import tensorflow as tf
 
-from kerasnotes.ops.image_decoding import DEFAULT_MAX_PIXELS, check_max_pixels
+from kerasnotes.ops.image_decoding import (
+    DEFAULT_MAX_PIXELS,
+    check_max_pixels,
+    decode_image_bounded,
+)
 from kerasnotes.serving.image_inputs import at_least_one_image, check_image_sizes, first_rows
 
 
@@ -26,10 +30,16 @@ class ImageClassifierServer(tf.Module):
     and the budget travel inside the SavedModel (`loaded.max_pixels()` returns the budget),
     which loads with plain `tf.saved_model.load` in a process that has no kerasnotes.
 
+    `serve_bytes` (the `classify_image_bytes` signature) takes a batch `(N,)` of encoded
+    JPEG/PNG/GIF/BMP files instead: each is refused before decoding when its header declares
+    more than `max_pixels` pixels, decoded, turned upright by its EXIF orientation (as the
+    training loaders do), converted to the model's channels (grayscale for a 1-channel model)
+    and resized from uint8; the outputs are the same.
+
     Example:
 
     >>> server = ImageClassifierServer(model, class_names=["a", "b"])
-    >>> export_saved_model(server, "saved_models/classify", {"serving_default": server.serve})
+    >>> export_saved_model(server, "saved_models/classify", server.signatures())
     """
 
     def __init__(self, model, class_names, max_pixels=DEFAULT_MAX_PIXELS):
@@ -43,6 +53,10 @@ class ImageClassifierServer(tf.Module):
             )
         self.model = model
         self.image_size = (int(height), int(width))
+        self.channels = int(channels)
+        if self.channels not in (1, 3):
+            raise ValueError(f"ImageClassifierServer: the model must take 1 or 3 channels; "
+                             f"its input shape is {model.input_shape}")
         self.class_names = tf.constant(list(class_names))
         self.image_budget = max_pixels
         self.max_pixels = tf.function(self._max_pixels, input_signature=[])
@@ -52,6 +66,14 @@ class ImageClassifierServer(tf.Module):
                 tf.TensorSpec([None, None, None, int(channels)], tf.uint8, name="images")
             ],
         )
+        self.serve_bytes = tf.function(
+            self._serve_bytes,
+            input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")],
+        )
+
+    def signatures(self):
+        """`{"serving_default": serve (uint8 images), "classify_image_bytes": serve_bytes}`."""
+        return {"serving_default": self.serve, "classify_image_bytes": self.serve_bytes}
 
     def _max_pixels(self):
         """The pixel budget per image (int64), a constant of the SavedModel."""
@@ -62,12 +84,31 @@ class ImageClassifierServer(tf.Module):
         images, count = at_least_one_image(images)
         # Bilinear resizing of uint8 gives float32 at the output size only; resizing to the
         # size an image already has returns its values unchanged.
-        pixels = tf.image.resize(images, self.image_size)
+        return first_rows(self._classify(tf.image.resize(images, self.image_size)), count)
+
+    def _decode_one(self, args):
+        index, data = args
+        name = tf.strings.join(["classify_image_bytes: image_bytes[",
+                                tf.strings.as_string(index), "]"])
+        image = decode_image_bounded(data, self.image_budget, name)  # uint8 (H, W, 3)
+        if self.channels == 1:
+            image = tf.image.rgb_to_grayscale(image)
+        return tf.image.resize(image, self.image_size)  # float32 at the model's size only
+
+    def _serve_bytes(self, image_bytes):
+        count = tf.shape(image_bytes)[0]
+        pixels = tf.map_fn(
+            self._decode_one, (tf.range(count), image_bytes),
+            fn_output_signature=tf.TensorSpec(self.image_size + (self.channels,), tf.float32))
+        pixels, count = at_least_one_image(pixels)  # the model's kernels need >= 1 image
+        return first_rows(self._classify(pixels), count)
+
+    def _classify(self, pixels):
         logits = tf.cast(self.model(pixels / 255.0, training=False), tf.float32)
         probabilities = tf.nn.softmax(logits, axis=-1)
         class_ids = tf.argmax(probabilities, axis=-1)
-        return first_rows({
+        return {
             "probabilities": probabilities,
             "class_ids": class_ids,
             "class_names": tf.gather(self.class_names, class_ids),
-        }, count)
+        }

@@ -118,6 +118,10 @@ def test_mixed_precision_trains_and_exports_float32(tmp_path, capsys, precision)
     out = served(images=tf.zeros((2, 28, 28, 1), tf.uint8))
     assert out["probabilities"].dtype == tf.float32  # the export is a float32 copy
     np.testing.assert_allclose(out["probabilities"].numpy().sum(-1), 1.0, atol=1e-5)
+    by_bytes = tf.saved_model.load(export_path).signatures["classify_image_bytes"]
+    png = tf.io.encode_png(tf.zeros((28, 28, 3), tf.uint8))
+    np.testing.assert_allclose(by_bytes(image_bytes=tf.stack([png]))["probabilities"],
+                               out["probabilities"][:1], atol=1e-6)
 
 
 def test_alexnet_without_resize_names_the_model_and_shapes(tmp_path):
