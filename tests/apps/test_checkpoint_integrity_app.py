@@ -6,19 +6,16 @@ The full-disk cases mount a small tmpfs (root only; skipped otherwise) on the fo
 fills up, after a first run made the run folder.
 """
 
-import contextlib
-import errno
 import glob
 import os
 import re
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from tests.apps.app_runner import error_lines, run_app
+from tests.small_disk import fill, small_disk
 
 ARGS = ["--num-train", "512", "--num-test", "128", "--batch-size", "64", "--logdir", "R",
         "--verbose", "2"]
@@ -88,38 +85,6 @@ def test_a_deleted_state_file_resumes_instead_of_restarting(two_epochs):
     assert "Epoch 1/3" not in result.stdout
     after = contents(checkpoints)
     assert {name: after[name] for name in before} == before  # ckpt-8, ckpt-16 untouched
-
-
-@contextlib.contextmanager
-def small_disk(folder, size):
-    """Moves `folder`'s files onto a new tmpfs of `size` mounted there (root only)."""
-    saved = f"{folder}.saved"
-    os.rename(folder, saved)
-    os.makedirs(folder)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", folder],
-                             capture_output=True, timeout=30)
-    if mounted.returncode != 0:
-        os.rmdir(folder)
-        os.rename(saved, folder)
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
-        for name in os.listdir(saved):
-            shutil.move(os.path.join(saved, name), folder)
-        os.rmdir(saved)
-        yield folder
-    finally:
-        subprocess.run(["umount", "-l", folder], capture_output=True, timeout=30)
-
-
-def fill(folder, leave=0):
-    """Fills the file system of `folder` but `leave` bytes; returns the filler file."""
-    path = os.path.join(folder, "filler")
-    with open(path, "wb") as file:
-        try:
-            file.write(b"\0" * (shutil.disk_usage(folder).free - leave))
-        except OSError as error:
-            assert error.errno == errno.ENOSPC
-    return path
 
 
 def test_a_full_disk_in_the_run_folder_is_one_error_line_and_the_rerun_resumes(two_epochs):

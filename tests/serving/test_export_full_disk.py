@@ -4,8 +4,6 @@ the space needed; no version and no temporary folder left; the next export with 
 
 import errno
 import os
-import shutil
-import subprocess
 
 import keras
 import pytest
@@ -16,6 +14,7 @@ from kerasnotes.models.lenet import LeNet
 from kerasnotes.serving.classifier import ImageClassifierServer
 from kerasnotes.serving.export import existing_versions, export_saved_model
 from kerasnotes.training.disk_space import folder_size, human_size
+from tests.small_disk import fill, small_disk
 
 
 def server():
@@ -25,35 +24,17 @@ def server():
 
 
 @pytest.fixture
-def small_disk(tmp_path):
-    """A 1 MB tmpfs (needs root; skips the test otherwise)."""
-    folder = str(tmp_path / "disk")
-    os.makedirs(folder)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", folder],
-                             capture_output=True, timeout=30)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
+def disk(tmp_path):
+    """A 2 MB tmpfs: room for two exports (needs root; skips the test otherwise)."""
+    with small_disk(tmp_path / "disk", "2m") as folder:
         yield folder
-    finally:
-        subprocess.run(["umount", "-l", folder], capture_output=True, timeout=30)
 
 
-def fill(folder):
-    path = os.path.join(folder, "filler")
-    with open(path, "wb") as file:
-        try:
-            file.write(b"\0" * shutil.disk_usage(folder).free)
-        except OSError as error:
-            assert error.errno == errno.ENOSPC
-    return path
-
-
-def test_a_full_disk_is_one_error_and_leaves_nothing(small_disk):
-    base = os.path.join(small_disk, "classify")
+def test_a_full_disk_is_one_error_and_leaves_nothing(disk):
+    base = os.path.join(disk, "classify")
     module, signatures = server()
     first = export_saved_model(module, base, signatures)
-    filler = fill(small_disk)
+    filler = fill(disk)
     with pytest.raises(OSError) as caught:
         export_saved_model(module, base, signatures)
     error = caught.value
@@ -66,9 +47,9 @@ def test_a_full_disk_is_one_error_and_leaves_nothing(small_disk):
     assert export_saved_model(module, base, signatures) == os.path.join(base, "2")
 
 
-def test_a_first_export_on_a_full_disk_names_a_lower_bound(small_disk):
-    base = os.path.join(small_disk, "classify")
-    fill(small_disk)
+def test_a_first_export_on_a_full_disk_names_a_lower_bound(disk):
+    base = os.path.join(disk, "classify")
+    fill(disk)
     module, signatures = server()
     with pytest.raises(OSError) as caught:
         export_saved_model(module, base, signatures)

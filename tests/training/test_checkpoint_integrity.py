@@ -7,18 +7,16 @@ checkpoint, says so in one line, keeps what is damaged aside, and ends with the 
 an uninterrupted run.
 """
 
-import contextlib
 import errno
 import glob
 import os
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from kerasnotes.training.checkpoints import CheckpointDamagedError, read_state
+from tests.small_disk import fill, small_disk
 from tests.training.tiny_problem import EPOCHS, build_trainer, dataset_for_epoch
 
 STRATEGY = tf.distribute.get_strategy()
@@ -242,30 +240,6 @@ def test_checkpoint_files_are_flushed_before_they_are_recorded(run_dir, monkeypa
 # ---------------------------------------------------------------- a full disk
 
 
-@contextlib.contextmanager
-def small_disk(folder, size="1m"):
-    """A tmpfs of `size` mounted on `folder` (needs root; skips the test otherwise)."""
-    os.makedirs(folder, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", folder],
-                             capture_output=True, timeout=30)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", "-l", folder], capture_output=True, timeout=30)
-
-
-def fill(folder):
-    """Fills the file system of `folder`; returns the filler file (remove it to free)."""
-    path = os.path.join(folder, "filler")
-    with open(path, "wb") as file:
-        try:
-            file.write(b"\0" * shutil.disk_usage(folder).free)
-        except OSError as error:
-            assert error.errno == errno.ENOSPC
-    assert shutil.disk_usage(folder).free == 0
-    return path
 
 
 def test_a_full_disk_at_a_checkpoint_is_one_error_and_the_rerun_resumes(
