@@ -131,17 +131,26 @@ class Run:
         config = self.config
         profile = (tuple(int(s) for s in config.profile_steps.split(","))
                    if config.profile_steps else None)
-        from kerasnotes.training.fault_injection import poison_callback
-
-        poison = poison_callback()  # None unless a test asks for a divergence
-        settings = dict(strategy=self.strategy, run_dir=run_dir or self.run_dir,
-                        callbacks=[*callbacks, poison] if poison else callbacks,
+        run_dir = run_dir or self.run_dir
+        settings = dict(strategy=self.strategy, run_dir=run_dir,
+                        callbacks=[*callbacks, *self.test_faults(run_dir)],
                         log_every_n_steps=config.log_every_n_steps,
                         checkpoint_every_n_steps=config.checkpoint_every_n_steps,
                         steps_per_execution=config.steps_per_execution,
                         profile_steps=profile, verbose=config.verbose)
         settings.update(options)
         return Trainer(model, loss, optimizer, metrics, **settings)
+
+    def test_faults(self, run_dir=None):
+        """The test-only callbacks `KERASNOTES_FAIL_AT` and `KERASNOTES_POISON_AT` ask for
+        (kerasnotes/training/callbacks/fault_injection.py); none when they are not set."""
+        from kerasnotes.training.callbacks.fault_injection import FaultInjection, PoisonWeights
+
+        run_dir = run_dir or self.run_dir
+        checkpoints = os.path.join(run_dir, "checkpoints") if run_dir else None
+        faults = [PoisonWeights.from_environment(),
+                  FaultInjection.from_environment(checkpoints)]
+        return [callback for callback in faults if callback is not None]
 
     def open_folder(self):
         """Locks the run folder, moves it aside (--no-resume), checks the saved settings:
@@ -159,7 +168,9 @@ class Run:
         from kerasnotes.serving.export import export_saved_model
 
         base = self.config.export_dir or os.path.join("saved_models", self.config.task)
-        return export_saved_model(server, base, signatures, strategy=self.strategy)
+        faults = [c for c in self.test_faults() if hasattr(c, "on_export")]
+        return export_saved_model(server, base, signatures, strategy=self.strategy,
+                                  on_written=faults[0].on_export if faults else None)
 
     def report(self, metrics, export_path, data_name):
         """The closing lines of every app: data, metrics, export, TensorBoard command."""

@@ -257,7 +257,7 @@ def train_fused(run):
         backend="tf" if config.implementation == "fused_tf" else "auto",
         threads=config.threads, seed=config.seed, name=f"{config.model}_{config.loss}")
     run.start_training()  # opens the run folder: before FusedTrainer writes into it
-    trainer = FusedTrainer(model, run.run_dir, callbacks(run, data),
+    trainer = FusedTrainer(model, run.run_dir, [*callbacks(run, data), *run.test_faults()],
                            log_every_n_steps=config.log_every_n_steps,
                            checkpoint_every_n_steps=config.checkpoint_every_n_steps,
                            verbose=config.verbose)

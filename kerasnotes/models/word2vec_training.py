@@ -19,7 +19,6 @@ from kerasnotes.data.text.word2vec_examples import sentence_splits
 from kerasnotes.models.word2vec_fused import linear_lr
 from kerasnotes.ops.embedding_queries import most_similar
 from kerasnotes.training.checkpoints import NonFiniteLossError, RunCheckpoint
-from kerasnotes.training.fault_injection import fail_point
 from kerasnotes.training.summaries import SummaryWriters
 
 
@@ -209,7 +208,6 @@ class FusedTrainer:
                 for callback in self.callbacks.callbacks:
                     callback.on_epoch_end(epoch, logs)
             self.writers.flush()
-            fail_point("epoch_end", int(self.global_step.numpy()))
             self.epoch.assign(epoch + 1)
             self.sentence.assign(0)
             self.sums.assign(np.zeros(3))
@@ -238,8 +236,6 @@ class FusedTrainer:
             self.writers.scalars("train", {"batch_loss": loss,
                                            "batch_learning_rate": stats["lr"]}, step=step)
         self.callbacks.on_train_batch_end(step, {"loss": loss})
-        fail_point("after_step", step)
         every = self.checkpoint_every_n_steps
         if every and step % every == 0 and last < sentences:  # the epoch's end saves anyway
             self.save(f"epoch {epoch + 1}, step {step} (sentence {last} of {sentences})")
-            fail_point("after_checkpoint", step)

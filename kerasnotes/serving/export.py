@@ -9,7 +9,6 @@ import numpy as np
 import tensorflow as tf
 
 from kerasnotes.training.disk_space import folder_size, is_disk_full, no_space_error
-from kerasnotes.training.fault_injection import fail_point
 from kerasnotes.training.strategy import is_chief
 
 TEMPORARY_PREFIX = ".export-"
@@ -58,7 +57,7 @@ def _process_alive(pid):
     return True
 
 
-def export_saved_model(module, export_base, signatures, strategy=None):
+def export_saved_model(module, export_base, signatures, strategy=None, on_written=None):
     """Writes `module` as `export_base/<next version>/` and returns that path.
 
     The SavedModel is written to a temporary folder beside the target and renamed into
@@ -74,6 +73,9 @@ def export_saved_model(module, export_base, signatures, strategy=None):
         signatures: `{"serving_default": module.serve, ...}`: `tf.function`s with an
             `input_signature`.
         strategy: the training strategy (default: the current one).
+        on_written: optional `(folder) -> None`, called once the SavedModel is complete in
+            its temporary folder, before it is renamed into place (tests end the process
+            there: `FaultInjection.on_export`).
 
     Example:
 
@@ -92,7 +94,8 @@ def export_saved_model(module, export_base, signatures, strategy=None):
             if not is_disk_full(error):
                 raise
             raise _no_space(module, export_base, temporary) from error
-        fail_point("export")
+        if on_written is not None:
+            on_written(temporary)
         if not is_chief(strategy):
             return None
         while True:

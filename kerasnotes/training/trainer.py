@@ -1,10 +1,8 @@
 """The training loop every app uses, under any `tf.distribute` strategy."""
 
 import concurrent.futures
-import math
 import os
 import re
-import time
 
 import keras
 import numpy as np
@@ -12,12 +10,19 @@ import tensorflow as tf
 
 from kerasnotes._checks import check_int
 from kerasnotes.optimizers.clip_by_global_norm import clip_by_global_norm
+from kerasnotes.training.callbacks import (
+    CheckpointRun,
+    EpochHooks,
+    Profiler,
+    ProgressDisplay,
+    SaveOnPreemption,
+    StopOnNonFinite,
+    TensorBoardScalars,
+)
 from kerasnotes.training.checkpoints import NonFiniteLossError, RunCheckpoint
 from kerasnotes.training.disk_space import is_disk_full, no_space_error
-from kerasnotes.training.fault_injection import fail_point
-from kerasnotes.training.preemption import Preempted, PreemptionWatch, lost_worker_error
+from kerasnotes.training.preemption import Preempted, lost_worker_error
 from kerasnotes.training.strategy import is_chief
-from kerasnotes.training.summaries import SummaryWriters
 
 __all__ = ["NonFiniteLossError", "Preempted", "Trainer"]
 
@@ -36,23 +41,31 @@ class Trainer:
     batch. With `clip_global_norm=theta` the summed gradient `g` is clipped as the notes
     write it, `g <- min(theta / ||g||, 1) g`, before the optimizer applies it.
 
-    What it owns: a progress bar; TensorBoard scalars (`run_dir/train`, `run_dir/validation`,
-    see `SummaryWriters`); checkpoints of model, optimizer, metric states, epoch and step in
-    `run_dir/checkpoints` (`RunCheckpoint`), resumed from when the same run starts again,
-    mid-epoch included (from the newest intact one: a damaged checkpoint is kept aside); a
-    guard that stops with `NonFiniteLossError` as soon as the loss, the weights or a
-    validation result is NaN or infinite, so no checkpoint ever holds non-finite weights.
-    Only the chief writes summaries and checkpoints.
+    The loop is this file; the rest is Keras callbacks (`kerasnotes/training/callbacks/`)
+    that every fit runs, in this order around the callbacks given:
 
-    Preemption: SIGTERM to the process (or, under multi-worker training, to any worker)
-    during `fit` saves a checkpoint at a step boundary (the same step on every worker) and
-    raises `Preempted`; running `fit` again resumes there. A lost worker raises
-    `WorkerLostError` naming it (see `kerasnotes.training.preemption`).
+    - `StopOnNonFinite`: stops with `NonFiniteLossError` as soon as the loss or a
+      validation result is NaN or infinite (the weights are checked before every
+      checkpoint, so no checkpoint ever holds non-finite weights);
+    - the `callbacks` given;
+    - `TensorBoardScalars` (`run_dir/train`, `run_dir/validation`);
+    - `CheckpointRun`: model, optimizer, metric states, epoch and step in
+      `run_dir/checkpoints` (a `RunCheckpoint`), which `fit` resumes from when the same run
+      starts again, mid-epoch included (from the newest intact one: a damaged checkpoint
+      is kept aside);
+    - `Profiler` (with `profile_steps`), `ProgressDisplay` (with `verbose`);
+    - `SaveOnPreemption`: SIGTERM to the process (or, under multi-worker training, to any
+      worker) saves a checkpoint at a step boundary (the same step on every worker) and
+      raises `Preempted`; running `fit` again resumes there. A lost worker raises
+      `WorkerLostError` naming it (see `kerasnotes.training.preemption`).
+
+    Only the chief writes summaries and checkpoints.
 
     What varies per task comes in as Keras callbacks (`keras.callbacks.Callback`), called
     on every worker: `on_train_begin`, `on_epoch_begin(epoch)` (before the epoch's data is
-    built, e.g. to reset a stateful model), `on_train_batch_end(global_step, logs)` after
-    every execution, `on_epoch_end(epoch, logs)` after validation, with the validation
+    built, e.g. to reset a stateful model), `on_train_batch_begin(global_step)` before and
+    `on_train_batch_end(global_step, logs)` after every execution, `on_test_begin` and
+    `on_test_end` around validation, `on_epoch_end(epoch, logs)` after it, with the validation
     summary writer as default writer (write `tf.summary.image(..., step=epoch)` there), and
     `on_train_end`. A callback may add entries to `logs` in `on_epoch_end` (e.g.
     `logs["val_mAP@0.5"] = ...`): they go to the history, the epoch line and TensorBoard
@@ -85,7 +98,8 @@ class Trainer:
             profiles still fall on their exact steps.
         profile_steps: `(first, last)` global steps to trace with `tf.profiler` into
             `run_dir/train` (TensorBoard's Profile tab), or `None`.
-        verbose: 0 silent, 1 progress bar, 2 one line per epoch.
+        verbose: 0 silent, 1 a progress bar on a terminal (one line per epoch when stdout
+            is not a terminal), 2 one line per epoch.
 
     Example:
 
@@ -143,21 +157,33 @@ class Trainer:
             if not optimizer.built:
                 optimizer.build(model.trainable_variables)
         self.optimizer = optimizer
-        callbacks = list(callbacks)
-        if summary_hook is not None or epoch_begin_hook is not None:  # deprecated hooks
-            callbacks.append(_HookCallback(summary_hook, epoch_begin_hook, self.strategy))
-        self.callbacks = keras.callbacks.CallbackList(callbacks, model=model)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.step_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="step_in_epoch")
         self.global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+        self.examples_seen = 0.0  # examples trained on by this process's fits
         self.checkpoint = RunCheckpoint(
             run_dir, self.strategy, max_to_keep=max_checkpoints, model=model,
             optimizer=optimizer,
             metric_states=_metric_variables([self.loss_tracker, *self.metrics]),
             epoch=self.epoch, step_in_epoch=self.step_in_epoch, global_step=self.global_step,
         )
-        self._writers = None
-        self._profiling = False
+        self._tensorboard = TensorBoardScalars(run_dir, self.strategy, optimizer,
+                                               lambda: self.examples_seen, log_every_n_steps)
+        self._progress = ProgressDisplay(self.verbose, lambda: int(self.step_in_epoch.numpy()))
+        self._preemption = SaveOnPreemption(self.strategy, self.checkpoint, self.global_step,
+                                            self.save_checkpoint, self.position)
+        profiler = ([Profiler(os.path.join(run_dir, "train"), profile_steps, self.verbose)]
+                    if profile_steps and run_dir is not None and is_chief(self.strategy) else [])
+        hooks = ([EpochHooks(summary_hook, epoch_begin_hook, self.strategy)]
+                 if summary_hook is not None or epoch_begin_hook is not None else [])
+        self.callbacks = keras.callbacks.CallbackList([
+            StopOnNonFinite(self.position, lambda: self.checkpoint.latest),
+            *callbacks, *hooks,
+            self._tensorboard,
+            CheckpointRun(self.save_checkpoint, (self.epoch, self.step_in_epoch),
+                          checkpoint_every_n_steps),
+            *profiler, self._progress, self._preemption,
+        ], model=model)
         self._prefetcher = None
         self._train_function = tf.function(self._distributed_train_steps, reduce_retracing=True)
         self._test_function = tf.function(self._distributed_test_step, reduce_retracing=True)
@@ -291,14 +317,15 @@ class Trainer:
         latest = self.checkpoint.restore()
         if latest:
             if learning_rate is not None:
-                _set_learning_rate(self.optimizer, learning_rate)
+                _inner(self.optimizer)._learning_rate.assign(learning_rate)
             if self.verbose:
                 print(f"Resuming from {latest}: epoch {int(self.epoch.numpy()) + 1}, "
                       f"step {int(self.step_in_epoch.numpy())} of that epoch")
         self.checkpoint.check_workers_agree(self.global_step)
         return int(self.epoch.numpy()), int(self.step_in_epoch.numpy())
 
-    def _position(self):
+    def position(self):
+        """Where training is, e.g. "epoch 2, step 3 (global step 11)"."""
         return (f"epoch {int(self.epoch.numpy()) + 1}, step {int(self.step_in_epoch.numpy())} "
                 f"(global step {int(self.global_step.numpy())})")
 
@@ -307,14 +334,8 @@ class Trainer:
 
         Raises `NonFiniteLossError` instead if any weight is NaN or infinite.
         """
-        where = self._position()
         variables = self.model.weights + self.optimizer.variables
-        return self.checkpoint.save(int(self.global_step.numpy()), variables, where)
-
-    def _summary_writers(self):
-        if self._writers is None:
-            self._writers = SummaryWriters(self.run_dir, self.strategy)
-        return self._writers
+        return self.checkpoint.save(int(self.global_step.numpy()), variables, self.position())
 
     # ---------------------------------------------------------------- loops
 
@@ -366,8 +387,12 @@ class Trainer:
             CheckpointDamagedError: checkpoints exist but none is intact (nothing changed).
             OSError: `ENOSPC`, the disk is full (one line naming the folder).
         """
+        if int(epochs) < 1:
+            raise ValueError(f"Trainer.fit: epochs must be >= 1; received {epochs}")
         try:
-            return self._fit(train_data, epochs, validation_data)
+            start_epoch, skip_steps = self.restore()
+            return self._epochs(train_data, start_epoch, skip_steps, int(epochs),
+                                validation_data)
         except tf.errors.OpError as error:
             if is_disk_full(error):  # e.g. TensorBoard events (checkpoints say it themselves)
                 raise self._no_space(error) from error
@@ -375,6 +400,9 @@ class Trainer:
             if lost is None:
                 raise
             raise lost from error
+        finally:
+            self._progress.end_line()
+            self._preemption.close()
 
     def _no_space(self, error):
         """`OSError(ENOSPC)` naming the folder of the write that filled the disk."""
@@ -388,24 +416,14 @@ class Trainer:
             f"the checkpoints are intact (newest: {os.path.basename(latest) if latest else 'none'}"
             "). Free some space, then rerun the same command to resume", at_least=True)
 
-    def _fit(self, train_data, epochs, validation_data):
-        if int(epochs) < 1:
-            raise ValueError(f"Trainer.fit: epochs must be >= 1; received {epochs}")
-        start_epoch, skip_steps = self.restore()
-        self._preemption = PreemptionWatch(self.strategy, self.checkpoint, self.global_step,
-                                           save=self.save_checkpoint, where=self._position)
-        with self._preemption:
-            return self._epochs(train_data, start_epoch, skip_steps, int(epochs),
-                                validation_data)
-
     def _epochs(self, train_data, start_epoch, skip_steps, epochs, validation_data):
         history = {}
-        writers = self._summary_writers()
         if start_epoch >= epochs and self.verbose:
             print(f"Already trained for {start_epoch} epochs (asked for {epochs}); nothing to do.")
+        self.callbacks.set_params({"epochs": epochs, "steps": None, "verbose": self.verbose})
         self.callbacks.on_train_begin()
         upcoming = None
-        for epoch in range(start_epoch, int(epochs)):
+        for epoch in range(start_epoch, epochs):
             self.callbacks.on_epoch_begin(epoch)
             if upcoming is None:
                 upcoming = self._epoch_input(train_data, epoch, skip_steps)
@@ -413,55 +431,26 @@ class Trainer:
             # The next epoch's dataset and iterator are made while this epoch trains, so an
             # epoch boundary costs no pipeline start-up (benchmarks/epoch_boundary.py).
             upcoming = (self._prefetch_epoch_input(train_data, epoch + 1)
-                        if epoch + 1 < int(epochs) else None)
-            logs = self._train_epoch(dataset, epoch, int(epochs), skip_steps, writers,
-                                     iterator=iterator)
+                        if epoch + 1 < epochs else None)
+            steps_in_data = int(dataset.cardinality())
+            self.callbacks.set_params({"epochs": epochs, "verbose": self.verbose,
+                                       "steps": steps_in_data + skip_steps
+                                       if steps_in_data >= 0 else None})
+            logs = self._train_epoch(iterator, epoch, skip_steps)
             del iterator
             skip_steps = 0
-            fail_point("validation", int(self.global_step.numpy()))
             if validation_data is not None:
+                self.callbacks.on_test_begin()
                 val_logs = self.evaluate(validation_data)
-                self._check_finite(val_logs, f"validation after epoch {epoch + 1}")
-                writers.scalars("validation", val_logs, step=epoch, prefix="epoch_")
+                self.callbacks.on_test_end(val_logs)
                 logs.update({f"val_{name}": value for name, value in val_logs.items()})
-            known = set(logs)
-            with writers["validation"].as_default():
+            with self._tensorboard.writers["validation"].as_default():
                 for callback in self.callbacks.callbacks:  # each sees (and may extend) logs
                     callback.on_epoch_end(epoch, logs)
-            added = {k: v for k, v in logs.items() if k not in known}
-            writers.scalars("validation", {k[4:]: v for k, v in added.items()
-                                           if k.startswith("val_")}, step=epoch, prefix="epoch_")
-            writers.scalars("train", {k: v for k, v in added.items()
-                                      if not k.startswith("val_")}, step=epoch, prefix="epoch_")
-            writers.flush()
-            fail_point("epoch_end", int(self.global_step.numpy()))
-            self.epoch.assign(epoch + 1)
-            self.step_in_epoch.assign(0)
-            self.save_checkpoint()
             for name, value in logs.items():
                 history.setdefault(name, []).append(value)
-            self._print_epoch(epoch, epochs, logs, validation_data is not None)
-            self._preemption.check()
         self.callbacks.on_train_end()
         return history
-
-    def _print_epoch(self, epoch, epochs, logs, validated):
-        if self.verbose == 2:
-            shown = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
-            print(f"Epoch {epoch + 1}/{epochs} - {shown}", flush=True)
-        elif self.verbose == 1 and validated:
-            shown = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items() if k.startswith("val_"))
-            print(f"  {shown}", flush=True)
-
-    def _check_finite(self, logs, where):
-        bad = {k: v for k, v in logs.items() if not math.isfinite(v)}
-        if bad:
-            shown = ", ".join(f"{k} = {v}" for k, v in bad.items())
-            raise NonFiniteLossError(
-                f"{shown} at {where}; nothing was saved. The last good checkpoint is "
-                f"{self.checkpoint.latest or 'none (no checkpoint yet)'}. Lower the learning "
-                "rate or clip gradients, then rerun (the run resumes from it)."
-            )
 
     def _steps_in_next_call(self):
         """Steps of the next execution: at most steps_per_execution, ending on the next
@@ -476,20 +465,6 @@ class Trainer:
                 if boundary > global_step:
                     steps = min(steps, boundary - global_step)
         return max(steps, 1)
-
-    def _profile(self, global_step):
-        if self.profile_steps is None or self.run_dir is None or not is_chief(self.strategy):
-            return
-        first, last = self.profile_steps
-        if not self._profiling and global_step == first - 1:
-            tf.profiler.experimental.start(os.path.join(self.run_dir, "train"))
-            self._profiling = True
-        elif self._profiling and global_step >= last:
-            tf.profiler.experimental.stop()
-            self._profiling = False
-            if self.verbose:
-                print(f"Profile of steps {first}-{last} written to {self.run_dir}/train "
-                      "(TensorBoard's Profile tab)")
 
     def _epoch_input(self, train_data, epoch, skip_steps=0):
         """`(dataset, distributed iterator)` of `epoch`, its first `skip_steps` skipped."""
@@ -508,98 +483,37 @@ class Trainer:
                 max_workers=1, thread_name_prefix="kerasnotes-next-epoch")
         return self._prefetcher.submit(self._epoch_input, train_data, epoch)
 
-    def _train_epoch(self, dataset, epoch, epochs, skip_steps, writers, iterator=None):
+    def _train_epoch(self, iterator, epoch, skip_steps):
+        """Trains the rest of an epoch; returns its logs (training loss and metrics).
+
+        Callbacks get `on_train_batch_begin(global_step)` before every execution and
+        `on_train_batch_end(global_step, {"loss": mean loss of the execution})` after it.
+        A non-finite loss is reported at the first step it happened (`StopOnNonFinite`).
+        """
         if not skip_steps:
             self._reset_metrics()  # a resumed epoch continues its restored metric states
-        steps_in_data = int(dataset.cardinality())
-        target = steps_in_data + skip_steps if steps_in_data >= 0 else None
-        progbar = None
-        if self.verbose == 1:
-            print(f"Epoch {epoch + 1}/{epochs}")
-            progbar = keras.utils.Progbar(target, stateful_metrics=["loss"])
-        if iterator is None:
-            iterator = iter(self.strategy.experimental_distribute_dataset(_stall_free(dataset)))
         step = skip_steps
-        epoch_start = interval_start = time.perf_counter()
-        epoch_examples = interval_examples = 0.0
         while True:
-            self._profile(int(self.global_step.numpy()))
+            first_step = int(self.global_step.numpy())
+            self.callbacks.on_train_batch_begin(first_step)
             steps, loss, count, first_bad = self._train_function(
                 iterator, tf.constant(self._steps_in_next_call()))
             steps = int(steps)
             if steps == 0:
                 break
-            first_step = int(self.global_step.numpy())
-            if int(first_bad):
-                bad_step = step + int(first_bad)
-                raise NonFiniteLossError(
-                    f"the training loss became {float(loss)} at epoch {epoch + 1}, step "
-                    f"{bad_step} (global step {first_step + int(first_bad)}); nothing was "
-                    f"saved. The last good checkpoint is "
-                    f"{self.checkpoint.latest or 'none (no checkpoint yet)'}. Lower the "
-                    "learning rate or clip gradients, then rerun (the run resumes from it)."
-                )
+            steps = int(first_bad) or steps  # a non-finite loss: its step, where fit stops
             step += steps
-            global_step = first_step + steps
-            loss, count = float(loss), float(count)
-            self.global_step.assign(global_step)
+            self.global_step.assign(first_step + steps)
             self.step_in_epoch.assign(step)
-            epoch_examples += count
-            interval_examples += count
-            if global_step // self.log_every_n_steps > first_step // self.log_every_n_steps:
-                now = time.perf_counter()
-                writers.scalars("train", {
-                    "batch_loss": loss,
-                    "learning_rate": _learning_rate(self.optimizer),
-                    "examples_per_second": interval_examples / max(now - interval_start, 1e-9),
-                }, step=global_step)
-                interval_start, interval_examples = now, 0.0
-            self.callbacks.on_train_batch_end(global_step, {"loss": loss})
-            fail_point("after_step", global_step)
-            if (self.checkpoint_every_n_steps is not None
-                    and global_step % self.checkpoint_every_n_steps == 0):
-                self.save_checkpoint()
-                fail_point("after_checkpoint", global_step)
-            if progbar is not None:
-                progbar.update(step, [("loss", loss)])
-            try:
-                self._preemption.check()  # after epoch, step_in_epoch and global_step are set
-            except Preempted:
-                if progbar is not None:
-                    print(flush=True)  # end the progress bar's line
-                raise
-        self._profile(int(self.global_step.numpy()) + 10**9)  # stop a profile cut short
+            self.examples_seen += float(count)
+            self.callbacks.on_train_batch_end(first_step + steps, {"loss": float(loss)})
         if step == 0:
             raise ValueError(
                 f"Trainer.fit: the training dataset of epoch {epoch + 1} yielded no batch."
             )
         # step == skip_steps > 0: the run was checkpointed after the epoch's last step and
         # resumed; the epoch's training is complete and its metric states were restored.
-        seconds = time.perf_counter() - epoch_start
-        logs = self._results()
-        writers.scalars("train", logs, step=epoch, prefix="epoch_")
-        writers.scalars("train", {
-            "learning_rate": _learning_rate(self.optimizer),
-            "examples_per_second": epoch_examples / max(seconds, 1e-9),
-        }, step=epoch, prefix="epoch_")
-        if progbar is not None:
-            progbar.update(step, list(logs.items()), finalize=True)
-        return logs
-
-
-class _HookCallback(keras.callbacks.Callback):
-    def __init__(self, summary_hook, epoch_begin_hook, strategy):
-        super().__init__()
-        self.summary_hook, self.epoch_begin_hook, self.strategy = (
-            summary_hook, epoch_begin_hook, strategy)
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if self.epoch_begin_hook is not None:
-            self.epoch_begin_hook(self.model, epoch)
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.summary_hook is not None and is_chief(self.strategy):
-            self.summary_hook(self.model, epoch)
+        return self._results()
 
 
 def _metric_variables(metrics):
@@ -675,11 +589,3 @@ def _constant_learning_rate(optimizer):
     if isinstance(rate, keras.Variable):
         return float(np.asarray(rate.numpy()))
     return None
-
-
-def _set_learning_rate(optimizer, value):
-    _inner(optimizer)._learning_rate.assign(value)
-
-
-def _learning_rate(optimizer):
-    return float(np.asarray(keras.ops.convert_to_numpy(_inner(optimizer).learning_rate)))

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerasnotes.training.fault_injection import FAULT_EXIT_CODE
+from kerasnotes.training.callbacks.fault_injection import FAULT_EXIT_CODE
 from tests.apps.app_runner import error_lines as app_error_lines
 from tests.apps.app_runner import run_app
 

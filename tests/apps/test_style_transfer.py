@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from apps import style_transfer
-from kerasnotes.training.fault_injection import FAULT_EXIT_CODE
+from kerasnotes.training.callbacks.fault_injection import FAULT_EXIT_CODE
 from tests.apps import app_runner
 
 TINY = ["--height", "24", "--width", "32", "--log-every-n-steps", "1",
