@@ -90,16 +90,20 @@ def test_only_the_harmless_start_up_lines_are_hidden(line, harmless):
     assert bool(HARMLESS_STARTUP_LINES.search(line)) == harmless
 
 
-def test_a_run_prints_no_tensorflow_start_up_lines(tmp_path):
+def test_a_run_prints_no_tensorflow_start_up_lines_and_plain_epoch_lines_to_a_log(tmp_path):
     env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
     result = subprocess.run(
         [sys.executable, "-m", "apps.classify", "--model", "softmax", "--epochs", "1",
-         "--num-train", "64", "--num-test", "32", "--batch-size", "32", "--verbose", "2"],
+         "--num-train", "64", "--num-test", "32", "--batch-size", "32"],
         cwd=tmp_path, env=dict(env, PYTHONPATH=os.getcwd()), capture_output=True, text=True,
         timeout=300)
     assert result.returncode == 0, result.stderr
     assert "CUDA" not in result.stderr and "oneDNN" not in result.stderr, result.stderr
     assert "I0000" not in result.stderr and "E0000" not in result.stderr, result.stderr
+    # stdout is a pipe, not a terminal: one plain line per epoch, as a log file wants it
+    assert "\r" not in result.stdout and "\x1b" not in result.stdout, result.stdout
+    (epoch_line,) = [line for line in result.stdout.splitlines() if line.startswith("Epoch ")]
+    assert epoch_line.startswith("Epoch 1/1 - loss: ") and epoch_line.count("val_loss") == 1
 
 
 def test_a_debug_run_shows_everything(tmp_path):
