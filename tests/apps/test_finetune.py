@@ -156,10 +156,16 @@ def test_truncated_jpeg_gives_one_error_line_naming_it(tmp_path):
         f"python -m apps.finetune: error: {os.path.join('.', 'test', 'hotdog', '1.jpg')} is not "
         "a readable image ("), result.stderr[-2000:]
     assert "Traceback" not in result.stderr
-    # `--data .` opened a named run folder, not runs/finetune/ itself (and wrote no config).
-    assert (folder / "runs" / "finetune" / "hotdog" / ".lock").exists()
-    assert not (folder / "runs" / "finetune" / ".lock").exists()
-    assert not (folder / "runs" / "finetune" / "hotdog" / "config.json").exists()
+    # The bad input is named before the run folder is touched: nothing was created.
+    assert not (folder / "runs").exists()
+
+
+def test_data_dot_names_the_run_folder_after_the_folder(tmp_path, monkeypatch):
+    folder = tmp_path / "hotdog"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    config = finetune.parse_config(finetune.APP, ["--data", ".", "--weights", "none"])
+    assert finetune.APP.run_name(config) == "hotdog"  # runs/finetune/hotdog, not runs/finetune
 
 
 @pytest.fixture
