@@ -27,7 +27,9 @@ START = time.monotonic()
 # (`cmd &`) has SIGINT ignored, and a child inherits that, so it would never see the tests'
 # SIGINT.
 signal.signal(signal.SIGINT, signal.default_int_handler)
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from apps.tensorflow_startup import import_tensorflow  # noqa: E402 - the apps' quiet start-up
+
+import_tensorflow()
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

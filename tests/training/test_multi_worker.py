@@ -59,6 +59,8 @@ class Cluster:
 
     def start(self, index, **env):
         environment = dict(os.environ, **env)
+        if "TF_CPP_MIN_LOG_LEVEL" not in env:  # TensorFlow's logging as the apps set it
+            environment.pop("TF_CPP_MIN_LOG_LEVEL", None)
         environment["TF_CONFIG"] = json.dumps({"cluster": {"worker": self.addresses},
                                                "task": {"type": "worker", "index": index}})
         environment["PYTHONPATH"] = os.pathsep.join([str(HERE.parents[1]),
@@ -155,6 +157,9 @@ def test_a_killed_worker_ends_the_other_with_one_error_line(tmp_path):
     (line,) = our_lines(output, "error:")
     assert f"lost worker 1 ({cluster.addresses[1]})" in line, line
     assert "ckpt-6" in line, line  # the checkpoint a restart resumes from (end of epoch 1)
+    # TensorFlow's own E0000/W0000 lines about the lost peer come nowhere before (or after)
+    # our line: the user reads it first.
+    assert not re.findall(r"^[EWF]\d{4} ", output, flags=re.MULTILINE), output[-3000:]
 
 
 def test_a_worker_whose_peer_never_comes_ends_on_sigterm_or_ctrl_c(tmp_path):
