@@ -331,8 +331,9 @@ def _out_of_memory(error):
         return True
     import tensorflow as tf
 
-    return (isinstance(error, tf.errors.ResourceExhaustedError)
-            and "No space left on device" not in str(error))
+    from kerasnotes.training.disk_space import is_disk_full
+
+    return isinstance(error, tf.errors.ResourceExhaustedError) and not is_disk_full(error)
 
 
 def _one_line(error):

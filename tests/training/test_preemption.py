@@ -192,6 +192,10 @@ def fake_app(error):
      "python -m apps.fake: error: lost worker 1 (b:2): Socket closed."),
     (tf.errors.UnavailableError(None, None, "remote target /job:worker/replica:0/task:1: x"),
      EXIT_WORKER_LOST, "python -m apps.fake: error: lost worker 1 (b:2): UnavailableError."),
+    (tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor with shape"),
+     2, "python -m apps.fake: error: out of memory (OOM when allocating tensor"),
+    (MemoryError("Unable to allocate 112. GiB"), 2,
+     "python -m apps.fake: error: out of memory (Unable to allocate 112. GiB); lower"),
 ])
 def test_the_apps_exit_codes(tmp_path, monkeypatch, capsys, error, code, line):
     monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["a:1", "b:2"]}, '
