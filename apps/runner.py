@@ -37,7 +37,7 @@ from collections.abc import Callable
 
 from apps import flags
 from apps.run_folder import RunFolder, safe_name
-from apps.tensorflow_startup import import_tensorflow
+from apps.tensorflow_startup import harmless_startup_lines_hidden, import_tensorflow
 
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
@@ -201,7 +201,9 @@ def parse_config(app, argv=None):
         app.add_flags(parser, defaults)
     config = flags.to_config(app.config_class, parser.parse_args(argv))
     if app.finish_config is not None:
-        app.finish_config(config, parser)
+        # Checks may load TensorFlow (e.g. an optimizer's defaults): without its noise.
+        with harmless_startup_lines_hidden():
+            app.finish_config(config, parser)
     return config
 
 

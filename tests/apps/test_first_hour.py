@@ -112,3 +112,16 @@ def test_a_debug_run_shows_everything(tmp_path):
     assert result.returncode == 2  # argparse errors stay one line even when debugging
     assert "did you mean --epochs?" in result.stderr
 
+
+
+def test_checks_that_load_tensorflow_early_print_no_start_up_lines(tmp_path):
+    # apps.optimizers reads the optimizers' default hyperparameters (TensorFlow) while it
+    # checks its flags, before the run starts.
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run(
+        [sys.executable, "-m", "apps.optimizers", "--epochs", "1", "--optimizers", "sgd",
+         "--num-rows", "100", "--verbose", "0"],
+        cwd=tmp_path, env=dict(env, PYTHONPATH=os.getcwd()), capture_output=True, text=True,
+        timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "I0000" not in result.stderr and "oneDNN" not in result.stderr, result.stderr
