@@ -250,6 +250,7 @@ APP = App(task="classify", config_class=ClassifyConfig, doc=__doc__, add_flags=a
           callbacks=callbacks, evaluate=evaluate, build_server=build_server)
 
 main = APP.main
+cli = APP.cli
 
 if __name__ == "__main__":
     APP.cli()

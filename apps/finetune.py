@@ -291,6 +291,7 @@ APP = App(task="finetune", config_class=FinetuneConfig, doc=__doc__, add_flags=a
           train=train)
 
 main = APP.main
+cli = APP.cli
 
 if __name__ == "__main__":
     APP.cli()

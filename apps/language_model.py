@@ -283,6 +283,7 @@ APP = App(task="language_model", config_class=LanguageModelConfig, doc=__doc__,
           evaluate=evaluate, build_server=build_server)
 
 main = APP.main
+cli = APP.cli
 
 if __name__ == "__main__":
     APP.cli()

@@ -241,6 +241,7 @@ APP = App(task="optimizers", config_class=OptimizersConfig, doc=__doc__, add_fla
           finish_config=finish_config, run_name=run_name, train=train)
 
 main = APP.main
+cli = APP.cli
 
 if __name__ == "__main__":
     APP.cli()

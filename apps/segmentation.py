@@ -262,6 +262,7 @@ APP = App(task="segmentation", config_class=SegmentationConfig, doc=__doc__,
 
 
 main = APP.main
+cli = APP.cli
 
 if __name__ == "__main__":
     APP.cli()

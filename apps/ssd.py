@@ -311,6 +311,7 @@ APP = App(task="ssd", config_class=SSDConfig, doc=__doc__, add_flags=add_flags,
           after_export=after_export, add_predict_flags=add_predict_flags, predict=predict)
 
 main = APP.main
+cli = APP.cli
 
 if __name__ == "__main__":
     APP.cli()

@@ -323,6 +323,7 @@ APP = App(task="style_transfer", config_class=StyleTransferConfig, doc=__doc__,
 
 
 main = APP.main
+cli = APP.cli
 
 if __name__ == "__main__":
     APP.cli()

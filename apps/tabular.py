@@ -243,6 +243,7 @@ APP = App(task="tabular", config_class=TabularConfig, doc=__doc__, add_flags=add
           finish_config=finish_config, run_name=run_name, train=train)
 
 main = APP.main
+cli = APP.cli
 
 if __name__ == "__main__":
     APP.cli()

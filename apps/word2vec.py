@@ -273,6 +273,7 @@ APP = App(task="word2vec", config_class=Word2VecConfig, doc=__doc__, add_flags=a
           build_data=build_data, build_model=build_model, loss_and_metrics=loss_and_metrics,
           callbacks=callbacks, evaluate=evaluate, build_server=build_server, train=train_fused)
 main = APP.main
+cli = APP.cli
 
 if __name__ == "__main__":
     APP.cli()
