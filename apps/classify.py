@@ -22,80 +22,69 @@ class_names).
 
 import argparse
 import dataclasses
+import importlib
 
 from apps import flags
 from apps.run_folder import run_name_with_data
-from apps.runner import App, parse_config
+from apps.runner import Run, run_cli
 
 
 @dataclasses.dataclass
-class ClassifyConfig(flags.CommonConfig):
+class ClassifyConfig(flags.RunConfig):
     task: str = "classify"
+    data: str = "synthetic"
+    data_dir: str = None
+    num_train: int = None
+    num_test: int = None
     model: str = "lenet"
+    resize: int = None  # None: the model's size in MODELS
+    width_divisor: int = 1
+    augment: bool = False
     # The notes' sigmoid LeNet learns slowly with plain SGD (d2l: lr 0.9, ~0.8 accuracy
     # after 10 epochs on Fashion-MNIST); Adam gets it to ~0.98 on the synthetic glyphs in
     # 10 epochs. `--optimizer sgd --lr 0.9` gives d2l's setting.
     optimizer: str = "adam"
+    lr: float = 0.01
     epochs: int = 10
     batch_size: int = 256
-    lr: float = 0.01
-    num_train: int = None
-    num_test: int = None
-    data_dir: str = None
-    resize: int = None
-    width_divisor: int = 1
-    augment: bool = False
+    precision: str = "float32"
+    export_dir: str = None
 
 
-def _cnn(module, class_name, divisible=True):
-    """A builder `(num_classes, input_shape, width_divisor) -> model` of kerasnotes.models."""
-
-    def build(num_classes, input_shape, width_divisor):
-        import importlib
-
-        model_class = getattr(importlib.import_module(f"kerasnotes.models.{module}"), class_name)
-        if module == "mlp":
-            return model_class(num_classes=num_classes, input_shape=input_shape,
-                               hidden_units=(max(256 // width_divisor, 1),))
-        extra = {"width_divisor": width_divisor} if divisible else {}
-        return model_class(num_classes=num_classes, input_shape=input_shape, **extra)
-
-    return build
-
-
-# --model name -> (builder(num_classes, input_shape, width_divisor), default --resize).
-# Default sizes as in d2l; None keeps the data's size. Adding a model is one line here.
+# --model -> (module and class in kerasnotes.models, default --resize as in d2l (None: the
+# data's size), first layer for the memory check: ("conv", filters, stride) or ("dense",
+# units; None: one per class)). Adding a model is one line here.
 MODELS = {
-    "softmax": (_cnn("softmax_regression", "SoftmaxRegression", divisible=False), None),
-    "mlp": (_cnn("mlp", "MLP"), None),
-    "lenet": (_cnn("lenet", "LeNet", divisible=False), 28),
-    "alexnet": (_cnn("alexnet", "AlexNet"), 224),
-    "vgg11": (_cnn("vgg", "VGG"), 224),
-    "nin": (_cnn("nin", "NiN"), 224),
-    "googlenet": (_cnn("googlenet", "GoogLeNet"), 96),
-    "resnet18": (_cnn("resnet", "ResNet18"), 96),
-    "densenet": (_cnn("densenet", "DenseNet"), 96),
+    "softmax": ("softmax_regression.SoftmaxRegression", None, ("dense", None)),
+    "mlp": ("mlp.MLP", None, ("dense", 256)),
+    "lenet": ("lenet.LeNet", 28, ("conv", 6, 1)),
+    "alexnet": ("alexnet.AlexNet", 224, ("conv", 96, 4)),
+    "vgg11": ("vgg.VGG", 224, ("conv", 64, 1)),
+    "nin": ("nin.NiN", 224, ("conv", 96, 4)),
+    "googlenet": ("googlenet.GoogLeNet", 96, ("conv", 64, 2)),
+    "resnet18": ("resnet.ResNet18", 96, ("conv", 64, 2)),
+    "densenet": ("densenet.DenseNet", 96, ("conv", 64, 2)),
 }
-
-OPTIMIZERS = ("sgd", "momentum", "adam")
-
-# --model -> the first layer, for the memory check before building: ("conv", filters, stride)
-# (filters divided by --width-divisor, except LeNet's) or ("dense", units) on the flattened
-# image (`None`: --num-classes units; MLP: 256 / --width-divisor).
-FIRST_LAYERS = {
-    "softmax": ("dense", None), "mlp": ("dense", 256), "lenet": ("conv", 6, 1),
-    "alexnet": ("conv", 96, 4), "vgg11": ("conv", 64, 1), "nin": ("conv", 96, 4),
-    "googlenet": ("conv", 64, 2), "resnet18": ("conv", 64, 2), "densenet": ("conv", 64, 2),
-}
+# Models whose widths --width-divisor does not change.
+FIXED_WIDTH = ("softmax", "lenet")
 
 
-def add_flags(parser, defaults):
+def run_name(config):
+    """The default run folder's name: the model's, and the data's unless synthetic."""
+    return run_name_with_data(config.model, config.data)
+
+
+def parse_args(argv=None):
+    defaults = ClassifyConfig()
+    parser = flags.make_parser(defaults, __doc__,
+                               default_logdir=f"runs/classify/{run_name(defaults)}")
     group = parser.add_argument_group("classification flags")
     group.add_argument("--model", choices=sorted(MODELS), default=defaults.model,
                        help="architecture (default %(default)s)")
     group.add_argument("--data-dir", default=defaults.data_dir,
                        help="folder of prepared TFDS datasets, for --data fashion_mnist")
-    group.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer,
+    group.add_argument("--optimizer", choices=("sgd", "momentum", "adam"),
+                       default=defaults.optimizer,
                        help="minibatch SGD, SGD with momentum 0.9, or Adam (default %(default)s; "
                             "d2l trains LeNet with --optimizer sgd --lr 0.9)")
     group.add_argument("--resize", type=flags.positive_int, default=None,
@@ -115,142 +104,95 @@ def add_flags(parser, defaults):
                        help="use only the first N training examples (quick runs)")
     group.add_argument("--num-test", type=flags.positive_int, default=None,
                        help="use only the first N test examples (quick runs)")
-
-
-def finish_config(config, parser):
-    if config.resize is None:
-        config.resize = MODELS[config.model][1]
-
-
-def parse_args(argv=None):
-    return parse_config(APP, argv)
-
-
-def build_data(config):
-    """The data of `--data` as `train(epoch)` and `validation` (the test split) datasets."""
-    import tensorflow as tf
-
-    from kerasnotes.data.images.classification_datasets import (
-        load_classification_data,
-        make_classification_dataset,
-    )
-
-    data = load_classification_data(config.data, data_dir=config.data_dir,
-                                    num_train=config.num_train, num_test=config.num_test,
-                                    seed=config.seed)
-    print(f"Data: {data.name}: {len(data.x_train)} training and {len(data.x_test)} test "
-          f"images of shape {data.image_shape}, {data.num_classes} classes")
-    check_memory(config, data.image_shape, data.num_classes, len(data.x_train))
-
-    def resized(dataset):
-        if config.resize is None or data.image_shape[:2] == (config.resize, config.resize):
-            return dataset
-        size = (config.resize, config.resize)
-        return dataset.map(lambda x, y: (tf.image.resize(x, size), y),
-                           num_parallel_calls=tf.data.AUTOTUNE)
-
-    def train(epoch):
-        dataset = resized(make_classification_dataset(
-            data.x_train, data.y_train, config.batch_size, shuffle_seed=config.seed, epoch=epoch))
-        if config.augment:
-            from kerasnotes.data.images.image_augmentation import augment_dataset
-
-            dataset = augment_dataset(dataset, seed=config.seed, epoch=epoch)
-        return dataset
-
-    data.train = train
-    data.validation = resized(
-        make_classification_dataset(data.x_test, data.y_test, config.batch_size))
-    return data
+    config = flags.to_config(ClassifyConfig, parser.parse_args(argv))
+    config.resize = config.resize or MODELS[config.model][1]
+    return config
 
 
 def check_memory(config, image_shape, num_classes, num_train):
     """Refuses (`ValueError`) a --resize, --batch-size and --model whose one training batch
-    cannot fit in memory: float32 inputs (a batch of min(--batch-size, training images)
-    images of RESIZE x RESIZE x channels; the data's size without --resize), the first
-    layer's activations (kept for the gradient, with those of its activation function)
-    and, for a first dense layer on the flattened image, its weights with their gradients
-    and optimizer slots (16 bytes each). A lower bound: a setting that passes may still
-    need more."""
+    cannot fit in memory: the float32 input batch, the first layer's activations (kept for
+    the gradient, with its activation function's) and, for a first dense layer, its weights
+    with gradients and optimizer slots (16 bytes each). A lower bound."""
     side, channels = config.resize or image_shape[0], image_shape[-1]
-    batch = min(config.batch_size, num_train)
-    pixels = side * side
-    kind, width, *stride = FIRST_LAYERS[config.model]
-    divisor = 1 if config.model == "lenet" else config.width_divisor
+    batch, pixels = min(config.batch_size, num_train), side * side
+    kind, width, *stride = MODELS[config.model][2]
+    divisor = 1 if config.model in FIXED_WIDTH else config.width_divisor
     needed = 4 * batch * pixels * channels
     if kind == "dense":
         units = num_classes if width is None else max(width // divisor, 1)
         needed += 16 * pixels * channels * units + 2 * 4 * batch * units
     else:
-        filters = max(width // divisor, 1)
-        needed += 2 * 4 * batch * (side // stride[0]) ** 2 * filters
+        needed += 2 * 4 * batch * (side // stride[0]) ** 2 * max(width // divisor, 1)
     flags.check_memory(
         f"--model {config.model} --resize {side} --batch-size {config.batch_size}", needed,
         "lower --resize or --batch-size (or raise --width-divisor)")
 
 
-def build_model(config, data):
+def build_model(config, num_classes, input_shape):
+    module, class_name = MODELS[config.model][0].split(".")
+    model_class = getattr(importlib.import_module(f"kerasnotes.models.{module}"), class_name)
+    divisor = config.width_divisor
+    if config.model == "mlp":
+        return model_class(num_classes=num_classes, input_shape=input_shape,
+                           hidden_units=(max(256 // divisor, 1),))
+    extra = {} if config.model in FIXED_WIDTH else {"width_divisor": divisor}
+    return model_class(num_classes=num_classes, input_shape=input_shape, **extra)
+
+
+def main(config):
+    """Trains, evaluates and exports as `config` says; returns `(metrics, export_path)`."""
     import keras
 
-    input_shape = data.image_shape
-    if config.resize is not None:
-        input_shape = (config.resize, config.resize, data.image_shape[-1])
-    build, _ = MODELS[config.model]
-    model = build(data.num_classes, input_shape, config.width_divisor)
-    if config.optimizer == "adam":
-        optimizer = keras.optimizers.Adam(config.lr)
-    else:
-        momentum = 0.9 if config.optimizer == "momentum" else 0.0
-        optimizer = keras.optimizers.SGD(config.lr, momentum=momentum)
-    return model, optimizer
-
-
-def loss_and_metrics(config, data, model):
-    import keras
-
-    return (keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            [keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
-
-
-def callbacks(run, data, model):
-    import keras
-    import tensorflow as tf
-
-    images, class_names = data.x_test[:8], data.class_names
-
-    class TestImageSummary(keras.callbacks.Callback):
-        """A few test images with their predicted classes, in TensorBoard, every epoch."""
-
-        def on_epoch_end(self, epoch, logs=None):
-            pixels = tf.cast(images, tf.float32) / 255.0
-            model_input = tf.image.resize(pixels, self.model.input_shape[1:3])
-            predicted = tf.argmax(self.model(model_input, training=False), axis=-1).numpy()
-            tf.summary.image("test_images", pixels, step=epoch, max_outputs=len(images))
-            tf.summary.text("test_predictions",
-                            " | ".join(class_names[i] for i in predicted), step=epoch)
-
-    return [TestImageSummary()]
-
-
-def evaluate(run, data, model, trainer):
-    return {f"test_{k}": v for k, v in trainer.evaluate(data.validation).items()}
-
-
-def build_server(config, data, model):
+    from kerasnotes.data.images.classification_datasets import (
+        load_classification_data,
+        make_classification_dataset,
+    )
+    from kerasnotes.data.images.image_augmentation import augment_dataset
     from kerasnotes.serving.classifier import ImageClassifierServer
+    from kerasnotes.training.callbacks.image_predictions import ImagePredictionsSummary
+    from kerasnotes.training.precision import float32_copy
 
-    server = ImageClassifierServer(model, data.class_names)
-    return server, server.signatures()
+    with Run(config, run_name(config)) as run:
+        data = load_classification_data(config.data, data_dir=config.data_dir,
+                                        num_train=config.num_train, num_test=config.num_test,
+                                        seed=config.seed)
+        print(f"Data: {data.name}: {len(data.x_train)} training and {len(data.x_test)} test "
+              f"images of shape {data.image_shape}, {data.num_classes} classes")
+        check_memory(config, data.image_shape, data.num_classes, len(data.x_train))
+        size = (config.resize or data.image_shape[0],) * 2
+
+        def train(epoch):
+            dataset = make_classification_dataset(data.x_train, data.y_train, config.batch_size,
+                                                   shuffle_seed=config.seed, epoch=epoch,
+                                                   resize=size)
+            return augment_dataset(dataset, config.seed, epoch) if config.augment else dataset
+
+        test = make_classification_dataset(data.x_test, data.y_test, config.batch_size,
+                                           resize=size)
+
+        with run.strategy.scope():
+            model = build_model(config, data.num_classes, (*size, data.image_shape[-1]))
+            if config.optimizer == "adam":
+                optimizer = keras.optimizers.Adam(config.lr)
+            else:
+                momentum = 0.9 if config.optimizer == "momentum" else 0.0
+                optimizer = keras.optimizers.SGD(config.lr, momentum=momentum)
+        trainer = run.trainer(
+            model, keras.losses.SparseCategoricalCrossentropy(from_logits=True), optimizer,
+            [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+            callbacks=[ImagePredictionsSummary(data.x_test[:8], data.class_names)])
+        trainer.fit(train, epochs=config.epochs, validation_data=test)
+
+        results = {f"test_{k}": v for k, v in trainer.evaluate(test).items()}
+        export_path = run.export(ImageClassifierServer(float32_copy(model), data.class_names))
+        run.report(results, export_path, data.name)
+    return results, export_path
 
 
-APP = App(task="classify", config_class=ClassifyConfig, doc=__doc__, add_flags=add_flags,
-          finish_config=finish_config,
-          run_name=lambda config: run_name_with_data(config.model, config.data),
-          build_data=build_data, build_model=build_model, loss_and_metrics=loss_and_metrics,
-          callbacks=callbacks, evaluate=evaluate, build_server=build_server)
+def cli(argv=None):
+    run_cli("classify", main, parse_args, argv)
 
-main = APP.main
-cli = APP.cli
 
 if __name__ == "__main__":
-    APP.cli()
+    cli()

@@ -21,25 +21,35 @@ SAMPLING_MODES = ("without_replacement", "with_replacement")
 
 
 @dataclasses.dataclass
-class CommonConfig:
-    """Defaults of the common flags; each app subclasses it with its own defaults."""
+class RunConfig:
+    """The settings every app's run has (run folder, strategy, seed, the Trainer's logging,
+    checkpoints and profile). An app's config dataclass subclasses it and declares, with
+    its defaults in view, its own settings and whichever of the other common flags apply
+    to it (`epochs`, `batch_size`, `lr`, `data`, `precision`, `export_dir`): `make_parser`
+    gives a flag to every field."""
 
     task: str = "app"
-    epochs: int = 10
-    batch_size: int = 256
-    lr: float = 0.1
     seed: int = 0
-    data: str = "synthetic"
     logdir: str = None
-    export_dir: str = None
-    strategy: str = "auto"
-    precision: str = "float32"
     resume: bool = True
+    strategy: str = "auto"
     log_every_n_steps: int = 50
     checkpoint_every_n_steps: int = None
     steps_per_execution: int = 1
     profile_steps: str = None
     verbose: int = 1
+
+
+@dataclasses.dataclass
+class CommonConfig(RunConfig):
+    """The common flags of the apps not yet written as a `main(config)`."""
+
+    epochs: int = 10
+    batch_size: int = 256
+    lr: float = 0.1
+    data: str = "synthetic"
+    export_dir: str = None
+    precision: str = "float32"
 
 
 def _number(text):
@@ -277,7 +287,9 @@ class AppArgumentParser(argparse.ArgumentParser):
 
 
 def make_parser(config, description, helps=None, default_logdir=None):
-    """An argparse parser with the common flags, their defaults taken from `config`.
+    """An argparse parser with the common flags that apply to the app: one per field of its
+    config dataclass (`config`, which also gives the defaults); a field the app does not
+    declare (e.g. `batch_size` in style transfer) has no flag.
 
     `helps` maps a common flag (e.g. "--lr") to the help text an app gives it instead;
     `default_logdir` is the run folder of the default settings, shown in `--logdir`'s help.
@@ -288,53 +300,53 @@ def make_parser(config, description, helps=None, default_logdir=None):
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     group = parser.add_argument_group("common flags")
-    helps = helps or {}
-    unknown = set(helps)
+    helps = dict(helps or {})
+    fields = {field.name for field in dataclasses.fields(config)}
 
     def add(flag, **options):
-        unknown.discard(flag)
-        options["help"] = helps.get(flag, options["help"])
-        group.add_argument(flag, **options)
+        help_text = helps.pop(flag, options["help"])
+        if flag.removeprefix("--").replace("-", "_") in fields:
+            name = flag.removeprefix("--").replace("-", "_")
+            group.add_argument(flag, default=getattr(config, name), **options | {"help": help_text})
 
-    add("--epochs", type=positive_int, default=config.epochs,
+    add("--epochs", type=positive_int,
         help="total epochs; a resumed run trains the ones left (default %(default)s)")
-    add("--batch-size", type=positive_int, default=config.batch_size,
+    add("--batch-size", type=positive_int,
         help="global batch size, over all replicas (default %(default)s)")
-    add("--lr", type=learning_rate, default=config.lr,
+    add("--lr", type=learning_rate,
         help="learning rate; may change when a run is resumed (default %(default)s)")
-    add("--seed", type=int, default=config.seed,
+    add("--seed", type=int,
         help="seed of weights, data order and augmentation (default %(default)s)")
-    add("--data", default=config.data,
-        help="data source (default %(default)s; see the app's description)")
-    add("--logdir", default=config.logdir,
+    add("--data", help="data source (default %(default)s; see the app's description)")
+    add("--logdir",
         help="run folder: config.json, TensorBoard events, checkpoints (default "
-             f"{default_logdir or f'runs/{config.task}/<run name>'}; another --data gets a "
-             "folder of its own)")
-    add("--export-dir", default=config.export_dir,
+             f"{default_logdir or f'runs/{config.task}/<run name>'}"
+             + ("; another --data gets a folder of its own)" if "data" in fields else ")"))
+    add("--export-dir",
         help=f"export base: versions go to EXPORT_DIR/<n> (default saved_models/{config.task})")
-    add("--strategy", default=config.strategy, choices=STRATEGIES,
+    add("--strategy", choices=STRATEGIES,
         help="tf.distribute strategy; auto picks multi_worker when TF_CONFIG names several "
              "workers (default %(default)s)")
-    add("--precision", default=config.precision, choices=PRECISIONS,
+    add("--precision", choices=PRECISIONS,
         help="Keras dtype policy of training: float32, mixed_bfloat16 (fast on CPUs with AMX), "
              "mixed_float16 (GPUs; with loss scaling), or auto (bf16 on an AMX/AVX512_BF16 "
              "CPU, float16 on a GPU, else float32); exports are float32 (default %(default)s)")
-    add("--resume", action=argparse.BooleanOptionalAction, default=config.resume,
+    add("--resume", action=argparse.BooleanOptionalAction,
         help="continue from the run folder's last checkpoint; --no-resume moves an existing "
              "run folder aside and starts afresh (default: resume)")
-    add("--log-every-n-steps", type=positive_int, default=config.log_every_n_steps,
+    add("--log-every-n-steps", type=positive_int,
         help="TensorBoard step scalars every N steps (default %(default)s)")
-    add("--checkpoint-every-n-steps", type=positive_int, default=config.checkpoint_every_n_steps,
+    add("--checkpoint-every-n-steps", type=positive_int,
         help="checkpoint inside epochs too (default: at the end of each epoch)")
-    add("--steps-per-execution", type=positive_int, default=config.steps_per_execution,
+    add("--steps-per-execution", type=positive_int,
         help="training steps per tf.function call (default %(default)s)")
-    add("--profile-steps", type=step_range, default=config.profile_steps,
+    add("--profile-steps", type=step_range,
         help="A,B: trace global steps A to B with tf.profiler into RUN_DIR/train "
              "(TensorBoard's Profile tab)")
-    add("--verbose", type=int, choices=[0, 1, 2], default=config.verbose,
+    add("--verbose", type=int, choices=[0, 1, 2],
         help="0 silent, 1 progress bar, 2 one line per epoch (default %(default)s)")
-    if unknown:
-        raise ValueError(f"helps names flags that are not common flags: {sorted(unknown)}")
+    if helps:
+        raise ValueError(f"helps names flags that are not common flags: {sorted(helps)}")
     return parser
 
 

@@ -111,23 +111,84 @@ class App:
 
 
 class Run:
-    """One run of an app: its config, strategy, precision policy and run folder."""
+    """One run of an app: strategy, seed, precision policy and run folder, in this order.
 
-    def __init__(self, app, config, strategy, policy):
-        from kerasnotes.training.strategy import is_chief
+    The steps an app's `main(config)` takes with it:
 
-        self.app, self.config, self.strategy, self.policy = app, config, strategy, policy
-        self.folder = RunFolder(config, app.run_name(config), chief=is_chief(strategy))
+        with Run(config, run_name(config)) as run:   # flags checked; folder checked (reads)
+            data = load_data(config)                 # every input read and checked
+            with run.strategy.scope():
+                model, optimizer = ...
+            trainer = run.trainer(model, loss, optimizer, metrics, callbacks=[...])
+            trainer.fit(data.train, epochs=config.epochs, validation_data=data.validation)
+            export_path = run.export(Server(float32_copy(model), ...))
+            run.report(results, export_path, data.name)
+
+    The run folder is opened (locked, moved aside for --no-resume, its saved settings
+    compared, config.json written) only by `run.trainer` or `run.start`, once every input
+    has been read: a bad input never touches it. Leaving the `with` block restores the
+    Keras dtype policy (apps run in-process by tests and notebooks).
+    """
+
+    def __init__(self, config, run_name):
+        import_tensorflow()
+        import keras
+
+        from kerasnotes.training.precision import resolve_precision, set_precision
+        from kerasnotes.training.strategy import choose_strategy, is_chief
+
+        self.config = config
+        # First: a multi-worker setup must precede every other TensorFlow op.
+        self.strategy = choose_strategy(config.strategy)
+        keras.utils.set_random_seed(config.seed)
+        self.policy, reason = resolve_precision(getattr(config, "precision", "float32"))
+        if config.verbose and hasattr(config, "precision"):
+            print(f"Precision: {self.policy} ({reason})")
+        self._previous_policy = keras.mixed_precision.dtype_policy()
+        set_precision(self.policy)
+        self.folder = RunFolder(config, run_name, chief=is_chief(self.strategy))
         self.run_dir = self.folder.path
+        self._started = False
+        try:
+            self.folder.check()  # read-only: a --logdir that may not be used fails first
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self):
+        """Restores the Keras dtype policy of before the run."""
+        import keras
+
+        keras.mixed_precision.set_dtype_policy(self._previous_policy)
+
+    def open_folder(self):  # the App framework's name, until every app is a main(config)
+        self.folder.open()
+
+    def start_training(self):  # the App framework's name, until every app is a main(config)
+        self.start()
+
+    def start(self):
+        """Opens the run folder (lock, --no-resume's move aside, settings check) and writes
+        config.json: call it once every input is valid, before anything writes into the
+        folder (`trainer` calls it; once per run)."""
+        if not self._started:
+            self.folder.open()
+            self.folder.write_config()
+            self._started = True
 
     def trainer(self, model, loss, optimizer, metrics=(), callbacks=(), run_dir=None,
                 **options):
-        """A Trainer with the run's common settings (logging, checkpoints, profile); opens
-        the run folder first, if the app has not (the Trainer writes into it)."""
+        """A `Trainer` with the run's settings (strategy, logging, checkpoints, profile,
+        verbosity) writing into `run_dir` (default the run folder); starts the run first."""
         from kerasnotes.training.trainer import Trainer
 
-        self.open_folder()
-
+        self.start()
         config = self.config
         profile = (tuple(int(s) for s in config.profile_steps.split(","))
                    if config.profile_steps else None)
@@ -138,8 +199,7 @@ class Run:
                         checkpoint_every_n_steps=config.checkpoint_every_n_steps,
                         steps_per_execution=config.steps_per_execution,
                         profile_steps=profile, verbose=config.verbose)
-        settings.update(options)
-        return Trainer(model, loss, optimizer, metrics, **settings)
+        return Trainer(model, loss, optimizer, metrics, **settings | options)
 
     def test_faults(self, run_dir=None):
         """The test-only callbacks `KERASNOTES_FAIL_AT` and `KERASNOTES_POISON_AT` ask for
@@ -152,23 +212,14 @@ class Run:
                   FaultInjection.from_environment(checkpoints)]
         return [callback for callback in faults if callback is not None]
 
-    def open_folder(self):
-        """Locks the run folder, moves it aside (--no-resume), checks the saved settings:
-        call it once every input is valid, before anything is written into it (once)."""
-        self.folder.open()
-
-    def start_training(self):
-        """Opens the run folder (if not yet) and writes config.json: called once data and
-        model are ready."""
-        self.open_folder()
-        self.folder.write_config()
-
-    def export(self, server, signatures):
-        """Writes `saved_models/<task>/<next version>/` (or --export-dir); returns it."""
+    def export(self, server, signatures=None):
+        """Writes `server` (a `tf.Module`; its `signatures()` unless given) as
+        `saved_models/<task>/<next version>/` (or --export-dir); returns the path."""
         from kerasnotes.serving.export import export_saved_model
 
         base = self.config.export_dir or os.path.join("saved_models", self.config.task)
         faults = [c for c in self.test_faults() if hasattr(c, "on_export")]
+        signatures = server.signatures() if signatures is None else signatures
         return export_saved_model(server, base, signatures, strategy=self.strategy,
                                   on_written=faults[0].on_export if faults else None)
 
@@ -208,47 +259,30 @@ def parse_config(app, argv=None):
 
 
 def run_app(app, argv=None):
-    """Runs `python -m apps.<task> ARGV`; returns `(metrics, export_path)`."""
+    """Runs `python -m apps.<task> ARGV` of an `App`; returns `(metrics, export_path)`."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["predict"] and app.predict is not None:
         return run_predict(app, argv[1:])
     config = parse_config(app, argv)
-    import_tensorflow()
-    import keras
-
-    from kerasnotes.training.precision import resolve_precision, set_precision
-    from kerasnotes.training.strategy import choose_strategy
-
-    strategy = choose_strategy(config.strategy)  # first: multi-worker setup precedes other ops
-    keras.utils.set_random_seed(config.seed)
-    policy, reason = resolve_precision(config.precision)
-    if config.verbose:
-        print(f"Precision: {policy} ({reason})")
-    previous_policy = keras.mixed_precision.dtype_policy()
-    set_precision(policy)
-    try:
-        return _run(app, config, strategy, policy)
-    finally:  # an app run in-process (tests, notebooks) leaves the global policy as it was
-        keras.mixed_precision.set_dtype_policy(previous_policy)
+    with Run(config, app.run_name(config)) as run:
+        run.app = app
+        return _run(app, config, run)
 
 
-def _run(app, config, strategy, policy):
-    run = Run(app, config, strategy, policy)
-    run.folder.check()  # read-only: a --logdir that may not be used fails before any work
+def _run(app, config, run):
     trained = app.train(run) if app.train is not None else None
     if trained is not None:
         metrics, export_path, data_name = trained
         run.report(metrics, export_path, data_name)
         return metrics, export_path
     data = app.build_data(config)
-    with strategy.scope():
+    with run.strategy.scope():
         model, optimizer = app.build_model(config, data)
     loss, metrics = app.loss_and_metrics(config, data, model)
-    run.open_folder()  # every input is valid: only now lock, move aside, compare settings
+    run.folder.open()  # every input is valid: only now lock, move aside, compare settings
     callbacks = app.callbacks(run, data, model) if app.callbacks else []
     options = app.trainer_options(config) if app.trainer_options else {}
     trainer = run.trainer(model, loss, optimizer, metrics, callbacks, **options)
-    run.start_training()
     trainer.fit(data.train, epochs=config.epochs, validation_data=data.validation)
     if app.evaluate is not None:
         results = app.evaluate(run, data, model, trainer)
@@ -285,10 +319,20 @@ def run_predict(app, argv):
 
 
 def cli(app, argv=None):
-    """Entry point of `python -m apps.<task>`: expected failures print one line and exit
-    with the codes of the module docstring (KERASNOTES_DEBUG=1 shows the traceback)."""
+    """`python -m apps.<task>` of an `App` (see `run_cli`)."""
+    run_cli(app.task, lambda config: run_app(app, argv), lambda argv: None, argv)
+
+
+def run_cli(task, main, parse_args, argv=None, predict=None):
+    """Entry point of `python -m apps.<task>`: `main(parse_args(argv))`, or
+    `predict(argv[1:])` for the `predict` subcommand. Expected failures print one line and
+    exit with the codes of the module docstring (KERASNOTES_DEBUG=1 shows the traceback)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        run_app(app, argv)
+        if argv[:1] == ["predict"] and predict is not None:
+            predict(argv[1:])
+        else:
+            main(parse_args(argv))
     except KeyboardInterrupt:
         print("\nInterrupted: rerun the same command to resume from the last checkpoint.",
               file=sys.stderr)
@@ -306,24 +350,42 @@ def cli(app, argv=None):
         if os.environ.get("KERASNOTES_DEBUG"):
             raise
         if isinstance(error, Preempted):
-            print(f"python -m apps.{app.task}: preempted: {error}", file=sys.stderr)
+            print(f"python -m apps.{task}: preempted: {error}", file=sys.stderr)
             sys.exit(EXIT_PREEMPTED)
         lost = lost_worker_error(error)
         if lost is not None:
-            print(f"python -m apps.{app.task}: error: {lost}", file=sys.stderr)
+            print(f"python -m apps.{task}: error: {lost}", file=sys.stderr)
             sys.exit(EXIT_WORKER_LOST)
         if isinstance(error, NonFiniteLossError):
-            print(f"python -m apps.{app.task}: error: {error}", file=sys.stderr)
+            print(f"python -m apps.{task}: error: {error}", file=sys.stderr)
             sys.exit(EXIT_DIVERGED)
         if isinstance(error, (ValueError, OSError)):
-            print(f"python -m apps.{app.task}: error: {_one_line(error)}", file=sys.stderr)
+            print(f"python -m apps.{task}: error: {_one_line(error)}", file=sys.stderr)
             sys.exit(EXIT_BAD_INPUT)
         if _out_of_memory(error):
-            print(f"python -m apps.{app.task}: error: out of memory ({_one_line(error)[:300]}); "
+            print(f"python -m apps.{task}: error: out of memory ({_one_line(error)[:300]}); "
                   "lower --batch-size or the size flags (--resize, --image-size, ...)",
                   file=sys.stderr)
             sys.exit(EXIT_BAD_INPUT)
         raise
+
+
+def predict_cli(task, add_flags, predict, argv):
+    """`python -m apps.<task> predict --model-dir DIR ...`: `predict(args, export_path)` on
+    the newest export in DIR, with the flags `add_flags(parser)` adds."""
+    parser = flags.AppArgumentParser(prog=f"python -m apps.{task} predict",
+                                     description=f"Run a {task} export on new input.")
+    parser.add_argument("--model-dir", "--model", dest="model_dir",
+                        default=os.path.join("saved_models", task),
+                        help="an export version folder, or an export base whose highest "
+                             "version is used (default %(default)s)")
+    add_flags(parser)
+    args = parser.parse_args(argv)
+    import_tensorflow()
+    from kerasnotes.serving.export import resolve_export
+
+    export_path = resolve_export(args.model_dir, hint=f"train first with python -m apps.{task}")
+    return predict(args, export_path)
 
 
 def _out_of_memory(error):

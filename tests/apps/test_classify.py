@@ -2,7 +2,6 @@
 
 import functools
 import os
-import types
 
 import numpy as np
 import pytest
@@ -90,18 +89,17 @@ def test_defaults_are_visible_in_the_config():
 @pytest.mark.parametrize("name", ["alexnet", "vgg11", "nin", "googlenet", "resnet18", "densenet"])
 def test_every_cnn_builds_at_its_default_size(name):
     config = classify.parse_args(["--model", name, "--width-divisor", "16"])
-    data = types.SimpleNamespace(num_classes=10, image_shape=(28, 28, 1))
-    model, _ = classify.build_model(config, data)
+    model = classify.build_model(config, 10, (config.resize, config.resize, 1))
     assert model.input_shape == (None, config.resize, config.resize, 1)
     assert model.output_shape == (None, 10)
 
 
 def test_cnn_trains_in_process_with_resize(tmp_path):
-    metrics, _ = classify.main([
+    metrics, _ = classify.main(classify.parse_args([
         "--model", "resnet18", "--width-divisor", "16", "--resize", "32", *TINY,
         "--epochs", "1", "--logdir", str(tmp_path / "run"),
         "--export-dir", str(tmp_path / "export"), "--verbose", "0",
-    ])
+    ]))
     assert np.isfinite(metrics["test_loss"])
     served = tf.saved_model.load(str(tmp_path / "export" / "1")).signatures["serving_default"]
     assert served(images=tf.zeros((2, 28, 28, 1), tf.uint8))["class_ids"].shape == (2,)
@@ -109,9 +107,9 @@ def test_cnn_trains_in_process_with_resize(tmp_path):
 
 @pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
 def test_mixed_precision_trains_and_exports_float32(tmp_path, capsys, precision):
-    metrics, export_path = classify.main([
+    metrics, export_path = classify.main(classify.parse_args([
         *TINY, "--epochs", "1", "--precision", precision, "--logdir", str(tmp_path / "run"),
-        "--export-dir", str(tmp_path / "export")])
+        "--export-dir", str(tmp_path / "export")]))
     assert f"Precision: {precision}" in capsys.readouterr().out
     assert np.isfinite(metrics["test_loss"]) and 0.0 <= metrics["test_accuracy"] <= 1.0
     served = tf.saved_model.load(export_path).signatures["serving_default"]
@@ -136,11 +134,11 @@ def test_fashion_mnist_through_tfds_mock(tmp_path, capsys):
     import tensorflow_datasets as tfds
 
     with tfds.testing.mock_data(num_examples=32):
-        metrics, export_path = classify.main([
+        metrics, export_path = classify.main(classify.parse_args([
             "--data", "fashion_mnist", "--data-dir", str(tmp_path / "tfds"), "--epochs", "1",
             "--batch-size", "16", "--model", "softmax", "--logdir", str(tmp_path / "run"),
             "--export-dir", str(tmp_path / "export"), "--verbose", "0",
-        ])
+        ]))
     out = capsys.readouterr().out
     assert "Fashion-MNIST" in out or "fashion" in out.lower()
     assert 0.0 <= metrics["test_accuracy"] <= 1.0 and np.isfinite(metrics["test_loss"])

@@ -146,7 +146,7 @@ def _scale(images, labels):
 
 
 def make_classification_dataset(images, labels, batch_size, shuffle_seed=None, epoch=0,
-                                drop_remainder=False):
+                                drop_remainder=False, resize=None):
     """Batches of `(float32 images in [0, 1], int32 labels)` for one pass over the data.
 
     With `shuffle_seed`, the whole set is shuffled by the permutation
@@ -167,6 +167,8 @@ def make_classification_dataset(images, labels, batch_size, shuffle_seed=None, e
         shuffle_seed: `None` (no shuffling) or a non-negative integer.
         epoch: non-negative epoch index, added to `shuffle_seed`.
         drop_remainder: drop the last partial batch (fixed batch shapes).
+        resize: `(height, width)` to resize the scaled images to (bilinear,
+            `tf.image.resize`), or `None` to keep their size.
 
     Returns:
         a `tf.data.Dataset` of `(images float32 (B, h, w, c), labels int32 (B,))`.
@@ -212,4 +214,8 @@ def make_classification_dataset(images, labels, batch_size, shuffle_seed=None, e
     dataset = tf.data.Dataset.from_tensor_slices((images, labels))
     dataset = dataset.batch(int(batch_size), drop_remainder=drop_remainder)
     dataset = dataset.map(_scale, num_parallel_calls=tf.data.AUTOTUNE)
+    if resize is not None and tuple(resize) != tuple(images.shape[1:3]):
+        size = tuple(int(side) for side in resize)
+        dataset = dataset.map(lambda x, y: (tf.image.resize(x, size), y),
+                              num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
