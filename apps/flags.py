@@ -40,18 +40,6 @@ class RunConfig:
     verbose: int = 1
 
 
-@dataclasses.dataclass
-class CommonConfig(RunConfig):
-    """The common flags of the apps not yet written as a `main(config)`."""
-
-    epochs: int = 10
-    batch_size: int = 256
-    lr: float = 0.1
-    data: str = "synthetic"
-    export_dir: str = None
-    precision: str = "float32"
-
-
 def _number(text):
     try:
         value = float(text)
@@ -255,14 +243,6 @@ def pretrained_weights_installed():
     return importlib.util.find_spec(PRETRAINED_WEIGHTS_PACKAGE[1]) is not None
 
 
-def refuse_other_data(parser, config, embedded, file_flag):
-    """Stops with a usage error unless `--data` is `embedded`, the app's embedded corpus (its
-    files come with another flag, `file_flag PATH`)."""
-    if config.data != embedded:
-        parser.error(f"--data must be {embedded!r} (the embedded corpus); received "
-                     f"{config.data!r}. Give a text file with {file_flag} PATH")
-
-
 class AppArgumentParser(argparse.ArgumentParser):
     """argparse without its surprises for a new user: no prefix matching (`--epoch 3` is
     not taken as `--epochs 3`), and a bad flag is one `error:` line first, with the closest
@@ -299,6 +279,8 @@ def make_parser(config, description, helps=None, default_logdir=None):
         description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    # Every flag's default is its config field's: an app's `add_argument` needs no `default=`.
+    parser.set_defaults(**dataclasses.asdict(config))
     group = parser.add_argument_group("common flags")
     helps = dict(helps or {})
     fields = {field.name for field in dataclasses.fields(config)}
@@ -306,8 +288,7 @@ def make_parser(config, description, helps=None, default_logdir=None):
     def add(flag, **options):
         help_text = helps.pop(flag, options["help"])
         if flag.removeprefix("--").replace("-", "_") in fields:
-            name = flag.removeprefix("--").replace("-", "_")
-            group.add_argument(flag, default=getattr(config, name), **options | {"help": help_text})
+            group.add_argument(flag, **options | {"help": help_text})
 
     add("--epochs", type=positive_int,
         help="total epochs; a resumed run trains the ones left (default %(default)s)")

@@ -30,78 +30,49 @@ of an epoch (training and its checkpoint; the first epoch, which traces the step
 out when there are several).
 """
 
-
 import dataclasses
 import os
 import statistics
 import time
 
 from apps import flags
-from apps.runner import App, parse_config
+from apps.optimizer_registry import NOTES_OPTIMIZERS, default_hyperparameters, make_optimizer
+from apps.runner import Run, run_cli
+from apps.tensorflow_startup import import_tensorflow
 
-# The notes' optimizers (kerasnotes.optimizers.by_name has their default hyperparameters;
-# it imports Keras, so --help does not import it).
-OPTIMIZER_NAMES = ("sgd", "momentum", "adagrad", "rmsprop", "adadelta", "adam")
+OPTIMIZER_NAMES = tuple(NOTES_OPTIMIZERS)
 
 
 @dataclasses.dataclass
-class OptimizersConfig(flags.CommonConfig):
+class OptimizersConfig(flags.RunConfig):
     task: str = "optimizers"
-    epochs: int = 4
-    batch_size: int = 10
-    lr: float = None
-    csv: str = None
+    csv: str = None  # None: the synthetic data
+    num_rows: int = None
     optimizers: str = ",".join(OPTIMIZER_NAMES)
     hparam: list = dataclasses.field(default_factory=list)
-    hidden_units: str = ""
+    hidden_units: str = ""  # linear regression, as in d2l
     sampling: str = "without_replacement"
     clip_global_norm: float = None
-    num_rows: int = None
+    epochs: int = 4
+    batch_size: int = 10
+    lr: float = None  # None: each optimizer's default
+    precision: str = "float32"
     log_every_n_steps: int = 10
 
 
-def parse_optimizer_names(text):
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in OPTIMIZER_NAMES]
-    if not names or unknown:
-        raise ValueError(f"--optimizers must name some of {', '.join(OPTIMIZER_NAMES)}; "
-                         f"received {text!r}")
-    return names
+def run_name(config):
+    return "synthetic" if not config.csv else os.path.splitext(os.path.basename(config.csv))[0]
 
 
-def resolve_hyperparameters(config):
-    """`{optimizer: {key: value}}`: the defaults, then --lr, then each --hparam."""
-    from kerasnotes.optimizers.by_name import default_hyperparameters
-
-    chosen = {name: default_hyperparameters(name)
-              for name in parse_optimizer_names(config.optimizers)}
-    if config.lr is not None:
-        for values in chosen.values():
-            values["learning_rate"] = config.lr
-    for item in config.hparam:
-        key, _, text = item.partition("=")
-        name, _, parameter = key.strip().partition(".")
-        if (not text or name not in OPTIMIZER_NAMES
-                or parameter not in default_hyperparameters(name)):
-            raise ValueError(
-                "--hparam must be NAME.KEY=VALUE with NAME one of "
-                f"{', '.join(OPTIMIZER_NAMES)} and "
-                f"KEY one of its hyperparameters (e.g. momentum.gamma=0.9); received {item!r}"
-            )
-        try:
-            value = float(text)
-        except ValueError:
-            raise ValueError(f"--hparam {item!r}: {text!r} is not a number") from None
-        if name in chosen:
-            chosen[name][parameter] = value
-    return chosen
-
-
-def add_flags(parser, defaults):
+def parse_args(argv=None):
+    defaults = OptimizersConfig()
+    parser = flags.make_parser(
+        defaults, __doc__, {"--lr": "learning rate of every optimizer (default: each one's own, "
+                                    "see above)"},
+        default_logdir=f"runs/optimizers/{run_name(defaults)}")
     add = parser.add_argument_group("optimizer comparison flags").add_argument
-    add("--csv", default=None,
-        help="regression table to use instead of the synthetic data: numbers, comma or "
-             "whitespace separated, last column the target")
+    add("--csv", help="regression table to use instead of the synthetic data: numbers, comma "
+        "or whitespace separated, last column the target")
     add("--optimizers", default=defaults.optimizers,
         help="comma-separated optimizers to compare (default %(default)s)")
     add("--hparam", action="append", default=[], metavar="NAME.KEY=VALUE",
@@ -112,49 +83,63 @@ def add_flags(parser, defaults):
              "regression, as in d2l")
     add("--sampling", choices=flags.SAMPLING_MODES, default=defaults.sampling,
         help="minibatches drawn without or with replacement (default %(default)s)")
-    add("--clip-global-norm", type=flags.positive_float, default=None,
+    add("--clip-global-norm", type=flags.positive_float,
         help="clip each gradient to this global norm (default: no clipping)")
-    add("--num-rows", type=flags.positive_int, default=None,
-        help="use only the first N rows (quick runs)")
-
-
-def finish_config(config, parser):
-    """Checks --optimizers and every --hparam now, before training starts."""
+    add("--num-rows", type=flags.positive_int, help="use only the first N rows (quick runs)")
+    config = flags.to_config(OptimizersConfig, parser.parse_args(argv))
     try:
         resolve_hyperparameters(config)
     except ValueError as error:
         parser.error(str(error))
     flags.check_hidden_units("--hidden-units", config.hidden_units)
+    return config
 
 
-def parse_args(argv=None):
-    return parse_config(APP, argv)
+def resolve_hyperparameters(config):
+    """`{optimizer: {key: value}}`: the defaults, then --lr, then each --hparam."""
+    names = [n.strip() for n in config.optimizers.split(",") if n.strip()]
+    if not names or set(names) - set(OPTIMIZER_NAMES):
+        raise ValueError(f"--optimizers must name some of {', '.join(OPTIMIZER_NAMES)}; "
+                         f"received {config.optimizers!r}")
+    chosen = {name: default_hyperparameters(name) for name in names}
+    if config.lr is not None:
+        for values in chosen.values():
+            values["learning_rate"] = config.lr
+    for item in config.hparam:
+        key, _, text = item.partition("=")
+        name, _, parameter = key.strip().partition(".")
+        if (not text or name not in OPTIMIZER_NAMES
+                or parameter not in default_hyperparameters(name)):
+            raise ValueError(f"--hparam must be NAME.KEY=VALUE with NAME one of "
+                             f"{', '.join(OPTIMIZER_NAMES)} and KEY one of its hyperparameters "
+                             f"(e.g. momentum.gamma=0.9); received {item!r}")
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(f"--hparam {item!r}: {text!r} is not a number") from None
+        if parameter == "decay_rate" and not 0 < value <= 1:
+            raise ValueError(f"--hparam sgd.decay_rate must be in (0, 1]; received {text}")
+        if name in chosen:
+            chosen[name][parameter] = value
+    return chosen
 
 
-def run_name(config):
-    return "synthetic" if not config.csv else os.path.splitext(os.path.basename(config.csv))[0]
-
-
-def build_dataset(config):
+def load_data(config):
     """`(features, targets (N, 1), name)`, standardized (z-scores of every column)."""
     from kerasnotes.data.tabular import regression_table
 
     if config.csv:
         x, y = regression_table.read_regression_csv(config.csv)
         name = f"regression table {config.csv}"
-    elif config.data == "synthetic":
+    else:
         x, y = regression_table.synthetic_regression(seed=config.seed)
         name = regression_table.SYNTHETIC_NAME
-    else:
-        raise ValueError(f"--data must be 'synthetic' (use --csv PATH for a file); "
-                         f"received {config.data!r}")
     if config.num_rows:
         x, y = x[:config.num_rows], y[:config.num_rows]
     if len(y) < 2:
         raise ValueError(f"{name}: need at least 2 rows; found {len(y)}")
-    name = f"{name}: {len(y)} rows, {x.shape[1]} features"
     return (regression_table.standardize(x), regression_table.standardize(y).reshape(-1, 1),
-            name)
+            f"{name}: {len(y)} rows, {x.shape[1]} features")
 
 
 def build_model(config, num_features):
@@ -164,30 +149,26 @@ def build_model(config, num_features):
     x = inputs
     for i, units in enumerate(flags.hidden_layers(config.hidden_units)):
         x = keras.layers.Dense(units, activation="relu", name=f"hidden{i + 1}")(x)
-    outputs = keras.layers.Dense(1, name="prediction")(x)
-    return keras.Model(inputs, outputs, name="regression")
+    return keras.Model(inputs, keras.layers.Dense(1, name="prediction")(x), name="regression")
 
 
-def train_with(run, name, hyperparameters, x, y):
-    """Trains a fresh model with one optimizer in `run_dir/name`; returns
-    `(final loss, median seconds per epoch or None when no epoch was left to train)`."""
+def train_with(run, name, optimizer, x, y):
+    """Trains a fresh model (the same initial weights every time) with `optimizer` in
+    `run_dir/name`; returns `(final loss, median seconds per epoch, or None when no epoch
+    was left to train)`."""
     import keras
 
     from kerasnotes.data.tabular.minibatch_sampling import make_minibatch_dataset
     from kerasnotes.losses.squared_loss import SquaredLoss
-    from kerasnotes.optimizers.by_name import make_optimizer
 
     config = run.config
-    keras.utils.set_random_seed(config.seed)  # the same initial weights for every optimizer
-    steps_per_epoch = -(-len(y) // config.batch_size)
+    keras.utils.set_random_seed(config.seed)
     with run.strategy.scope():
         model = build_model(config, x.shape[1])
-        optimizer = make_optimizer(name, hyperparameters, steps_per_epoch)
-    replacement = config.sampling == "with_replacement"
 
     def train_data(epoch):
-        return make_minibatch_dataset((x, y), config.batch_size, replacement=replacement,
-                                      seed=config.seed, epoch=epoch)
+        return make_minibatch_dataset((x, y), config.batch_size, seed=config.seed, epoch=epoch,
+                                      replacement=config.sampling == "with_replacement")
 
     # Seconds per epoch: between the ends of consecutive epochs (the first epoch, which
     # also traces the step function, only counts when it is the only one trained).
@@ -200,8 +181,7 @@ def train_with(run, name, hyperparameters, x, y):
     trainer.fit(train_data, epochs=config.epochs)
     durations = [b - a for a, b in zip(epoch_ends, epoch_ends[1:], strict=False)]
     seconds = statistics.median(durations[1:] or durations) if durations else None
-    final_loss = trainer.evaluate(make_minibatch_dataset((x, y), len(y), seed=None))["loss"]
-    return final_loss, seconds
+    return trainer.evaluate(make_minibatch_dataset((x, y), len(y), seed=None))["loss"], seconds
 
 
 def format_table(rows):
@@ -214,34 +194,38 @@ def format_table(rows):
     return "\n".join(lines)
 
 
-def train(run):
-    """One model per optimizer, from the same weights on the same batches; the table."""
-    import tensorflow as tf
+def main(config):
+    """One model per optimizer, from the same weights on the same batches, and the table;
+    returns `({final_loss_<optimizer>: loss}, None)` (nothing is exported)."""
+    tf = import_tensorflow()  # first, without its start-up lines
 
-    config = run.config
-    # One Trainer per optimizer traces the same step functions again; TensorFlow's
-    # "triggered tf.function retracing" warning about that is expected here.
-    tf.get_logger().setLevel("ERROR")
-    chosen = resolve_hyperparameters(config)
-    x, y, data_name = build_dataset(config)
-    print(f"Data: {data_name}; batch size {config.batch_size}, {config.epochs} epochs, "
-          f"optimizers {', '.join(chosen)}")
-    run.start_training()
-    rows = []
-    for name, hyperparameters in chosen.items():
-        if config.verbose:
-            print(f"--- {name}: " + ", ".join(f"{k}={v:g}" for k, v in hyperparameters.items()))
-        rows.append((name, hyperparameters, *train_with(run, name, hyperparameters, x, y)))
-    print()
-    print(format_table(rows))
-    return {f"final_loss_{name}": loss for name, _, loss, _ in rows}, None, data_name
+    with Run(config, run_name(config)) as run:
+        # One Trainer per optimizer traces the same step functions again; TensorFlow's
+        # "triggered tf.function retracing" warning about that is expected here.
+        tf.get_logger().setLevel("ERROR")
+        chosen = resolve_hyperparameters(config)
+        x, y, data_name = load_data(config)
+        print(f"Data: {data_name}; batch size {config.batch_size}, {config.epochs} epochs, "
+              f"optimizers {', '.join(chosen)}")
+        steps_per_epoch = -(-len(y) // config.batch_size)
+        with run.strategy.scope():  # every optimizer is checked before the run folder opens
+            optimizers = {name: make_optimizer(name, values, steps_per_epoch)
+                          for name, values in chosen.items()}
+        rows = []
+        for name, values in chosen.items():
+            if config.verbose:
+                print(f"--- {name}: " + ", ".join(f"{k}={v:g}" for k, v in values.items()))
+            rows.append((name, values, *train_with(run, name, optimizers[name], x, y)))
+        print()
+        print(format_table(rows))
+        results = {f"final_loss_{name}": loss for name, _, loss, _ in rows}
+        run.report(results, None, data_name)
+    return results, None
 
 
-APP = App(task="optimizers", config_class=OptimizersConfig, doc=__doc__, add_flags=add_flags,
-          finish_config=finish_config, run_name=run_name, train=train)
+def cli(argv=None):
+    run_cli("optimizers", main, parse_args, argv)
 
-main = APP.main
-cli = APP.cli
 
 if __name__ == "__main__":
-    APP.cli()
+    cli()

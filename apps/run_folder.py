@@ -1,34 +1,17 @@
 """The run folder of an app: its name, its owner mark, its lock, and its config.json.
 
-`runs/<task>/<run name>/` (or `--logdir`) holds config.json (the resolved settings, with a
-history of the settings changed on resume), TensorBoard events and checkpoints. Rules:
-
-- a run folder is identified by its resolved real path: `runs/x`, `./runs/x`, the absolute
-  path, a symlink to it, or its new path after `mv` all resume the same run (config.json
-  keeps `logdir` as information, it is never compared);
-- the project marks the folders it creates (`.kerasnotes-run`, a small JSON: task, created
-  time). An existing non-empty folder without the mark is refused (the user's own folder,
-  e.g. `--logdir ../thesis`), unless it is a run folder of an earlier version: config.json
-  and only names a run writes (`RUN_ENTRIES`); it is then marked and resumed. A file, the
-  working directory, a folder containing it, the home folder and `/` are never run folders;
-- one process at a time: the folder is locked (`fcntl.flock` on `.lock`, released when the
-  process ends, even by kill -9); a second process is refused, naming the holder's PID;
-- rerunning the same command resumes; a folder holding a run of other settings is refused
-  with the settings that differ, except those in `RESUMABLE_CHANGES` (the learning rate,
-  the number of epochs, logging): those are allowed, said in one line and recorded;
-- `--no-resume` moves an existing folder aside to `<folder>.old-<time>` (never resumes it,
-  never deletes), and only a folder this project created that holds nothing but what a run
-  writes: a foreign entry (e.g. notes.txt) is named and nothing moves;
-- `check()` is read-only and runs before the data is read; `open()` (lock, move aside,
-  settings check, mark) runs once every input is valid, so a typo in --data neither moves
-  a run aside nor hides behind a settings difference; config.json is written only when
-  training starts, so a failed start leaves nothing that blocks the next command.
-
-Example:
+The rules (README, "Apps", says them for users): a run folder is identified by its real path
+(a symlink or a moved folder resumes the same run; `logdir` in config.json is information);
+the apps mark the folders they create (`.kerasnotes-run`) and refuse any other non-empty
+folder (but a run folder of an earlier version: config.json and only `RUN_ENTRIES`), a file,
+the working directory or a folder containing it, the home folder and `/`; one process at a
+time holds the folder (`fcntl.flock` on `.lock`); a folder of other settings is refused with
+the settings that differ (but `RESUMABLE_CHANGES`, said and recorded); `--no-resume` moves
+only a marked folder holding only run entries aside to `<folder>.old-<time>`, never deletes.
 
     >>> folder = RunFolder(config, "lenet")  # config.logdir None: runs/classify/lenet
-    >>> folder.check()                       # before reading data: raises ValueError
-    >>> folder.open()                        # after: lock, --no-resume, settings check
+    >>> folder.check()                       # read only, before reading data: ValueError
+    >>> folder.open()                        # once every input is valid: lock, move, compare
     >>> folder.write_config()                # when training starts
 """
 

@@ -1,15 +1,6 @@
-"""The one runner every app is declared over: `App` (what a task knows) and `run_app`.
-
-An app declares its config dataclass, its flags and a few functions; the runner does the
-rest, in this order: flags -> strategy -> seed -> precision -> run folder check (read-only:
-may --logdir be used, and moved aside?) -> data -> model and optimizer (under the strategy's
-scope), loss and metrics -> run folder opened (lock, --no-resume's move aside, settings
-check: only once every input is valid) -> Trainer (with the app's callbacks) -> config.json
--> fit -> evaluation -> export (a float32 copy of the model, written atomically) -> the
-report. `python -m apps.<task> predict ...` runs the app's `predict` on the newest export.
-Apps whose training is not one `fit` (K-fold cross-validation, several optimizers,
-fine-tuning's two phases) give `train(run)` and use `run.trainer(...)` and `run.export(...)`
-for each phase.
+"""The steps every app's `main(config)` takes, in order: `Run` (strategy, seed, precision,
+run folder), `run.trainer`, `run.export`, `run.report`; and `run_cli`, the entry point of
+`python -m apps.<task>` (`predict_cli` for an app's `predict` subcommand).
 
 Exit codes: 0 done; 2 bad input (one `error:` line naming the flag, file or shape);
 3 training diverged (NaN/Inf; nothing non-finite was saved, rerun with a lower --lr to
@@ -18,96 +9,27 @@ naming it; restart every worker to resume); 75 preempted (SIGTERM: a checkpoint 
 current step was saved, by every worker; rerun the same command to resume); 130 interrupted
 (Ctrl-C; rerun to resume); `FAULT_EXIT_CODE` (97) only under test fault injection.
 
-Example (a whole app; see apps/classify.py):
+An app (apps/classify.py is the shortest full example):
 
-    APP = App(task="classify", config_class=ClassifyConfig, doc=__doc__, add_flags=add_flags,
-              run_name=lambda config: config.model, build_data=build_data,
-              build_model=build_model, loss_and_metrics=loss_and_metrics,
-              build_server=build_server)
-    main = APP.main
+    def main(config):
+        with Run(config, run_name(config)) as run:
+            ...                                   # data, model, run.trainer(...).fit(...)
+        return results, export_path
 
-    if __name__ == "__main__":
-        APP.cli()
+    def cli(argv=None):
+        run_cli("classify", main, parse_args, argv)
 """
 
-import dataclasses
 import os
 import sys
-from collections.abc import Callable
 
 from apps import flags
-from apps.run_folder import RunFolder, safe_name
-from apps.tensorflow_startup import harmless_startup_lines_hidden, import_tensorflow
+from apps.run_folder import RunFolder
+from apps.tensorflow_startup import import_tensorflow
 
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
 EXIT_INTERRUPTED = 130
-
-
-@dataclasses.dataclass
-class App:
-    """What one task declares. Every function gets the resolved config first.
-
-    Attributes:
-        task: the name in `python -m apps.<task>`, `runs/<task>`, `saved_models/<task>`.
-        config_class: a `flags.CommonConfig` subclass with the app's defaults.
-        doc: the app's description (its module docstring) for `--help`.
-        add_flags: `add_flags(parser, defaults)` adds the app's own flags.
-        common_flag_help: `{flag: text}`, the app's help for common flags whose meaning
-            it narrows (e.g. word2vec's `--lr`).
-        finish_config: `finish_config(config, parser)` fills derived defaults and checks
-            combinations (call `parser.error(...)` for a bad one).
-        run_name: `run_name(config)` -> the run folder's name under `runs/<task>/`.
-        build_data: `build_data(config)` -> an object with `name` (printed; says
-            "synthetic" for generated data), `train` (a dataset or `epoch -> dataset`),
-            `validation` (a dataset or None) and whatever the app's other functions need.
-        build_model: `build_model(config, data)` -> `(model, optimizer)`, called under the
-            strategy's scope and the precision policy.
-        loss_and_metrics: `loss_and_metrics(config, data, model)` -> `(loss, [metrics])`.
-        callbacks: `callbacks(run, data, model)` -> Keras callbacks (summaries, mAP, ...).
-        trainer_options: `trainer_options(config)` -> extra Trainer arguments
-            (`clip_global_norm`, ...).
-        evaluate: `evaluate(run, data, model, trainer)` -> `{name: value}` of the final
-            report (default: the Trainer's loss and metrics on `data.validation`, `val_`).
-        build_server: `build_server(config, data, model)` -> `(tf.Module, signatures)` of
-            the export, or None for no export (a model that cannot serve); `model` is a
-            float32 copy of the trained model.
-        after_export: `after_export(run, data, export_path)`, e.g. drawing detections.
-        train: `train(run)` -> `(metrics, export_path, data_name)`: replaces the standard
-            flow for apps that train in several phases (or another way); returning None
-            (e.g. for one value of a flag) keeps the standard flow. It reads and checks
-            every input first, then calls `run.start_training()` (which opens the run
-            folder) before anything writes into `run.run_dir`.
-        add_predict_flags, predict: the `predict` subcommand: `add_predict_flags(parser)`
-            and `predict(args, export_path)`.
-    """
-
-    task: str
-    config_class: type
-    doc: str
-    run_name: Callable
-    add_flags: Callable = None
-    common_flag_help: dict = None
-    finish_config: Callable = None
-    build_data: Callable = None
-    build_model: Callable = None
-    loss_and_metrics: Callable = None
-    callbacks: Callable = None
-    trainer_options: Callable = None
-    evaluate: Callable = None
-    build_server: Callable = None
-    after_export: Callable = None
-    train: Callable = None
-    add_predict_flags: Callable = None
-    predict: Callable = None
-
-    def main(self, argv=None):
-        """Runs the app in this process; returns `(metrics, export_path)` (for tests)."""
-        return run_app(self, argv)
-
-    def cli(self, argv=None):
-        """`python -m apps.<task>`: `cli` with the exit codes of the module docstring."""
-        cli(self, argv)
 
 
 class Run:
@@ -166,12 +88,6 @@ class Run:
         import keras
 
         keras.mixed_precision.set_dtype_policy(self._previous_policy)
-
-    def open_folder(self):  # the App framework's name, until every app is a main(config)
-        self.folder.open()
-
-    def start_training(self):  # the App framework's name, until every app is a main(config)
-        self.start()
 
     def start(self):
         """Opens the run folder (lock, --no-resume's move aside, settings check) and writes
@@ -240,89 +156,6 @@ class Run:
         print(f"TensorBoard: tensorboard --logdir {shown}")
 
 
-def parse_config(app, argv=None):
-    """The app's config from the command line (common flags + the app's own)."""
-    defaults = app.config_class()
-    try:
-        default_logdir = os.path.join("runs", app.task, safe_name(app.run_name(defaults)))
-    except (TypeError, AttributeError, ValueError):  # a name only the resolved config gives
-        default_logdir = None
-    parser = flags.make_parser(defaults, app.doc, app.common_flag_help, default_logdir)
-    if app.add_flags is not None:
-        app.add_flags(parser, defaults)
-    config = flags.to_config(app.config_class, parser.parse_args(argv))
-    if app.finish_config is not None:
-        # Checks may load TensorFlow (e.g. an optimizer's defaults): without its noise.
-        with harmless_startup_lines_hidden():
-            app.finish_config(config, parser)
-    return config
-
-
-def run_app(app, argv=None):
-    """Runs `python -m apps.<task> ARGV` of an `App`; returns `(metrics, export_path)`."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["predict"] and app.predict is not None:
-        return run_predict(app, argv[1:])
-    config = parse_config(app, argv)
-    with Run(config, app.run_name(config)) as run:
-        run.app = app
-        return _run(app, config, run)
-
-
-def _run(app, config, run):
-    trained = app.train(run) if app.train is not None else None
-    if trained is not None:
-        metrics, export_path, data_name = trained
-        run.report(metrics, export_path, data_name)
-        return metrics, export_path
-    data = app.build_data(config)
-    with run.strategy.scope():
-        model, optimizer = app.build_model(config, data)
-    loss, metrics = app.loss_and_metrics(config, data, model)
-    run.folder.open()  # every input is valid: only now lock, move aside, compare settings
-    callbacks = app.callbacks(run, data, model) if app.callbacks else []
-    options = app.trainer_options(config) if app.trainer_options else {}
-    trainer = run.trainer(model, loss, optimizer, metrics, callbacks, **options)
-    trainer.fit(data.train, epochs=config.epochs, validation_data=data.validation)
-    if app.evaluate is not None:
-        results = app.evaluate(run, data, model, trainer)
-    else:
-        results = {f"val_{k}": v for k, v in trainer.evaluate(data.validation).items()}
-    export_path = None
-    if app.build_server is not None:
-        from kerasnotes.training.precision import float32_copy
-
-        built = app.build_server(config, data, float32_copy(model))
-        export_path = run.export(*built) if built is not None else None
-    if app.after_export is not None and export_path:
-        app.after_export(run, data, export_path)
-    run.report(results, export_path, data.name)
-    return results, export_path
-
-
-def run_predict(app, argv):
-    """`python -m apps.<task> predict --model-dir DIR ...` on the newest export in DIR."""
-    parser = flags.AppArgumentParser(prog=f"python -m apps.{app.task} predict",
-                                     description=f"Run a {app.task} export on new input.")
-    parser.add_argument("--model-dir", "--model", dest="model_dir",
-                        default=os.path.join("saved_models", app.task),
-                        help="an export version folder, or an export base whose highest "
-                             "version is used (default %(default)s)")
-    app.add_predict_flags(parser)
-    args = parser.parse_args(argv)
-    import_tensorflow()
-    from kerasnotes.serving.export import resolve_export
-
-    export_path = resolve_export(args.model_dir, hint=f"train first with python -m apps."
-                                                      f"{app.task}")
-    return app.predict(args, export_path)
-
-
-def cli(app, argv=None):
-    """`python -m apps.<task>` of an `App` (see `run_cli`)."""
-    run_cli(app.task, lambda config: run_app(app, argv), lambda argv: None, argv)
-
-
 def run_cli(task, main, parse_args, argv=None, predict=None):
     """Entry point of `python -m apps.<task>`: `main(parse_args(argv))`, or
     `predict(argv[1:])` for the `predict` subcommand. Expected failures print one line and
@@ -332,7 +165,9 @@ def run_cli(task, main, parse_args, argv=None, predict=None):
         if argv[:1] == ["predict"] and predict is not None:
             predict(argv[1:])
         else:
-            main(parse_args(argv))
+            config = parse_args(argv)
+            import_tensorflow()  # after the flags (--help stays fast), without its noise
+            main(config)
     except KeyboardInterrupt:
         print("\nInterrupted: rerun the same command to resume from the last checkpoint.",
               file=sys.stderr)

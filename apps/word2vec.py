@@ -31,39 +31,20 @@ projector/ vectors.tsv and metadata.tsv) and saved_models/word2vec/<version>/
 
 import dataclasses
 import os
-import types
 
 from apps import flags
-from apps.runner import App, parse_config
-
-MODELS = ("skipgram", "cbow")
-LOSSES = ("negative", "hierarchical")
-# --optimizer -> its name in kerasnotes.optimizers.by_name.TRAINING_OPTIMIZERS.
-OPTIMIZERS = {"lazy_adam": "lazy_adam", "adam": "adam", "sgd": "notes_sgd"}
-IMPLEMENTATIONS = ("fused", "fused_tf", "keras")
-# The most noise words per context word (Mikolov et al.: 2-20 work best); each one is an SGD
-# step of the pair, so a larger K only multiplies the time.
-MAX_NEGATIVES = 100
-# Default --lr: the fused path's SGD (on PTB, 5 epochs at 0.1 put intel, microprocessor,
-# chips next to chip; word2vec.c's 0.025 is too slow) and the Keras path's LazyAdam.
-DEFAULT_LR = {"fused": 0.1, "fused_tf": 0.1, "keras": 0.01}
+from apps.runner import Run, run_cli
 
 
 @dataclasses.dataclass
-class Word2VecConfig(flags.CommonConfig):
+class Word2VecConfig(flags.RunConfig):
     task: str = "word2vec"
-    data: str = "stdlib"
-    corpus: str = None
+    corpus: str = None  # None: the embedded docstring corpus
+    implementation: str = "fused"
+    threads: int = None  # None: the CPUs available
+    min_lr: float = 1e-4
     model: str = "skipgram"
     loss: str = "negative"
-    # Tuned for the small embedded corpus (~90k tokens): 10 epochs of batches of 256 with
-    # Adam(0.01). d2l trains PTB with Adam(0.002), batch 512, 5 epochs (see the docstring).
-    epochs: int = 10
-    batch_size: int = 256
-    lr: float = None  # DEFAULT_LR of the implementation
-    min_lr: float = 1e-4
-    implementation: str = "fused"
-    threads: int = None
     optimizer: str = "lazy_adam"
     embedding_dim: int = 100
     window: int = 5
@@ -74,8 +55,24 @@ class Word2VecConfig(flags.CommonConfig):
     probe_words: str = None
     top_k: int = 5
     max_sentences: int = None
+    # For the embedded corpus (~90k tokens); d2l trains PTB with Adam(0.002), batch 512, 5 epochs.
+    epochs: int = 10
+    batch_size: int = 256  # keras path
+    lr: float = None  # DEFAULT_LR of the implementation
+    precision: str = "float32"  # keras path; the fused path trains in float32
+    export_dir: str = None
 
 
+# --model -> the notes' Keras model in kerasnotes.models (FusedWord2Vec takes the same names);
+# --loss -> the Keras models' `output` and the loss in kerasnotes.losses that trains it.
+MODELS = {"skipgram": "SkipGram", "cbow": "CBOW"}
+LOSSES = {"negative": ("negative_sampling", "MaskedBinaryCrossEntropy"),
+          "hierarchical": ("hierarchical_softmax", "HierarchicalSoftmaxLoss")}
+# --optimizer -> its name in apps/optimizer_registry.py TRAINING_OPTIMIZERS.
+OPTIMIZERS = {"lazy_adam": "lazy_adam", "adam": "adam", "sgd": "notes_sgd"}
+# Default --lr: the fused path's SGD (on PTB, 0.1 beats word2vec.c's slow 0.025), LazyAdam's.
+DEFAULT_LR = {"fused": 0.1, "fused_tf": 0.1, "keras": 0.01}
+MAX_NEGATIVES = 100  # Mikolov et al.: 2-20 work best; each is one more SGD step of the pair
 COMMON_FLAG_HELP = {
     "--lr": "learning rate (default: 0.1 for the fused path's SGD, decaying linearly to "
             "--min-lr; 0.01 for --implementation keras)",
@@ -84,24 +81,29 @@ COMMON_FLAG_HELP = {
         "the fused path; resuming continues from the step (default: at the end of each epoch)"}
 
 
-def add_flags(parser, defaults):
+def run_name(config):
+    return f"{config.model}-{config.loss}"
+
+
+def parse_args(argv=None):
+    defaults = Word2VecConfig()
+    parser = flags.make_parser(defaults, __doc__, COMMON_FLAG_HELP,
+                               default_logdir=f"runs/word2vec/{run_name(defaults)}")
     add = parser.add_argument_group("word2vec flags").add_argument
-    add("--implementation", choices=IMPLEMENTATIONS, default=defaults.implementation,
+    add("--corpus", help="PTB-format text file (default: the embedded docstring corpus)")
+    add("--implementation", choices=tuple(DEFAULT_LR), default=defaults.implementation,
         help="fused (C++ kernel, else TF ops), fused_tf or keras (default %(default)s)")
-    add("--threads", type=flags.positive_int, default=None,
+    add("--threads", type=flags.positive_int,
         help="kernel threads of the fused path (default: the CPUs available)")
     add("--min-lr", type=flags.positive_float, default=defaults.min_lr,
         help="fused path: the rate at the end of the run (default %(default)s)")
-    add("--corpus", default=None,
-        help="PTB-format text file (default: the embedded standard-library docstring corpus)")
-    add("--model", choices=MODELS, default=defaults.model,
+    add("--model", choices=tuple(MODELS), default=defaults.model,
         help="skip-gram or continuous bag of words (default %(default)s)")
-    add("--loss", choices=LOSSES, default=defaults.loss,
+    add("--loss", choices=tuple(LOSSES), default=defaults.loss,
         help="negative sampling or hierarchical softmax (default %(default)s)")
     add("--optimizer", choices=tuple(OPTIMIZERS), default=defaults.optimizer,
-        help="keras path: lazy_adam (sparse rows only; on PTB ~5x d2l's Adam rate, --lr "
-             "0.01), adam (Keras' dense Adam) or sgd (needs --lr 1 to 10) (default "
-             "%(default)s)")
+        help="keras path: lazy_adam (sparse rows only; on PTB ~5x d2l's Adam rate, --lr 0.01), "
+             "adam (Keras' dense Adam) or sgd (needs --lr 1 to 10) (default %(default)s)")
     add("--embedding-dim", type=flags.positive_int, default=defaults.embedding_dim,
         help="vector length d (default %(default)s)")
     add("--window", type=flags.positive_int, default=defaults.window,
@@ -109,75 +111,36 @@ def add_flags(parser, defaults):
     add("--fixed-window", action="store_true",
         help="window n for every center (default: random in 1..n per center, as word2vec)")
     add("--negatives", type=flags.int_at_most(MAX_NEGATIVES), default=defaults.negatives,
-        help=f"noise words K per context word, negative sampling, at most {MAX_NEGATIVES} "
-             "(default %(default)s)")
+        help=f"noise words K per context word, at most {MAX_NEGATIVES} (default %(default)s)")
     add("--min-count", type=flags.positive_int, default=defaults.min_count,
         help="words seen fewer times become <unk> and are dropped (default %(default)s)")
     add("--subsample", type=flags.positive_float, default=defaults.subsample,
-        help="subsampling t: a word w is dropped with probability max(1 - sqrt(t / f(w)), 0) "
-             "(default %(default)s)")
-    add("--probe-words", default=None,
-        help="comma-separated words whose neighbours are printed (default: 4 of chip,intel,"
-             "baby,market,file,string,... in the vocabulary)")
+        help="t: a word w is dropped with probability max(1 - sqrt(t / f(w)), 0) (default "
+             "%(default)s)")
+    add("--probe-words", help="comma-separated words whose neighbours are printed (default: "
+        "4 of chip,intel,baby,market,file,string,... in the vocabulary)")
     add("--top-k", type=flags.positive_int, default=defaults.top_k,
         help="neighbours printed and exported per word (default %(default)s)")
-    add("--max-sentences", type=flags.positive_int, default=None,
+    add("--max-sentences", type=flags.positive_int,
         help="use only the first N sentences of the corpus (quick runs)")
-
-
-def finish_config(config, parser):
-    if config.lr is None:
-        config.lr = DEFAULT_LR[config.implementation]
-    if config.corpus is None:
-        flags.refuse_other_data(parser, config, "stdlib", "--corpus")
-    if config.implementation == "keras":
-        return
-    several = config.strategy == "auto" and os.environ.get("TF_CONFIG")
-    if config.strategy not in ("auto", "default") or several:
+    config = flags.to_config(Word2VecConfig, parser.parse_args(argv))
+    config.lr = config.lr or DEFAULT_LR[config.implementation]
+    fused = config.implementation != "keras"
+    several_workers = config.strategy == "auto" and os.environ.get("TF_CONFIG")
+    if fused and (config.strategy not in ("auto", "default") or several_workers):
         parser.error(f"--strategy {config.strategy}: the fused word2vec path trains in one "
-                     "process (its kernel runs --threads threads); use --implementation "
-                     "keras to train with a tf.distribute strategy")
-    if config.precision.startswith("mixed_"):
+                     "process (its kernel runs --threads threads); use --implementation keras "
+                     "to train with a tf.distribute strategy")
+    if fused and config.precision.startswith("mixed_"):
         parser.error(f"--precision {config.precision}: the fused word2vec path trains in "
                      "float32; use --implementation keras to train in mixed precision")
-
-
-def parse_args(argv=None):
-    return parse_config(APP, argv)
-
-
-def build_data(config):
-    """The corpus, the probe words and (keras path) `train(epoch)` padded batches."""
-    from kerasnotes.data.text.word2vec_corpus import load_word2vec_corpus, probe_words
-    from kerasnotes.data.text.word2vec_dataset import make_word2vec_dataset
-
-    corpus = load_word2vec_corpus(config.corpus, config.min_count, config.max_sentences)
-    vocabulary = corpus.vocabulary
-    words = probe_words(vocabulary, config.probe_words)
-    if config.top_k > len(vocabulary) - 2:
-        raise ValueError(f"--top-k must be at most {len(vocabulary) - 2} (vocabulary of "
-                         f"{len(vocabulary)} words); received {config.top_k}")
-    print(f"Data: {corpus.name}")
-    check_memory(config, len(vocabulary))
-    negatives = config.negatives if config.loss == "negative" else None
-
-    def train(epoch):
-        return make_word2vec_dataset(
-            corpus.token_ids, corpus.sentence_ids, corpus.counts, config.batch_size,
-            window=config.window, num_negatives=negatives, subsample_t=config.subsample,
-            fixed_window=config.fixed_window, model=config.model, seed=config.seed,
-            epoch=epoch, for_training=True)
-
-    return types.SimpleNamespace(name=corpus.name, corpus=corpus, words=words, train=train,
-                                 validation=None)
+    return config
 
 
 def check_memory(config, vocabulary_size):
-    """Refuses (`ValueError`) an --embedding-dim (and, keras path, --batch-size, --window,
-    --negatives) whose training cannot fit in memory, before the model is built: the two
-    float32 tables of `vocabulary_size` x d (input and output vectors), three times over on
-    the keras path (its optimizer's two slots), and on the keras path one batch's gathered
-    float32 vectors, (1 + 2 --window (1 + --negatives)) per center. A lower bound."""
+    """Refuses (`ValueError`) settings whose training cannot fit in memory: the two float32
+    tables of `vocabulary_size` x --embedding-dim; on the keras path three times over (two
+    optimizer slots) plus one batch's gathered vectors. A lower bound."""
     dim, keras_path = config.embedding_dim, config.implementation == "keras"
     needed = 2 * 4 * vocabulary_size * dim * (3 if keras_path else 1)
     what = f"--embedding-dim {dim} (a vocabulary of {vocabulary_size} words)"
@@ -190,90 +153,102 @@ def check_memory(config, vocabulary_size):
                        "--negatives), or raise --min-count")
 
 
-def build_model(config, data):
-    """The notes' Keras model of --model and --loss, and the --optimizer at --lr."""
-    from kerasnotes.models.word2vec_by_name import word2vec_model
-    from kerasnotes.optimizers.by_name import make_training_optimizer
+def build_keras_model(config, counts):
+    """`(model, loss, optimizer)`: the built Keras model of --model with the output of --loss
+    (`counts`: the vocabulary's word counts), its loss, and --optimizer at --lr."""
+    import kerasnotes.losses
+    import kerasnotes.models
+    from apps.optimizer_registry import make_training_optimizer
 
-    model = word2vec_model(config.model, config.loss, data.corpus.counts, config.embedding_dim)
-    return model, make_training_optimizer(OPTIMIZERS[config.optimizer], config.lr)
-
-
-def loss_and_metrics(config, data, model):
-    from kerasnotes.models.word2vec_by_name import word2vec_loss
-
-    return word2vec_loss(config.loss), []
-
-
-def callbacks(run, data, model=None):
-    """The probe words' nearest words each epoch; keras path: also words/s (`data.speed`)."""
-    from kerasnotes.models.word2vec_training import NearestWords, TrainedWordsPerSecond
-    from kerasnotes.training.strategy import is_chief
-
-    config = run.config
-    nearest = NearestWords(data.corpus.vocabulary, data.words, config.top_k,
-                           verbose=is_chief(run.strategy))
-    if model is None:
-        return [nearest]
-    data.speed = TrainedWordsPerSecond(data.corpus, config.subsample, config.seed)
-    return [nearest, data.speed]
+    output, loss_class = LOSSES[config.loss]
+    model = getattr(kerasnotes.models, MODELS[config.model])(
+        len(counts), config.embedding_dim, output=output, word_counts=[int(c) for c in counts],
+        name=f"{config.model}_{config.loss}")
+    model.build()
+    return (model, getattr(kerasnotes.losses, loss_class)(),
+            make_training_optimizer(OPTIMIZERS[config.optimizer], config.lr))
 
 
-def evaluate(run, data, model, trainer=None):
-    """The final nearest words and the projector files; the keras path's metrics."""
-    from kerasnotes.models.word2vec_training import nearest_words_lines
-    from kerasnotes.serving.embedding_projector import write_projector
+def build_fused_model(config, corpus):
+    """A `FusedWord2Vec` on `corpus`: its own SGD, --lr decaying to --min-lr over the run."""
+    import keras
 
-    vectors, vocabulary = model.word_vectors.numpy(), data.corpus.vocabulary
-    lines = nearest_words_lines(vectors, vocabulary, data.words, run.config.top_k)
-    print("Nearest words (cosine similarity):", *lines, sep="\n  ")
-    print(f"Projector files: {write_projector(run.run_dir, vectors, vocabulary.tokens)}")
-    return data.speed.metrics if trainer is not None else None
+    from kerasnotes.models.word2vec_fused import FusedWord2Vec, LinearDecay
 
-
-def build_server(config, data, model):
-    from kerasnotes.serving.embedding import WordVectorServer
-
-    server = WordVectorServer(model.word_vectors.numpy(), data.corpus.vocabulary.tokens,
-                              k=config.top_k)
-    return server, {"serving_default": server.serve}
-
-
-def train_fused(run):
-    """The fused path (`FusedTrainer`); None for keras (the runner's Trainer flow)."""
-    from kerasnotes.models.word2vec_fused import FusedWord2Vec
-    from kerasnotes.models.word2vec_training import FusedTrainer
-
-    config = run.config
-    if config.implementation == "keras":
-        return None
-    data = build_data(config)
-    if run.policy != "float32":
-        print(f"notice: --precision {config.precision} resolved to {run.policy}; the fused "
+    policy = keras.mixed_precision.dtype_policy().name
+    if policy != "float32":
+        print(f"notice: --precision {config.precision} resolved to {policy}; the fused "
               "word2vec path trains in float32")
     model = FusedWord2Vec(
-        data.corpus.counts, config.embedding_dim, model=config.model, loss=config.loss,
+        corpus.counts, config.embedding_dim, model=config.model, loss=config.loss,
         window=config.window, negatives=config.negatives, subsample_t=config.subsample,
         backend="tf" if config.implementation == "fused_tf" else "auto",
-        threads=config.threads, seed=config.seed, name=f"{config.model}_{config.loss}")
-    run.start_training()  # opens the run folder: before FusedTrainer writes into it
-    trainer = FusedTrainer(model, run.run_dir, [*callbacks(run, data), *run.test_faults()],
-                           log_every_n_steps=config.log_every_n_steps,
-                           checkpoint_every_n_steps=config.checkpoint_every_n_steps,
-                           verbose=config.verbose)
-    metrics = trainer.fit(data.corpus.token_ids, data.corpus.sentence_ids, config.epochs,
-                          config.lr, config.min_lr)
-    evaluate(run, data, model)
-    return metrics, run.export(*build_server(config, data, model)), data.name
+        threads=config.threads, seed=config.seed, name=f"{config.model}_{config.loss}",
+        learning_rate=LinearDecay(config.lr, config.min_lr,
+                                  config.epochs * len(corpus.token_ids)))
+    model.set_corpus(corpus.token_ids, corpus.sentence_ids)
+    if config.verbose:
+        if model.kernel_unavailable:
+            print(f"notice: the C++ word2vec kernel is unavailable "
+                  f"({model.kernel_unavailable}); training with the fused TF ops path")
+        print(f"Training path: {model.describe()}")
+    return model
 
 
-APP = App(task="word2vec", config_class=Word2VecConfig, doc=__doc__, add_flags=add_flags,
-          common_flag_help=COMMON_FLAG_HELP, finish_config=finish_config,
-          run_name=lambda config: f"{config.model}-{config.loss}",
-          build_data=build_data, build_model=build_model, loss_and_metrics=loss_and_metrics,
-          callbacks=callbacks, evaluate=evaluate, build_server=build_server, train=train_fused)
-main = APP.main
-cli = APP.cli
+def main(config):
+    """Trains, queries, exports as `config` says; returns `(metrics, export_path)`."""
+    from kerasnotes.data.text.word2vec_corpus import load_word2vec_corpus, probe_words
+    from kerasnotes.data.text.word2vec_dataset import make_word2vec_dataset
+    from kerasnotes.serving.embedding import WordVectorServer
+    from kerasnotes.serving.embedding_projector import write_projector
+    from kerasnotes.training.callbacks.nearest_words import NearestWords, nearest_words_lines
+    from kerasnotes.training.callbacks.trained_words_per_second import TrainedWordsPerSecond
+    from kerasnotes.training.callbacks.words_per_second import WordsPerSecond
+    from kerasnotes.training.strategy import is_chief
+
+    with Run(config, run_name(config)) as run:
+        corpus = load_word2vec_corpus(config.corpus, config.min_count, config.max_sentences)
+        vocabulary = corpus.vocabulary
+        words = probe_words(vocabulary, config.probe_words)
+        if config.top_k > len(vocabulary) - 2:
+            raise ValueError(f"--top-k must be at most {len(vocabulary) - 2} (vocabulary of "
+                             f"{len(vocabulary)} words); received {config.top_k}")
+        print(f"Data: {corpus.name}")
+        check_memory(config, len(vocabulary))
+
+        def padded_batches(epoch):  # the keras path's training data
+            return make_word2vec_dataset(
+                corpus.token_ids, corpus.sentence_ids, corpus.counts, config.batch_size,
+                window=config.window, subsample_t=config.subsample, model=config.model,
+                num_negatives=config.negatives if config.loss == "negative" else None,
+                fixed_window=config.fixed_window, seed=config.seed, epoch=epoch,
+                for_training=True)
+
+        with run.strategy.scope():
+            if config.implementation == "keras":
+                model, loss, optimizer = build_keras_model(config, corpus.counts)
+                train = padded_batches
+                speed = TrainedWordsPerSecond(corpus, config.subsample, config.seed)
+            else:  # FusedWord2Vec.train_step is its own loss and SGD; its steps, its data
+                model, loss, optimizer = build_fused_model(config, corpus), None, None
+                train, speed = model.dataset, WordsPerSecond()
+        nearest = NearestWords(vocabulary, words, config.top_k, verbose=is_chief(run.strategy))
+        trainer = run.trainer(model, loss, optimizer, callbacks=[nearest, speed])
+        trainer.fit(train, epochs=config.epochs)
+
+        vectors = model.word_vectors.numpy()  # float32 variables under any precision
+        lines = nearest_words_lines(vectors, vocabulary, words, config.top_k)
+        print("Nearest words (cosine similarity):", *lines, sep="\n  ")
+        print(f"Projector files: {write_projector(run.run_dir, vectors, vocabulary.tokens)}")
+        server = WordVectorServer(vectors, vocabulary.tokens, k=config.top_k)
+        export_path = run.export(server, {"serving_default": server.serve})
+        run.report(speed.metrics, export_path, corpus.name)
+    return speed.metrics, export_path
+
+
+def cli(argv=None):
+    run_cli("word2vec", main, parse_args, argv)
+
 
 if __name__ == "__main__":
-    APP.cli()
+    cli()

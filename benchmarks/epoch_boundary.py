@@ -1,7 +1,7 @@
 """Cost of an epoch boundary in the Trainer: tf.data autotune on (A) vs off (B, the default).
 
 Deleting a used-up iterator of an autotuned pipeline sometimes blocks 1-3 s here. The
-Trainer turns autotuning off for the datasets it iterates (`trainer._stall_free`). This
+Trainer turns autotuning off for the datasets it iterates (`epoch_inputs.stall_free`). This
 script trains a tiny model for 21 epochs of 2 steps on an app-like pipeline (a parallel
 map and a prefetch, both AUTOTUNE) and measures, for each of the 20 boundaries, the time
 between the last step of epoch e and the first step of epoch e + 1, minus the time between
@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from benchmarks import harness
+from kerasnotes.training import epoch_inputs
 from kerasnotes.training import trainer as trainer_module
 
 EPOCHS = 21
@@ -37,9 +38,9 @@ def dataset_for_epoch(epoch):
 
 
 def boundary_costs(autotune, epochs=EPOCHS):
-    original = trainer_module._stall_free
+    original = epoch_inputs.stall_free
     if autotune:
-        trainer_module._stall_free = lambda dataset: dataset
+        epoch_inputs.stall_free = lambda dataset: dataset
     try:
         keras.utils.set_random_seed(0)
         model = keras.Sequential([keras.Input((16,)), keras.layers.Dense(8),
@@ -52,7 +53,7 @@ def boundary_costs(autotune, epochs=EPOCHS):
                                          verbose=0)
         trainer.fit(dataset_for_epoch, epochs=epochs)
     finally:
-        trainer_module._stall_free = original
+        epoch_inputs.stall_free = original
     times = np.array(ends).reshape(epochs, STEPS)
     inside = np.median(times[:, 1] - times[:, 0])
     across = times[1:, 0] - times[:-1, 1]

@@ -25,9 +25,10 @@ import keras
 
 from apps import language_model
 from benchmarks import harness
+from kerasnotes.data.text.language_model_data import load_language_model_data
 from kerasnotes.metrics.perplexity import Perplexity
 from kerasnotes.models.ngram import NGramLanguageModel
-from kerasnotes.models.rnn_language_model import ResetStatesEachEpoch
+from kerasnotes.training.callbacks.reset_states import ResetStatesEachEpoch
 from kerasnotes.training.trainer import Trainer
 
 LYRICS = pathlib.Path(__file__).resolve().parents[2] / "shared/data/lyrics/jaychou_lyrics.txt"
@@ -62,9 +63,11 @@ def run(args):
                   "--num-steps", str(args.num_steps), "--units", str(args.units),
                   "--lr", str(args.lr), "--epochs", str(args.epochs), *corpus_flags]
         config = language_model.parse_args(common)
-        data = language_model.build_data(config)
+        data = load_language_model_data(config.text, config.max_chars, config.token_level,
+                                        config.min_freq, config.validation_fraction,
+                                        config.num_steps)
         train_ids, valid_ids = data.train_ids, data.validation_ids
-        print(f"\n{data.name}: {len(train_ids)} training / {len(valid_ids)} validation "
+        print(f"\n{data.corpus.name}: {len(train_ids)} training / {len(valid_ids)} validation "
               f"characters, vocabulary {len(data.vocabulary)}")
         for n in [int(n) for n in args.ngrams.split(",") if n]:
             model = NGramLanguageModel(n=n, k=0.1).fit(train_ids, len(data.vocabulary))
@@ -75,14 +78,16 @@ def run(args):
                 config = language_model.parse_args(
                     [*common, "--cell", cell, "--implementation", implementation])
                 keras.utils.set_random_seed(0)
-                model, optimizer = language_model.build_model(config, data)
+                model = language_model.build_model(config, data.vocabulary)
+                optimizer = keras.optimizers.Adam(config.lr)
                 trainer = Trainer(model,
                                   keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                                   optimizer, [Perplexity()], clip_global_norm=1.0, verbose=0,
                                   callbacks=[ResetStatesEachEpoch()])
                 start = time.perf_counter()
-                history = trainer.fit(data.train, epochs=args.epochs,
-                                      validation_data=data.validation)
+                history = trainer.fit(  # sequential sampling: the same windows every epoch
+                    data.train_dataset(config.batch_size, config.num_steps), epochs=args.epochs,
+                    validation_data=data.validation_dataset(config.batch_size, config.num_steps))
                 seconds = time.perf_counter() - start
                 curve = " ".join(f"{p:.2f}" for p in history["val_perplexity"])
                 print(f"  {cell:4s} {implementation:7s} x{args.epochs} epochs  validation "

@@ -26,8 +26,9 @@ NOTES_NAME = "shared/notes/deep-learning-notes.zh.md"
 # ../shared beside the repository (the layout of this machine and of CI), or shared/ inside it.
 NOTES_CANDIDATES = (Path(__file__).parents[2] / NOTES_NAME, REPO.parent / NOTES_NAME,
                     REPO / NOTES_NAME)
-# Where the apps' shared flags live: apps/flags.py (made into a parser by apps/runner.py).
-SHARED_APP_MODULES = ("apps/flags.py", "apps/runner.py")
+# Where the apps' shared flags live: apps/flags.py (made into a parser by apps/runner.py),
+# and the optimizer names of --optimizer(s) in apps/optimizer_registry.py.
+SHARED_APP_MODULES = ("apps/flags.py", "apps/runner.py", "apps/optimizer_registry.py")
 
 # Headings of the notes that may say "no code" although their section matches the formula or
 # architecture detector: heading -> reason. (Empty: no such heading today.)

@@ -1,10 +1,10 @@
 """VOC-style mean average precision (mAP) of object detections.
 
 `MeanAveragePrecision` accumulates detections and computes the mAP; `detector_map` is the mAP
-of a detector on a dataset; `MeanAveragePrecisionCallback` logs it after every epoch.
+of a detector on a dataset (kerasnotes.training.callbacks.mean_average_precision logs it
+after every epoch).
 """
 
-import keras
 import numpy as np
 
 from kerasnotes._checks import check_int, check_number
@@ -202,30 +202,3 @@ def detector_map(detect, batches, num_classes, iou_threshold=0.5):
     for images, labels in batches:
         metric.update(np.asarray(detect(images)), np.asarray(labels))
     return metric.result()["mAP"]
-
-
-class MeanAveragePrecisionCallback(keras.callbacks.Callback):
-    """After every epoch, `logs[name]`: the `detector_map` of `detect` on `batches`.
-
-    The Trainer writes the logs to TensorBoard (`val_mAP@0.5` becomes the validation run's
-    `epoch_mAP@0.5`), the epoch line and the history. With `verbose`, it also prints
-    `  val_mAP@0.5: 0.9987`.
-
-    Example:
-
-    >>> detect = tf.function(lambda images: model.detect(images, 100))
-    >>> trainer = Trainer(model, loss, optimizer, callbacks=[
-    ...     MeanAveragePrecisionCallback(detect, validation_batches, num_classes=4)])
-    """
-
-    def __init__(self, detect, batches, num_classes, iou_threshold=0.5, name="val_mAP@0.5",
-                 verbose=1):
-        super().__init__()
-        self.detect, self.batches, self.num_classes = detect, batches, num_classes
-        self.iou_threshold, self.name, self.verbose = iou_threshold, name, verbose
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs[self.name] = detector_map(self.detect, self.batches, self.num_classes,
-                                       self.iou_threshold)
-        if self.verbose:
-            print(f"  {self.name}: {logs[self.name]:.4f}", flush=True)

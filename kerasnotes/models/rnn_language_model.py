@@ -286,56 +286,6 @@ class RNNLanguageModel(keras.Model):
         return model
 
 
-class ResetStatesEachEpoch(keras.callbacks.Callback):
-    """Clears a stateful model's carried hidden state at the start of every epoch.
-
-    The notes' sequential sampling initializes the hidden state once per epoch and carries
-    it from batch to batch within the epoch (`RNNLanguageModel(stateful=True)`). Give this
-    callback to the `Trainer` (it calls `on_epoch_begin` before the epoch's first batch).
-
-    Example:
-
-    >>> trainer = Trainer(model, loss, optimizer, callbacks=[ResetStatesEachEpoch()])
-    """
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.model.reset_states()
-
-
-class GeneratedTextSummary(keras.callbacks.Callback):
-    """After every epoch, the model's continuations of `prefixes` as TensorBoard text.
-
-    Called by the `Trainer` with the validation summary writer as default writer, so the
-    samples appear as `generated_text` of the validation run, one step per epoch. A
-    bidirectional model cannot generate: a note says so instead.
-
-    Example:
-
-    >>> callback = GeneratedTextSummary(["The "], length=40)
-    """
-
-    def __init__(self, prefixes, length, temperature=0.0, seed=None, enabled=True):
-        super().__init__()
-        self.prefixes, self.length = list(prefixes), length
-        self.temperature, self.seed, self.enabled = temperature, seed, enabled
-
-    def samples(self, model):
-        """`{prefix: model.generate(prefix, length, ...)}`, unknown tokens mapped quietly."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return {prefix: model.generate(prefix, self.length, temperature=self.temperature,
-                                           seed=self.seed) for prefix in self.prefixes}
-
-    def on_epoch_end(self, epoch, logs=None):
-        if not self.enabled:
-            return
-        if self.model.bidirectional:
-            shown = "(bidirectional model: it cannot generate text left to right)"
-        else:  # Markdown: each sample in its own code block keeps the text as it is.
-            shown = "\n\n".join(f"    {text!r}" for text in self.samples(self.model).values())
-        tf.summary.text("generated_text", shown, step=epoch)
-
-
 def window_log_likelihoods(model, x, y, batch_size=256):
     """The mean log-likelihood per token of each window under `model`, from a zero state.
 

@@ -25,6 +25,7 @@ the TF path with a one-line notice.
 
 import os
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -33,6 +34,7 @@ from kerasnotes.data.text.word2vec_examples import (
     MODELS,
     sampling_tables,
     sentence_examples,
+    sentence_splits,
 )
 
 BACKENDS = ("auto", "kernel", "tf")
@@ -130,6 +132,34 @@ def linear_lr(lr, min_lr, words_done, total_words):
     return lr - (lr - min_lr) * progress
 
 
+class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """word2vec's learning rate: linear in the raw words trained (`linear_lr`), from
+    `initial_learning_rate` to `final_learning_rate` over `decay_words` words, then constant.
+
+    Its step is a count of raw words, not of steps: one kernel call trains ~100k words and
+    decays the rate inside the call, word by word.
+
+    Example:
+
+    >>> LinearDecay(0.1, 0.0, decay_words=100)(25)
+    0.075
+    """
+
+    def __init__(self, initial_learning_rate, final_learning_rate, decay_words):
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.final_learning_rate = float(final_learning_rate)
+        self.decay_words = int(decay_words)
+
+    def __call__(self, step):
+        return linear_lr(self.initial_learning_rate, self.final_learning_rate, step,
+                         self.decay_words)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "final_learning_rate": self.final_learning_rate,
+                "decay_words": self.decay_words}
+
+
 def default_threads():
     """The CPUs this process may run on."""
     try:
@@ -148,14 +178,21 @@ def load_kernel_or_reason():
         return None, str(error)
 
 
-class FusedWord2Vec(tf.Module):
+class FusedWord2Vec(keras.Model):
     """Skip-gram or CBOW, negative sampling or hierarchical softmax, on the fused path.
 
-    Holds the two tables as `tf.Variable`s (checkpoint them with `tf.train.Checkpoint`):
-    `input_vectors` (`V, d`: the word vectors; skip-gram's center vectors `v`, CBOW's
-    context vectors) initialized uniformly in `[-0.5/d, 0.5/d)` as word2vec does, and
-    `output_vectors` (`V, d` context/center vectors, or `V - 1, d` inner-node vectors of
-    the Huffman tree), zeros.
+    A Keras model that trains itself: `train_step(data)` is one kernel call (or one TF
+    step) over a range of whole sentences, the SGD update written out (no optimizer), so
+    `kerasnotes.training.Trainer` trains it like any model, one kernel call being one step,
+    with the usual callbacks (progress, TensorBoard, checkpoints and resumption, ...). Give
+    it its corpus (`set_corpus`); `dataset(epoch)` yields the epoch's steps. It runs eagerly
+    (`run_eagerly`): a step is one op call of ~100k words, and the TF path makes its
+    examples with NumPy.
+
+    Holds the two tables as Keras variables: `input_vectors` (`V, d`: the word vectors;
+    skip-gram's center vectors `v`, CBOW's context vectors) initialized uniformly in
+    `[-0.5/d, 0.5/d)` as word2vec does, and `output_vectors` (`V, d` context/center
+    vectors, or `V - 1, d` inner-node vectors of the Huffman tree), zeros.
 
     Args:
         counts: `(V,)` word counts (subsampling, noise distribution, Huffman tree).
@@ -178,20 +215,22 @@ class FusedWord2Vec(tf.Module):
             both; "window" moves each context word by the whole gradient of the window's
             mean vector (word2vec.c's and gensim's update), "word" by its 1/m share (the
             exact gradient, as the TF path). The TF path always trains as "word".
+        learning_rate: the SGD rate of `train_step`: a `LinearDecay` (word2vec's) or a
+            float (constant).
 
     Example:
 
-    >>> model = FusedWord2Vec(corpus.counts, 100)
-    >>> splits = sentence_splits(corpus.sentence_ids)
-    >>> stats = model.train_epoch(corpus.token_ids, splits, epoch=0, lr=0.1, min_lr=1e-4,
-    ...                           words_before=0, total_words=5 * corpus.num_tokens)
-    >>> stats["loss"], stats["kept_words"]
+    >>> model = FusedWord2Vec(corpus.counts, 100,
+    ...                       learning_rate=LinearDecay(0.1, 1e-4, 5 * corpus.num_tokens))
+    >>> model.set_corpus(corpus.token_ids, corpus.sentence_ids)
+    >>> Trainer(model, loss=None, optimizer=None, run_dir="runs/w2v").fit(model.dataset, 5)
     """
 
     def __init__(self, counts, embedding_dim=100, model="skipgram", loss="negative", window=5,
                  negatives=5, subsample_t=1e-4, backend="auto", threads=None, seed=0,
-                 step_words=None, batching="window", name="fused_word2vec"):
-        super().__init__(name=name)
+                 step_words=None, batching="window", learning_rate=0.025,
+                 name="fused_word2vec"):
+        super().__init__(name=name, dtype="float32")
         if (model not in MODELS or loss not in LOSSES or backend not in BACKENDS
                 or batching not in BATCHINGS):
             raise ValueError(f"model must be in {MODELS}, loss in {LOSSES}, backend in "
@@ -199,17 +238,17 @@ class FusedWord2Vec(tf.Module):
                              f"{loss!r}, {backend!r}, {batching!r}")
         self.batching = batching
         counts = np.asarray(counts, np.int64)
-        self.model, self.loss, self.window = model, loss, int(window)
+        self.architecture, self.objective, self.window = model, loss, int(window)
         self.negatives = int(negatives) if loss == "negative" else 0
         self.seed = int(seed)
         self.threads = int(threads or default_threads())
         self.tables = sampling_tables(counts, subsample_t, loss)
         dim = int(embedding_dim)
         rng = np.random.default_rng(self.seed)
-        self.input_vectors = tf.Variable(
+        self.input_vectors = keras.Variable(
             ((rng.random((counts.size, dim), dtype=np.float32) - 0.5) / dim),
             name="input_vectors")
-        self.output_vectors = tf.Variable(
+        self.output_vectors = keras.Variable(
             np.zeros((self.tables.output_rows, dim), np.float32), name="output_vectors")
         self.kernel, self.kernel_unavailable = None, None
         if backend in ("auto", "kernel"):
@@ -221,6 +260,52 @@ class FusedWord2Vec(tf.Module):
         self.backend = "kernel" if self.kernel is not None else "tf"
         default_words = KERNEL_CALL_WORDS if self.backend == "kernel" else TF_STEP_WORDS
         self.step_words = int(step_words or default_words)
+        if not isinstance(learning_rate, LinearDecay):
+            learning_rate = LinearDecay(learning_rate, learning_rate, 1)
+        self.schedule = learning_rate
+        self.learning_rate = self.schedule(0)  # the rate at the end of the last step
+        self.loss_tracker = keras.metrics.Mean(name="loss")  # per target, over the epoch
+        self.words_trained = 0  # words kept after subsampling, by this process's steps
+        self.tokens = self.splits = None
+        self.run_eagerly = True
+        self.built = True
+
+    def set_corpus(self, token_ids, sentence_ids):
+        """The corpus `train_step` trains on: int `(N,)` ids and their sentence ids."""
+        self.tokens = tf.constant(np.asarray(token_ids, np.int32))
+        self.splits = sentence_splits(sentence_ids)
+
+    def dataset(self, epoch):
+        """The steps of `epoch`: int64 `(first, last, epoch)`, its sentence ranges of
+        `step_bounds`, in order (a pure function of `epoch`: a resumed run skips steps)."""
+        if self.splits is None:
+            raise ValueError(f"{self.name}: no corpus to train on; call set_corpus first")
+        bounds = self.step_bounds(self.splits)
+        return tf.data.Dataset.from_tensor_slices(
+            (bounds[:-1], bounds[1:], np.full(bounds.size - 1, epoch, np.int64)))
+
+    def train_step(self, data):
+        """One step: sentences `first..last-1` of `epoch` (`data`, from `dataset`) at the
+        rate of `learning_rate` (in words of the run: `epoch * N + offset(first)`).
+
+        Returns `{"loss": mean loss per target of the step, "examples": words kept}`; the
+        epoch's loss (`loss_tracker`) weighs each step by its targets.
+        """
+        first, last, epoch = (int(x) for x in data)
+        corpus_words = int(self.splits[-1])
+        stats = self.sgd_step(self.tokens, self.splits, first, last, epoch,
+                              self.schedule.initial_learning_rate,
+                              self.schedule.final_learning_rate, epoch * corpus_words,
+                              self.schedule.decay_words)
+        loss = stats["loss_sum"] / max(stats["targets"], 1)
+        # update_state(loss, sample_weight=targets), in two ops instead of a dozen (a step
+        # is one op call: the rest shows in the words/s)
+        self.loss_tracker.total.assign_add(stats["loss_sum"])
+        self.loss_tracker.count.assign_add(stats["targets"])
+        self.words_trained += stats["kept_words"]
+        self.learning_rate = stats["lr"]
+        return {"loss": tf.constant(loss, tf.float32),
+                "examples": tf.constant(stats["kept_words"], tf.float32)}
 
     @property
     def word_vectors(self):
@@ -263,7 +348,7 @@ class FusedWord2Vec(tf.Module):
             np.array([first, last], np.int64), self.tables.keep, self.tables.accept,
             self.tables.alias, paths, codes, lengths, np.array([lr, min_lr], np.float32),
             np.array([words_before, total_words], np.int64),
-            np.array([self.seed, epoch], np.int64), model=self.model, loss=self.loss,
+            np.array([self.seed, epoch], np.int64), model=self.architecture, loss=self.objective,
             window=self.window, negatives=self.negatives,
             num_threads=int(threads or self.threads), return_examples=return_examples,
             batching=self.batching)
@@ -282,8 +367,8 @@ class FusedWord2Vec(tf.Module):
         marks = np.searchsorted(starts, np.arange(0, splits[-1], self.step_words), side="left")
         return np.unique(np.r_[marks, starts.size])
 
-    def train_step(self, tokens, splits, first, last, epoch, lr, min_lr, words_before,
-                   total_words):
+    def sgd_step(self, tokens, splits, first, last, epoch, lr, min_lr, words_before,
+                 total_words):
         """One step: sentences `first..last-1` of `epoch`, one kernel call or one TF step.
 
         Every sentence range draws its randomness from `(seed, epoch, sentence)` (kernel)
@@ -312,12 +397,12 @@ class FusedWord2Vec(tf.Module):
                     "raw_words": int(stats[4]), "lr": end_lr}
         rng = np.random.default_rng([self.seed, int(epoch), first])
         batch = sentence_examples(tokens, splits, first, last, self.tables, self.window,
-                                  self.model, self.loss, self.negatives, rng)
+                                  self.architecture, self.objective, self.negatives, rng)
         loss_sum = 0.0
         if batch.size:
             losses = tf_train_step(
-                self.input_vectors, self.output_vectors, batch.input_ids, batch.input_splits,
-                batch.target_ids, batch.target_labels, batch.target_splits,
+                self.input_vectors.value, self.output_vectors.value, batch.input_ids,
+                batch.input_splits, batch.target_ids, batch.target_labels, batch.target_splits,
                 tf.ones([batch.size]), tf.constant(linear_lr(lr, min_lr, done, total_words)),
                 average_duplicates=True)
             loss_sum = float(tf.reduce_sum(losses))
@@ -328,8 +413,8 @@ class FusedWord2Vec(tf.Module):
     def train_epoch(self, tokens, splits, epoch, lr, min_lr, words_before, total_words,
                     on_batch=None):
         """Trains one epoch over all sentences (the steps of `step_bounds`); returns its
-        statistics. `FusedTrainer` (`kerasnotes.models.word2vec_training`) runs whole
-        trainings: checkpoints inside epochs, summaries, resumption.
+        statistics (without checkpoints or summaries: `kerasnotes.training.Trainer` runs
+        whole trainings, one `train_step` at a time).
 
         Args:
             tokens: int32 `(N,)` corpus ids; splits: `sentence_splits` of the corpus.
@@ -348,8 +433,8 @@ class FusedWord2Vec(tf.Module):
         bounds = self.step_bounds(splits)
         totals = dict.fromkeys(("loss_sum", "targets", "examples", "kept_words", "raw_words"), 0)
         for first, last in zip(bounds[:-1], bounds[1:]):
-            stats = self.train_step(tokens, splits, first, last, epoch, lr, min_lr,
-                                    words_before, total_words)
+            stats = self.sgd_step(tokens, splits, first, last, epoch, lr, min_lr,
+                                  words_before, total_words)
             for key in totals:
                 totals[key] += stats[key]
             if on_batch is not None and stats["targets"]:

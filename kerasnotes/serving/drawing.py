@@ -1,12 +1,16 @@
 """Pictures of predictions: detection boxes (TensorBoard and PNG) and segmentation panels.
 
 - `draw_boxes_tf`: a TensorBoard image batch with ground-truth (green) and predicted (red)
-  boxes, drawn by `tf.image.draw_bounding_boxes`; `DetectionImagesSummary` writes it after
-  every epoch of training;
+  boxes, drawn by `tf.image.draw_bounding_boxes` (kerasnotes.training.callbacks.detection_images
+  writes it after every epoch of training);
 - `draw_detections`: one image with the labeled boxes of a detection export's outputs
   (`name score`), as a PIL image;
+- `draw_file_detections`: an image file through a detection export, drawn into a picture
+  (apps.ssd's `predict`);
 - `write_detection_picture`: a few images through an export's `serving_default`, drawn side
   by side into a PNG (apps.ssd's `detections.png`);
+- `draw_file_segmentation`: an image file through a segmentation export, its colored label
+  map written as a PNG (apps.segmentation's `predict`);
 - `segmentation_panel`: input | ground truth | prediction in the VOC colormap.
 
 Example:
@@ -15,7 +19,8 @@ Example:
 >>> draw_detections(pixels, {k: v[0].numpy() for k, v in outputs.items()}, 0.5).save("d.png")
 """
 
-import keras
+import os
+
 import numpy as np
 import tensorflow as tf
 
@@ -48,30 +53,6 @@ def draw_boxes_tf(images, labels, detections, score_threshold):
     predicted = tf.where(keep, _yxyx(detections[..., 2:]), 0.0)
     drawn = tf.image.draw_bounding_boxes(images, truth, [[0.0, 1.0, 0.0, 1.0]])
     return tf.image.draw_bounding_boxes(drawn, predicted, [[1.0, 0.0, 0.0, 1.0]])
-
-
-class DetectionImagesSummary(keras.callbacks.Callback):
-    """After every epoch, `images` with their true (green) and detected (red) boxes
-    (`draw_boxes_tf`) as the TensorBoard image `name`, to the default summary writer (the
-    Trainer's validation run).
-
-    Args:
-        detect: images -> `(N, rows, 6)` detections, e.g. `TinySSD.detect`.
-        images, labels: a few images, float `(N, H, W, 3)` in `[0, 1]`, and their labels.
-        score_threshold: smallest score drawn.
-        name: the summary's tag.
-    """
-
-    def __init__(self, detect, images, labels, score_threshold=0.5,
-                 name="validation_detections"):
-        super().__init__()
-        self.detect, self.images, self.labels = detect, images, labels
-        self.score_threshold, self.name = score_threshold, name
-
-    def on_epoch_end(self, epoch, logs=None):
-        drawn = draw_boxes_tf(self.images, self.labels, self.detect(self.images),
-                              self.score_threshold)
-        tf.summary.image(self.name, drawn, step=epoch, max_outputs=len(self.images))
 
 
 def draw_detections(image, outputs, score_threshold):
@@ -107,6 +88,37 @@ def draw_detections(image, outputs, score_threshold):
     return picture
 
 
+def draw_file_detections(export_path, image_path, out_path, score_threshold):
+    """Runs a detection export's `serving_default` on the image file `image_path` (its
+    encoded bytes, as a client sends them) and saves the image with the labeled boxes
+    scoring >= `score_threshold` (`draw_detections`) to `out_path`. Returns the image's
+    outputs as NumPy arrays.
+
+    The export refuses an image over its pixel budget before decoding it and turns a JPEG
+    upright by its EXIF orientation; the picture is decoded the same way.
+
+    Raises:
+        OSError: no file at `image_path`.
+        ValueError: `IMAGE_PATH: the model could not read this image (REASON)`.
+
+    Example:
+
+    >>> outputs = draw_file_detections("saved_models/ssd/1", "photo.jpg", "d.png", 0.5)
+    >>> int(outputs["num_detections"])
+    100
+    """
+    from kerasnotes.ops.image_decoding import read_image_file
+    from kerasnotes.serving.client import serve_one
+    from kerasnotes.serving.image_inputs import export_max_pixels
+
+    with open(image_path, "rb") as file:
+        contents = file.read()
+    outputs = serve_one(export_path, image_path, image_bytes=tf.constant([contents]))
+    image = read_image_file(image_path, export_max_pixels(export_path)).numpy()
+    draw_detections(image, outputs, score_threshold).save(out_path)
+    return outputs
+
+
 def write_detection_picture(export_path, images, out_path, score_threshold):
     """Runs the export's `serving_default` on `images` (float `(N, H, W, 3)` in `[0, 1]`,
     PNG-encoded first, as a client sends them) and saves them side by side with labeled
@@ -126,6 +138,35 @@ def write_detection_picture(export_path, images, out_path, score_threshold):
         x += picture.width
     grid.save(out_path)
     return np.asarray(grid)
+
+
+def draw_file_segmentation(export_path, image_path, out_path):
+    """Runs a segmentation export's `serving_default` on the image file `image_path` (upright
+    by its EXIF orientation) and writes its `colored` label map to `out_path` (PNG, folders
+    created). Returns the image's outputs as NumPy arrays (`labels` `(H, W)`, `colored`).
+
+    Raises:
+        OSError: no file at `image_path`.
+        ValueError: `IMAGE_PATH: ...` for a file that does not decode or declares more pixels
+            than the export's budget (refused before decoding).
+
+    Example:
+
+    >>> outputs = draw_file_segmentation("saved_models/segmentation/1", "cat.jpg", "l.png")
+    >>> outputs["labels"].shape
+    (480, 640)
+    """
+    from kerasnotes.ops.image_decoding import read_image_file
+    from kerasnotes.serving.client import serve_one
+    from kerasnotes.serving.image_inputs import export_max_pixels
+
+    if not os.path.isfile(image_path):
+        raise OSError(f"no image file at {image_path}")
+    image = read_image_file(image_path, export_max_pixels(export_path))
+    outputs = serve_one(export_path, image_path, images=image[None])
+    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
+    tf.io.write_file(out_path, tf.io.encode_png(outputs["colored"]))
+    return outputs
 
 
 def segmentation_panel(images, labels, predicted):

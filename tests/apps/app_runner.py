@@ -1,9 +1,23 @@
-"""Running an app as a user does, and reading what it wrote for TensorBoard."""
+"""Running an app as a user does, and reading what it wrote for TensorBoard.
 
+`run_app` starts `python -m apps.<task>` in a subprocess: for what only a fresh process
+shows (exit codes seen by the shell, TensorFlow's start-up lines, kills by fault injection,
+SIGTERM). `run_app_in_process` runs the same `cli(argv)` in the test's process, without the
+5-10 s of Python and TensorFlow start-up: for everything else (bad-input errors, run-folder
+checks, messages, exit codes). Both return an object with `returncode`, `stdout`, `stderr`.
+
+    result = run_app_in_process("classify", ["--data", "idx:/no/such/dir"], tmp_path)
+    assert result.returncode == 2 and "/no/such/dir" in error_lines(result, "classify")[0]
+"""
+
+import contextlib
+import importlib
+import io
 import os
 import subprocess
 import sys
 
+import keras
 import tensorflow as tf
 
 
@@ -15,6 +29,53 @@ def run_app(task, args, cwd, timeout=300, env=None):
     env = dict(os.environ, PYTHONPATH=os.getcwd(), **(env or {}))
     return subprocess.run([sys.executable, "-m", f"apps.{task}", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def run_app_in_process(task, args, cwd, env=None):
+    """`apps.<task>.cli(ARGS)` in this process, in `cwd`; returns the result as `run_app`.
+
+    The exit code is the `SystemExit` code `cli` raises (0 when it returns); stdout and
+    stderr are the app's Python-level output (not C-level writes, e.g. TensorFlow's logs).
+    An exception `cli` does not turn into an exit code propagates, traceback and all: where
+    a subprocess would print a traceback, the test fails. `env` adds environment variables
+    for the run only; the working directory, the environment and the Keras dtype policy are
+    restored afterwards.
+    """
+    module = importlib.import_module(f"apps.{task}")
+    env = {key: str(value) for key, value in (env or {}).items()}
+    saved_env = {key: os.environ.get(key) for key in env}
+    saved_cwd = os.getcwd()
+    saved_policy = keras.mixed_precision.dtype_policy()
+    stdout, stderr = io.StringIO(), io.StringIO()
+    returncode = 0
+    try:
+        os.environ.update(env)
+        os.chdir(cwd)
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                module.cli([str(arg) for arg in args])
+            except SystemExit as exit_:
+                returncode = _exit_code(exit_.code, stderr)
+    finally:
+        os.chdir(saved_cwd)
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        keras.mixed_precision.set_dtype_policy(saved_policy)
+    return subprocess.CompletedProcess([f"apps.{task}.cli", *args], returncode,
+                                       stdout.getvalue(), stderr.getvalue())
+
+
+def _exit_code(code, stderr):
+    """The exit status a process would have after `sys.exit(code)`."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=stderr)  # sys.exit("message") prints the message, exits with 1
+    return 1
 
 
 def event_tags(folder):

@@ -1,5 +1,6 @@
-"""Issue 21's damaged checkpoints and full disks, through `python -m apps.classify` as a user
-runs it: `--epochs 2 --num-train 512 --num-test 128 --batch-size 64 --logdir R` (8 steps per
+"""Issue 21's damaged checkpoints and full disks, through apps.classify's command line
+(`cli`, run in this process: what it checks does not depend on a fresh process):
+`--epochs 2 --num-train 512 --num-test 128 --batch-size 64 --logdir R` (8 steps per
 epoch: ckpt-8 and ckpt-16), then a damage, then a rerun with `--epochs 3`.
 
 The full-disk cases mount a small tmpfs (root only; skipped otherwise) on the folder that
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.apps.app_runner import error_lines, run_app
+from tests.apps.app_runner import error_lines, run_app_in_process
 from tests.small_disk import fill, small_disk
 
 ARGS = ["--num-train", "512", "--num-test", "128", "--batch-size", "64", "--logdir", "R",
@@ -22,7 +23,7 @@ ARGS = ["--num-train", "512", "--num-test", "128", "--batch-size", "64", "--logd
 
 
 def classify(cwd, epochs, *extra):
-    return run_app("classify", ["--epochs", str(epochs), *ARGS, *extra], cwd)
+    return run_app_in_process("classify", ["--epochs", str(epochs), *ARGS, *extra], cwd)
 
 
 def notices(result):

@@ -2,13 +2,11 @@
 exit code 2, checked before TensorFlow allocates (issue 21).
 
 The flag checks run in this process (`parse_args` raises the `ValueError` the runner prints);
-a few cases run as a user does, in subprocesses started together (about 20 s in all).
+a few cases run through the apps' command lines, one of them in a subprocess as a user runs it.
 """
 
-import concurrent.futures
 import json
 import os
-import types
 
 import pytest
 
@@ -121,55 +119,59 @@ def test_objects_beyond_max_objects_are_cut_with_one_notice(capsys):
     import numpy as np
 
     from kerasnotes.data.detection.detection_records import DetectionRecord
+    from kerasnotes.data.detection.detection_sources import DetectionSource
 
     def record(name, count):
         labels = np.tile(np.array([[0, 0.1, 0.1, 0.5, 0.5]], "float32"), (count, 1))
         labels[:, 1] = np.arange(count) / 1000
         return DetectionRecord(name, 10, 10, labels, annotation=f"label.csv:{name}")
 
-    source = types.SimpleNamespace(train=[record("a", 3), record("b", 250), record("c", 120)],
-                                   val=[record("d", 100)])
-    ssd.limit_objects(source, 100)
+    source = DetectionSource("x", ("a",), [record("a", 3), record("b", 250), record("c", 120)],
+                             [record("d", 100)], "root")
+    source = ssd.limit_objects(source, 100)
     assert [r.num_objects for r in source.train + source.val] == [3, 100, 100, 100]
     np.testing.assert_array_equal(source.train[1].labels[:, 1],
                                   (np.arange(100) / 1000).astype("float32"))
     lines = capsys.readouterr().out.splitlines()
     assert lines == ["notice: 2 images have more than --max-objects 100 objects (up to 250; "
                      "the first: label.csv:b, 250); only the first 100 of each are used"]
-    ssd.limit_objects(source, 100)
+    assert ssd.limit_objects(source, 100) == source
     assert capsys.readouterr().out == ""
 
 
-def test_each_case_is_one_error_line_and_exit_code_2_in_a_subprocess(tmp_path):
+def test_each_case_is_one_error_line_and_exit_code_2(tmp_path):
+    # Through each app's command line (`cli`) in this process; the TF_CONFIG case also as a
+    # user runs it, in a subprocess (the exit code the shell sees, no traceback).
     banana = tmp_path / "bananas" / "bananas_train"
     (banana / "images").mkdir(parents=True)
     (banana / "label.csv").write_bytes(b"PK\x03\x04\x84\x00" * 20)
     string_address = json.dumps({"cluster": {"worker": "127.0.0.1:23456"},
                                  "task": {"type": "worker", "index": 0}})
-    cases = [  # (task, args, env, the error line's text after "error: ")
+    cases = [  # (task, args, env, the error line's text after "error: ", run)
         ("classify", ["--resize", "100000", "--num-train", "64", "--num-test", "64"], None,
-         "--model lenet --resize 100000 --batch-size 256 needs at least 33.3 TB of memory"),
+         "--model lenet --resize 100000 --batch-size 256 needs at least 33.3 TB of memory",
+         app_runner.run_app_in_process),
         ("ssd", ["--image-size", "100000"], None,
-         "--image-size 100000 --batch-size 32 needs at least 65.3 TB of memory"),
+         "--image-size 100000 --batch-size 32 needs at least 65.3 TB of memory",
+         app_runner.run_app_in_process),
         ("classify", [], {"TF_CONFIG": string_address},
          'TF_CONFIG: cluster.worker must be a list of "host:port" addresses; received the '
-         'string "127.0.0.1:23456"'),
+         'string "127.0.0.1:23456"', app_runner.run_app_in_process),
+        ("classify", [], {"TF_CONFIG": string_address},
+         'TF_CONFIG: cluster.worker must be a list of "host:port" addresses; received the '
+         'string "127.0.0.1:23456"', app_runner.run_app),
         ("ssd", ["--data", f"banana:{tmp_path / 'bananas'}"], None,
-         f"{banana / 'label.csv'}:1: not UTF-8 text (byte 0x84 at column 5)"),
+         f"{banana / 'label.csv'}:1: not UTF-8 text (byte 0x84 at column 5)",
+         app_runner.run_app_in_process),
     ]
-
-    def run(case):
-        task, args, env, _ = case
-        folder = tmp_path / f"{task}-{cases.index(case)}"
+    for index, (task, args, env, expected, run) in enumerate(cases):
+        folder = tmp_path / f"{task}-{index}"
         folder.mkdir()
-        return app_runner.run_app(task, [*args, "--logdir", "run", "--export-dir", "export"],
-                                  cwd=folder, timeout=120, env=env)
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=len(cases)) as pool:
-        results = list(pool.map(run, cases))
-    for (task, args, _, expected), result in zip(cases, results, strict=True):
+        result = run(task, [*args, "--logdir", "run", "--export-dir", "export"], folder,
+                     env=env)
         assert result.returncode == 2, (task, args, result.stderr[-3000:])
         assert "Traceback" not in result.stderr, result.stderr[-3000:]
         (line,) = app_runner.error_lines(result, task)
         assert expected in line, line
+        assert not os.path.exists(folder / "run")  # checked before the run folder is made
     assert not os.path.exists(tmp_path / "ssd-1" / "data_cache")  # nothing was generated

@@ -72,7 +72,8 @@ def test_one_class_folder_gives_one_clear_line(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--head-lr-multiplier", "2000"], "--head-lr-multiplier"),
+    (["--head-lr-multiplier", "2000"], "--head-lr-multiplier: must be between 1 and 1000"),
+    (["--head-lr-multiplier", "0.5"], "--head-lr-multiplier: must be between 1 and 1000"),
     (["--source-model", "a.keras", "--weights", "imagenet"], "--source-model"),
     (["--bn-momentum", "1"], "--bn-momentum"),
 ])
@@ -86,7 +87,18 @@ def test_defaults_are_visible():
     config = finetune.parse_args([])
     assert (config.head_lr_multiplier, config.data, config.source_model) == (10.0, "synthetic",
                                                                              None)
+    assert (config.lr, config.image_size, config.epochs, config.batch_size) == (0.01, 28, 20, 64)
     assert finetune.parse_args(["--head-lr-multiplier", "1000"]).head_lr_multiplier == 1000.0
+    assert finetune.parse_args(["--lr", "0.05"]).lr == 0.05
+
+
+def test_help_shows_the_common_flags_that_apply(capsys):
+    with pytest.raises(SystemExit):
+        finetune.parse_args(["--help"])
+    text = capsys.readouterr().out
+    for flag in ("--epochs", "--batch-size", "--lr", "--data", "--precision", "--export-dir",
+                 "--source-epochs", "--head-lr-multiplier"):
+        assert flag in text
 
 
 def test_missing_source_model_names_the_file(tmp_path):
@@ -122,7 +134,7 @@ def test_run_folder_of_dot_and_dot_dot_is_a_named_subfolder(tmp_path, monkeypatc
     for data, name in ((".", "sub"), ("..", "hotdog"), ("../", "hotdog"), ("~", None),
                        ("synthetic", "synthetic"), (str(tmp_path / "hotdog"), "hotdog")):
         config = finetune.parse_args(["--data", data])
-        path = RunFolder(config, finetune.APP.run_name(config)).path
+        path = RunFolder(config, finetune.run_name(config)).path
         parent, folder = os.path.split(path)
         assert parent == os.path.join("runs", "finetune") and folder not in ("", ".", ".."), path
         if name is not None:
@@ -164,8 +176,8 @@ def test_data_dot_names_the_run_folder_after_the_folder(tmp_path, monkeypatch):
     folder = tmp_path / "hotdog"
     folder.mkdir()
     monkeypatch.chdir(folder)
-    config = finetune.parse_config(finetune.APP, ["--data", ".", "--weights", "none"])
-    assert finetune.APP.run_name(config) == "hotdog"  # runs/finetune/hotdog, not runs/finetune
+    config = finetune.parse_args(["--data", ".", "--weights", "none"])
+    assert finetune.run_name(config) == "hotdog"  # runs/finetune/hotdog, not runs/finetune
 
 
 @pytest.fixture
@@ -181,9 +193,9 @@ def float32_afterwards():
 # mixed_float16 is the GPU policy; on CPU it runs ~2x slower than bf16 here, still seconds.
 @pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
 def test_mixed_precision_runs_and_exports_float32_signatures(tmp_path, precision):
-    metrics, export_path = finetune.main([
+    metrics, export_path = finetune.main(finetune.parse_args([
         *TINY, "--precision", precision, "--verbose", "0", "--logdir",
-        str(tmp_path / "run"), "--export-dir", str(tmp_path / "export")])
+        str(tmp_path / "run"), "--export-dir", str(tmp_path / "export")]))
     assert np.isfinite(metrics["finetuned_test_loss"]) and 0 <= metrics["mcnemar_p_value"] <= 1
     served = tf.saved_model.load(export_path).signatures["serving_default"]
     (spec,) = served.structured_input_signature[1].values()

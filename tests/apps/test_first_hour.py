@@ -8,45 +8,44 @@ import pytest
 
 from apps import classify, segmentation, ssd
 from apps.run_folder import run_name_with_data
-from apps.runner import parse_config
 from apps.tensorflow_startup import HARMLESS_STARTUP_LINES
-from tests.apps.app_runner import run_app
+from tests.apps.app_runner import run_app_in_process
 
 
-def parse_failure(app, argv, capsys):
+def parse_failure(parse_args, argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        parse_config(app, argv)
+        parse_args(argv)
     assert exit_info.value.code == 2
     return capsys.readouterr().err.splitlines()
 
 
 def test_a_flag_prefix_is_not_taken_for_the_flag_and_the_error_comes_first(capsys):
-    lines = parse_failure(classify.APP, ["--epoch", "3"], capsys)
+    lines = parse_failure(classify.parse_args, ["--epoch", "3"], capsys)
     assert lines == ["python -m apps.classify: error: unrecognized arguments: --epoch 3 "
                      "(--epoch: did you mean --epochs?)",
                      "python -m apps.classify --help lists the flags"]
 
 
 def test_a_word_far_from_every_flag_gets_no_hint(capsys):
-    lines = parse_failure(ssd.APP, ["--bogus"], capsys)
+    lines = parse_failure(ssd.parse_args, ["--bogus"], capsys)
     assert lines[0] == "python -m apps.ssd: error: unrecognized arguments: --bogus"
     assert not any(line.startswith("usage:") for line in lines)
 
 
 def test_a_bad_value_is_one_error_line_without_the_usage_block(capsys):
-    lines = parse_failure(classify.APP, ["--epochs", "x"], capsys)
+    lines = parse_failure(classify.parse_args, ["--epochs", "x"], capsys)
     assert lines[0].startswith("python -m apps.classify: error: argument --epochs: ")
     assert len(lines) == 2 and not any(line.startswith("usage:") for line in lines)
 
 
 def test_help_shows_only_the_flags_of_the_app_and_its_real_default_folder(capsys):
     with pytest.raises(SystemExit):
-        parse_config(ssd.APP, ["--help"])
+        ssd.parse_args(["--help"])
     ssd_help = " ".join(capsys.readouterr().out.split())
     assert "--data-dir" not in ssd_help and "<model>" not in ssd_help
     assert "(default runs/ssd/tiny_ssd; another --data gets a folder of its own)" in ssd_help
     with pytest.raises(SystemExit):
-        parse_config(classify.APP, ["--help"])
+        classify.parse_args(["--help"])
     classify_help = " ".join(capsys.readouterr().out.split())
     assert "--data-dir DATA_DIR folder of prepared TFDS datasets" in classify_help
     assert "(default runs/classify/lenet;" in classify_help
@@ -65,13 +64,13 @@ def test_the_default_run_folder_is_named_after_the_data_too(name, data, expected
 
 
 def test_another_data_source_gets_its_own_default_run_folder():
-    assert classify.APP.run_name(parse_config(classify.APP, [])) == "lenet"
-    config = parse_config(classify.APP, ["--data", "idx:/somewhere/fashion"])
-    assert classify.APP.run_name(config) == "lenet-idx-fashion"
-    config = parse_config(ssd.APP, ["--data", "voc:/data/VOC2012"])
-    assert ssd.APP.run_name(config) == "tiny_ssd-voc-VOC2012"
-    config = parse_config(segmentation.APP, ["--data", "voc", "--voc-dir", "/data/VOC2012"])
-    assert segmentation.APP.run_name(config) == "fcn-VOC2012"
+    assert classify.run_name(classify.parse_args([])) == "lenet"
+    config = classify.parse_args(["--data", "idx:/somewhere/fashion"])
+    assert classify.run_name(config) == "lenet-idx-fashion"
+    config = ssd.parse_args(["--data", "voc:/data/VOC2012"])
+    assert ssd.run_name(config) == "tiny_ssd-voc-VOC2012"
+    config = segmentation.parse_args(["--data", "voc", "--voc-dir", "/data/VOC2012"])
+    assert segmentation.run_name(config) == "fcn-VOC2012"
 
 
 @pytest.mark.parametrize("line, harmless", [
@@ -107,8 +106,8 @@ def test_a_run_prints_no_tensorflow_start_up_lines_and_plain_epoch_lines_to_a_lo
 
 
 def test_a_debug_run_shows_everything(tmp_path):
-    result = run_app("classify", ["--epoch", "1"], tmp_path, timeout=120,
-                     env={"KERASNOTES_DEBUG": "1"})
+    result = run_app_in_process("classify", ["--epoch", "1"], tmp_path,
+                                env={"KERASNOTES_DEBUG": "1"})
     assert result.returncode == 2  # argparse errors stay one line even when debugging
     assert "did you mean --epochs?" in result.stderr
 

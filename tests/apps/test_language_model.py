@@ -77,10 +77,10 @@ def test_chinese_text_bidirectional_trains_but_does_not_generate(tmp_path, capsy
     text = "想要有直升机\n想要和你飞到宇宙去\n想要和你融化在一起\n融化在宇宙里\n" * 30
     path = tmp_path / "lyrics.txt"
     path.write_text(text, encoding="utf-8")
-    metrics, export_path = language_model.main([
+    metrics, export_path = language_model.main(language_model.parse_args([
         *TINY, "--text", str(path), "--bidirectional", "--sampling", "random", "--cell",
         "lstm", "--layers", "2", "--epochs", "1", "--logdir", str(tmp_path / "run"),
-        "--export-dir", str(tmp_path / "export"), "--implementation", "scratch"])
+        "--export-dir", str(tmp_path / "export"), "--implementation", "scratch"]))
     shown = capsys.readouterr().out
     assert export_path is None and not (tmp_path / "export").exists()
     assert "cannot generate" in shown
@@ -89,11 +89,11 @@ def test_chinese_text_bidirectional_trains_but_does_not_generate(tmp_path, capsy
 
 
 def test_word_level_random_sampling_generates(tmp_path, capsys):
-    metrics, export_path = language_model.main([
+    metrics, export_path = language_model.main(language_model.parse_args([
         *TINY, "--max-chars", "20000", "--token-level", "word", "--min-freq", "2",
         "--sampling", "random", "--cell", "rnn", "--embedding-dim", "8", "--epochs", "1",
         "--ngram", "2", "--logdir", str(tmp_path / "run"), "--export-dir",
-        str(tmp_path / "export")])
+        str(tmp_path / "export")]))
     shown = capsys.readouterr().out
     assert "word tokens" in shown and export_path.endswith("1")
     assert "validation_perplexity_2gram_baseline" in metrics
@@ -132,14 +132,15 @@ def test_bad_input_in_process(tmp_path, args, message):
     files = {"EMPTY": tmp_path / "empty.txt", "SHORT": tmp_path / "short.txt"}
     args = [str(files.get(a, a)) for a in args]
     with pytest.raises(ValueError, match=message):
-        language_model.main([*TINY, "--logdir", str(tmp_path / "run"), *args])
+        language_model.main(language_model.parse_args([*TINY, "--logdir", str(tmp_path / "run"),
+                                                       *args]))
 
 
 @pytest.mark.parametrize(
     "args, message",
     [
         (["--bidirectional"], "--bidirectional needs --sampling random"),
-        (["--data", "ptb"], "--data must be 'docstrings'"),
+        (["--data", "ptb"], "unrecognized arguments: --data ptb"),  # the text is --text
         (["--temperature", "-1"], "argument --temperature: must be >= 0"),
         (["--validation-fraction", "0"], "--validation-fraction: must be in (0, 1)"),
         (["--validation-fraction", "1"], "--validation-fraction: must be in (0, 1), got 1"),
@@ -155,8 +156,8 @@ def test_bad_flags_are_argparse_errors(capsys, args, message):
 
 def test_missing_file_is_an_os_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="missing.txt does not exist"):
-        language_model.main([*TINY, "--text", str(tmp_path / "missing.txt"),
-                             "--logdir", str(tmp_path / "run")])
+        language_model.main(language_model.parse_args(
+            [*TINY, "--text", str(tmp_path / "missing.txt"), "--logdir", str(tmp_path / "run")]))
 
 
 def test_missing_text_file_gives_one_error_line_naming_it(tmp_path):
@@ -184,9 +185,9 @@ def float32_afterwards():
 @pytest.mark.usefixtures("float32_afterwards")
 @pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
 def test_mixed_precision_trains_and_exports_float32_signatures(tmp_path, capsys, precision):
-    metrics, export_path = language_model.main([
+    metrics, export_path = language_model.main(language_model.parse_args([
         *TINY, "--epochs", "1", "--precision", precision, "--cell", "lstm",
-        "--logdir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "export")])
+        "--logdir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "export")]))
     shown = capsys.readouterr().out
     assert np.isfinite(metrics["validation_perplexity"]) and export_path.endswith("1")
     served = tf.saved_model.load(export_path).signatures["serving_default"]
@@ -198,10 +199,13 @@ def test_mixed_precision_trains_and_exports_float32_signatures(tmp_path, capsys,
     assert "validation windows" in shown
 
 
-def test_help_and_visible_defaults():
+def test_help_and_visible_defaults(capsys):
     with pytest.raises(SystemExit) as exit_info:
         language_model.parse_args(["--help"])
     assert exit_info.value.code == 0
+    shown = capsys.readouterr().out
+    assert "--text PATH" in shown and "--export-dir" in shown and "--data" not in shown
     config = language_model.parse_args([])
-    assert (config.cell, config.sampling, config.implementation, config.data) == (
-        "gru", "sequential", "fused", "docstrings")
+    assert (config.cell, config.sampling, config.implementation, config.text) == (
+        "gru", "sequential", "fused", None)
+    assert not hasattr(config, "data")  # the embedded docstrings, or --text PATH

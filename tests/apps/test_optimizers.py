@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from apps import optimizers
-from kerasnotes.optimizers.by_name import make_optimizer
+from apps.optimizer_registry import make_optimizer
 from tests.apps import app_runner
 
 TINY = ["--num-rows", "120", "--batch-size", "20", "--verbose", "0", "--log-every-n-steps", "2"]
@@ -91,6 +91,7 @@ def test_bad_input_gives_one_clear_line(tmp_path, args, message):
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+    assert not (tmp_path / "run" / "config.json").exists()  # refused before the run opened
 
 
 @pytest.mark.parametrize(
@@ -101,6 +102,9 @@ def test_bad_input_gives_one_clear_line(tmp_path, args, message):
         (["--hparam", "adam.beta_1=high"], "'high' is not a number"),
         (["--hidden-units", "8,-1"], "--hidden-units"),
         (["--sampling", "bootstrap"], "--sampling"),
+        (["--hparam", "sgd.decay_rate=1.5"], "--hparam sgd.decay_rate must be in (0, 1]"),
+        (["--data", "synthetic"], "unrecognized arguments: --data"),  # a file is --csv
+        (["--export-dir", "out"], "unrecognized arguments: --export-dir"),  # nothing exported
     ],
 )
 def test_bad_flags_are_usage_errors(capsys, args, message):

@@ -2,7 +2,9 @@
 with a lower learning rate (issue 13), through the shared runner (here: apps.classify).
 
 Kills are injected deterministically (`KERASNOTES_FAIL_AT=phase:global_step` ends the
-process with `os._exit` at that point, like kill -9), never timed.
+process with `os._exit` at that point, like kill -9), never timed. A killed run, and one run
+per exit code the shell sees, is a subprocess (`python -m apps.classify`); the other runs are
+the same `cli` in this process (`run_app_in_process`: no start-up cost).
 """
 
 import fcntl
@@ -15,7 +17,7 @@ import tensorflow as tf
 
 from kerasnotes.training.callbacks.fault_injection import FAULT_EXIT_CODE
 from tests.apps.app_runner import error_lines as app_error_lines
-from tests.apps.app_runner import run_app
+from tests.apps.app_runner import run_app, run_app_in_process
 
 # Softmax regression on 200 glyphs, batches of 50: 4 steps per epoch, 2 epochs, checkpoints
 # every 2 steps. Seconds per run.
@@ -23,7 +25,15 @@ TINY = ["--model", "softmax", "--epochs", "2", "--num-train", "200", "--num-test
         "--batch-size", "50", "--checkpoint-every-n-steps", "2", "--verbose", "0"]
 
 
-def run(cwd, *extra, fail_at=None, poison_at=None):
+def run(cwd, *extra, poison_at=None):
+    """`python -m apps.classify TINY EXTRA`, run in this process."""
+    env = {"KERASNOTES_POISON_AT": str(poison_at)} if poison_at else None
+    return run_app_in_process("classify", [*TINY, *extra], cwd, env=env)
+
+
+def run_subprocess(cwd, *extra, fail_at=None, poison_at=None):
+    """The same run as `run`, as a user starts it: in a process of its own (which
+    `KERASNOTES_FAIL_AT` ends)."""
     env = {}
     if fail_at:
         env["KERASNOTES_FAIL_AT"] = fail_at
@@ -64,7 +74,7 @@ def uninterrupted(tmp_path_factory):
 ])
 def test_a_kill_at_any_phase_resumes_to_the_uninterrupted_weights(tmp_path, uninterrupted,
                                                                   fail_at):
-    killed = run(tmp_path, fail_at=fail_at)
+    killed = run_subprocess(tmp_path, fail_at=fail_at)
     assert killed.returncode == FAULT_EXIT_CODE, killed.stderr
     resumed = run(tmp_path)
     assert resumed.returncode == 0, resumed.stderr
@@ -79,7 +89,7 @@ def test_a_kill_at_any_phase_resumes_to_the_uninterrupted_weights(tmp_path, unin
 def test_divergence_saves_and_exports_nothing_and_exits_3(tmp_path):
     # NaN weights after step 6 (epoch 2): the guard stops at step 7; ckpt-6 holds the NaN
     # weights only if saving skipped the check, so the newest must stay the last good one.
-    first = run(tmp_path, poison_at=6)
+    first = run_subprocess(tmp_path, poison_at=6)  # exit code 3 as the shell sees it
     assert first.returncode == 3, first.stderr
     (line,) = error_lines(first)
     assert "NaN or infinite" in line or "nan" in line
@@ -111,7 +121,7 @@ def test_absurd_learning_rates_are_refused_at_parse_time(tmp_path, lr):
 
 
 def test_resume_with_a_lower_learning_rate_is_allowed_used_and_recorded(tmp_path):
-    first = run(tmp_path, fail_at="epoch_end:4")
+    first = run_subprocess(tmp_path, fail_at="epoch_end:4")
     assert first.returncode == FAULT_EXIT_CODE
     resumed = run(tmp_path, "--lr", "0.001")
     assert resumed.returncode == 0, resumed.stderr
@@ -134,7 +144,7 @@ def test_a_failed_start_does_not_block_the_next_command(tmp_path):
 
 
 def test_no_resume_never_resumes_a_folder_with_checkpoints(tmp_path):
-    assert run(tmp_path, fail_at="after_checkpoint:2").returncode == FAULT_EXIT_CODE
+    assert run_subprocess(tmp_path, fail_at="after_checkpoint:2").returncode == FAULT_EXIT_CODE
     (tmp_path / "runs/classify/softmax/config.json").unlink(missing_ok=True)
     fresh = run(tmp_path, "--no-resume")
     assert fresh.returncode == 0, fresh.stderr

@@ -11,7 +11,7 @@ import sys
 import pytest
 import tensorflow as tf
 
-from apps.flags import CommonConfig
+from apps.flags import RunConfig
 from apps.run_folder import RunFolder, safe_name
 from kerasnotes.serving.export import TEMPORARY_PREFIX, export_saved_model
 
@@ -53,8 +53,14 @@ def test_an_export_removes_the_temporaries_of_killed_exports_only(tmp_path):
 
 
 @dataclasses.dataclass
-class DemoConfig(CommonConfig):
+class DemoConfig(RunConfig):
     task: str = "demo"
+    epochs: int = 10
+    batch_size: int = 256
+    lr: float = 0.1
+    data: str = "synthetic"
+    export_dir: str = None
+    precision: str = "float32"
 
 
 def start(logdir, **settings):

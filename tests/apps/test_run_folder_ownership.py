@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from apps.flags import CommonConfig
+from apps.flags import RunConfig
 from apps.run_folder import (
     CONFIG_NAME,
     LOCK_NAME,
@@ -19,16 +19,21 @@ from apps.run_folder import (
     RunFolder,
     is_run_entry,
 )
-from apps.runner import parse_config
-from tests.apps.app_runner import error_lines, run_app
+from tests.apps.app_runner import error_lines, run_app_in_process
 from tests.folder_snapshot import file_contents
 
 APPS = pathlib.Path(__file__).parents[2] / "apps"
 
 
 @dataclasses.dataclass
-class DemoConfig(CommonConfig):
+class DemoConfig(RunConfig):
     task: str = "demo"
+    epochs: int = 10
+    batch_size: int = 256
+    lr: float = 0.1
+    data: str = "synthetic"
+    export_dir: str = None
+    precision: str = "float32"
 
 
 def start(logdir, **settings):
@@ -264,14 +269,15 @@ MISSING_INPUTS = [
 @pytest.mark.parametrize("no_resume", [False, True])
 def test_a_missing_input_is_named_first_and_the_finished_run_stays(work, task, missing, name,
                                                                    no_resume):
-    app = importlib.import_module(f"apps.{task}").APP
+    app = importlib.import_module(f"apps.{task}")
     folder = work / "runs" / task
     finished_run(folder)  # a finished run of other settings: those of DemoConfig
-    saved = parse_config(app, ["--logdir", str(folder)])
+    saved = app.parse_args(["--logdir", str(folder)])
     (folder / CONFIG_NAME).write_text(json.dumps(dict(dataclasses.asdict(saved), history=[])))
     before = file_contents(folder)
     with pytest.raises((ValueError, OSError)) as refused:
-        app.main([*missing, "--logdir", str(folder), *(["--no-resume"] if no_resume else [])])
+        app.main(app.parse_args([*missing, "--logdir", str(folder),
+                                 *(["--no-resume"] if no_resume else [])]))
     message = str(refused.value)
     assert name in message, message
     assert "other settings" not in message
@@ -282,16 +288,16 @@ def test_no_resume_with_a_missing_data_folder_keeps_the_finished_run(tmp_path):
     # End to end, as the issue ran it: a finished run, then --no-resume with a typo in --data.
     tiny = ["--model", "softmax", "--epochs", "1", "--num-train", "200", "--num-test", "50",
             "--batch-size", "50", "--verbose", "2"]
-    assert run_app("classify", tiny, tmp_path, timeout=180).returncode == 0
+    assert run_app_in_process("classify", tiny, tmp_path).returncode == 0
     folder = tmp_path / "runs/classify/softmax"
     before = file_contents(folder)
-    failed = run_app("classify", [*tiny, "--no-resume", "--data", "idx:/no/such/dir"], tmp_path,
-                     timeout=180)
+    failed = run_app_in_process("classify", [*tiny, "--no-resume", "--data", "idx:/no/such/dir"],
+                                tmp_path)
     assert failed.returncode == 2
     (line,) = error_lines(failed, "classify")
     assert "/no/such/dir" in line and "other settings" not in line
     assert file_contents(folder) == before and not moved_aside(folder)
-    resumed = run_app("classify", [*tiny, "--epochs", "2"], tmp_path, timeout=180)
+    resumed = run_app_in_process("classify", [*tiny, "--epochs", "2"], tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "Resuming from" in resumed.stdout and "Epoch 2/2" in resumed.stdout
 
@@ -299,22 +305,22 @@ def test_no_resume_with_a_missing_data_folder_keeps_the_finished_run(tmp_path):
 def test_a_moved_run_folder_resumes_from_its_checkpoint(tmp_path):
     tiny = ["--model", "softmax", "--num-train", "200", "--num-test", "50", "--batch-size",
             "50", "--verbose", "2"]
-    first = run_app("classify", [*tiny, "--epochs", "1", "--logdir", "runs/x"], tmp_path,
-                    timeout=180)
+    first = run_app_in_process("classify", [*tiny, "--epochs", "1", "--logdir", "runs/x"],
+                               tmp_path)
     assert first.returncode == 0, first.stderr[-2000:]
     (tmp_path / "elsewhere").mkdir()
     os.rename(tmp_path / "runs/x", tmp_path / "elsewhere/y")
     os.symlink(tmp_path / "elsewhere/y", tmp_path / "link")
-    resumed = run_app("classify", [*tiny, "--epochs", "2", "--logdir", "link"], tmp_path,
-                      timeout=180)
+    resumed = run_app_in_process("classify", [*tiny, "--epochs", "2", "--logdir", "link"],
+                                 tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "Resuming from" in resumed.stdout and "epoch 2" in resumed.stdout
     assert "Epoch 1/2" not in resumed.stdout
     user = tmp_path / "victim"
     user.mkdir()
     (user / "thesis.tex").write_text("mine")
-    refused = run_app("classify", [*tiny, "--logdir", "../victim", "--no-resume"],
-                      tmp_path / "elsewhere", timeout=180)
+    refused = run_app_in_process("classify", [*tiny, "--logdir", "../victim", "--no-resume"],
+                                 tmp_path / "elsewhere")
     assert refused.returncode == 2
     (line,) = error_lines(refused, "classify")
     assert "../victim" in line and "'thesis.tex'" in line

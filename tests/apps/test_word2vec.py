@@ -4,7 +4,6 @@ import functools
 import os
 import subprocess
 import sys
-import types
 
 import numpy as np
 import pytest
@@ -46,13 +45,14 @@ def test_train_probe_projector_export_and_resume(tmp_path):
     assert f"Exported SavedModel: {export_dir / '1'}" in first.stdout
     if build.compiler() is not None:
         assert "Training path: C++ kernel (Hogwild SGD" in first.stdout
-    assert {"epoch_loss", "epoch_words_per_second", "learning_rate",
-            "batch_loss"} <= event_tags(run_dir / "train")
+    # The fused path trains through the Trainer: its callbacks write the usual scalars.
+    assert {"epoch_loss", "epoch_words_per_second", "epoch_learning_rate",
+            "epoch_examples_per_second"} <= event_tags(run_dir / "train")
     assert "nearest_words" in event_tags(run_dir / "validation")
 
     second = run_app([*args, "--epochs", "2"], tmp_path)
     assert second.returncode == 0, second.stderr[-3000:]
-    assert "Resuming from" in second.stdout and "(1 of 2 epochs done)" in second.stdout
+    assert f"Resuming from {run_dir / 'checkpoints' / 'ckpt-1'}: epoch 2, step 0" in second.stdout
     assert "Epoch 2/2" in second.stdout and "Epoch 1/2" not in second.stdout
 
     projector = run_dir / "projector"
@@ -85,8 +85,10 @@ def test_train_probe_projector_export_and_resume(tmp_path):
     (["--probe-words", "file,zzzqqq"], "'zzzqqq' is not in the vocabulary"),
     (["--min-count", "100000"], "min_count=100000"),
     (["--window", "0"], "--window"),  # and --negatives, same argparse check
-    (["--data", "wikipedia"], "--data"),
+    (["--data", "wikipedia"], "unrecognized arguments: --data"),  # its corpus: --corpus
     (["--optimizer", "rmsprop"], "--optimizer"),
+    (["--model", "glove"], "argument --model: invalid choice: 'glove'"),
+    (["--loss", "softmax"], "argument --loss: invalid choice: 'softmax'"),
     (["--strategy", "mirrored"], "--strategy mirrored: the fused word2vec path trains in one"),
     (["--implementation", "kernel"], "--implementation"),
     (["--precision", "mixed_bfloat16"],
@@ -168,8 +170,8 @@ def test_fused_path_trains_cbow_and_hierarchical_softmax(tmp_path, model, loss):
                       str(tmp_path / "run"), "--export-dir", str(tmp_path / "export")],
                      tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    losses = [float(line.split("loss ")[1].split(",")[0]) for line in result.stdout.splitlines()
-              if line.startswith("Epoch ")]
+    losses = [float(line.split("loss: ")[1].split(" ")[0])
+              for line in result.stdout.splitlines() if line.startswith("Epoch ")]
     # CBOW starts slowly from word2vec's tiny initial vectors (its input gradient is
     # divided by the window's size): on this tiny corpus the loss may stay near log 2.
     assert len(losses) == 2 and losses[1] <= losses[0] <= 0.6932
@@ -183,12 +185,31 @@ def test_optimizer_flag_chooses_the_optimizer():
     from kerasnotes.optimizers.sgd import SGD
 
     expected = {"lazy_adam": LazyAdam, "adam": keras.optimizers.Adam, "sgd": SGD}
-    data = types.SimpleNamespace(corpus=types.SimpleNamespace(counts=np.arange(1, 11)))
     for name, cls in expected.items():
-        config = word2vec.parse_args(["--optimizer", name, "--lr", "0.5", "--embedding-dim", "4"])
-        model, optimizer = word2vec.build_model(config, data)
+        config = word2vec.parse_args(["--implementation", "keras", "--optimizer", name,
+                                      "--lr", "0.5", "--embedding-dim", "4"])
+        model, _, optimizer = word2vec.build_keras_model(config, np.arange(1, 11))
         assert type(optimizer) is cls and model.name == "skipgram_negative"
         assert float(keras.ops.convert_to_numpy(optimizer.learning_rate)) == 0.5
+
+
+@pytest.mark.parametrize("model, loss, model_class, output, loss_class", [
+    ("skipgram", "negative", "SkipGram", "negative_sampling", "MaskedBinaryCrossEntropy"),
+    ("skipgram", "hierarchical", "SkipGram", "hierarchical_softmax", "HierarchicalSoftmaxLoss"),
+    ("cbow", "negative", "CBOW", "negative_sampling", "MaskedBinaryCrossEntropy"),
+    ("cbow", "hierarchical", "CBOW", "hierarchical_softmax", "HierarchicalSoftmaxLoss"),
+])
+def test_model_and_loss_flags_give_the_keras_model_its_output_and_its_loss(
+        model, loss, model_class, output, loss_class):
+    from kerasnotes import losses, models
+
+    config = word2vec.parse_args(["--implementation", "keras", "--model", model, "--loss", loss,
+                                  "--embedding-dim", "4"])
+    network, loss_object, _ = word2vec.build_keras_model(config, [0, 50, 40, 30, 20, 10, 9, 8])
+    assert type(network) is getattr(models, model_class) and network.output_type == output
+    assert network.built and network.name == f"{model}_{loss}"
+    assert network.word_vectors.shape == (8, 4)
+    assert type(loss_object) is getattr(losses, loss_class)
 
 
 @pytest.mark.parametrize("model, loss, precision", [
@@ -223,20 +244,19 @@ def test_fused_path_checkpoints_every_n_steps_and_resumes_inside_the_epoch(tmp_p
     resumed = run_app(args, tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     line = next(line for line in resumed.stdout.splitlines() if line.startswith("Resuming"))
-    assert line.startswith(f"Resuming from {run_dir / 'checkpoints' / 'ckpt-1'} (0 of 1 "
-                           "epochs done; epoch 1 continues at sentence ")
-    assert line.endswith(" of 600)")
-    assert "Epoch 1/1: loss " in resumed.stdout and "Exported SavedModel" in resumed.stdout
+    checkpoint = run_dir / "checkpoints" / "ckpt-1"
+    assert line == f"Resuming from {checkpoint}: epoch 1, step 1 of that epoch"
+    assert "Epoch 1/1 - loss: " in resumed.stdout and "Exported SavedModel" in resumed.stdout
     assert (run_dir / "checkpoints" / "ckpt-2.index").exists()
 
 
 def test_the_flag_choices_are_the_library_names():
     # The app keeps copies (importing the library would load TensorFlow for --help).
+    from apps.optimizer_registry import TRAINING_OPTIMIZERS
     from kerasnotes.data.text import word2vec_examples
-    from kerasnotes.optimizers.by_name import TRAINING_OPTIMIZERS
 
-    assert word2vec.MODELS == word2vec_examples.MODELS
-    assert word2vec.LOSSES == word2vec_examples.LOSSES
+    assert tuple(word2vec.MODELS) == word2vec_examples.MODELS  # the fused path's names
+    assert tuple(word2vec.LOSSES) == word2vec_examples.LOSSES
     assert set(word2vec.OPTIMIZERS.values()) <= set(TRAINING_OPTIMIZERS)
 
 

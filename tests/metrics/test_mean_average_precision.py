@@ -5,7 +5,6 @@ import pytest
 
 from kerasnotes.metrics.mean_average_precision import (
     MeanAveragePrecision,
-    MeanAveragePrecisionCallback,
     average_precision,
     detector_map,
 )
@@ -143,14 +142,3 @@ def test_detector_map_is_the_map_of_every_batch_together():
     for images, labels in batches:
         expected.update(detect(images).numpy(), labels.numpy())
     assert detector_map(detect, batches, num_classes=1) == expected.result()["mAP"] == 0.5
-
-
-def test_callback_logs_the_map_after_every_epoch(capsys):
-    batches, detect = two_batches_and_a_detector()
-    logs = {"loss": 1.0}
-    MeanAveragePrecisionCallback(detect, batches, num_classes=1).on_epoch_end(0, logs)
-    assert logs == {"loss": 1.0, "val_mAP@0.5": 0.5}
-    assert capsys.readouterr().out == "  val_mAP@0.5: 0.5000\n"
-    quiet = MeanAveragePrecisionCallback(detect, batches, 1, name="mAP", verbose=0)
-    quiet.on_epoch_end(1, logs)
-    assert logs["mAP"] == 0.5 and capsys.readouterr().out == ""

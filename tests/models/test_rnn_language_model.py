@@ -10,12 +10,8 @@ import tensorflow as tf
 from kerasnotes.data.text.sequence_sampling import sequential_sampling_dataset
 from kerasnotes.data.text.text_vocabulary import TextVocabulary
 from kerasnotes.metrics.perplexity import Perplexity
-from kerasnotes.models.rnn_language_model import (
-    GeneratedTextSummary,
-    ResetStatesEachEpoch,
-    RNNLanguageModel,
-    window_log_likelihoods,
-)
+from kerasnotes.models.rnn_language_model import RNNLanguageModel, window_log_likelihoods
+from kerasnotes.training.callbacks.reset_states import ResetStatesEachEpoch
 from kerasnotes.training.precision import float32_copy
 from kerasnotes.training.trainer import Trainer
 from tests.layers.test_recurrent_cells import scratch_as_keras
@@ -235,17 +231,6 @@ def test_bad_input(make, message):
         make()
 
 
-def test_reset_states_each_epoch_clears_the_carried_state():
-    model = RNNLanguageModel(VOCAB, "lstm", units=4, stateful=True)
-    model.build((None, None))
-    model(tokens(), training=True)
-    assert all(v.read_value().shape[0] == 2 for v in model._carried_state)
-    callback = ResetStatesEachEpoch()
-    callback.set_model(model)
-    callback.on_epoch_begin(1)
-    assert all(v.read_value().shape[0] == 0 for v in model._carried_state)
-
-
 def test_window_log_likelihoods_are_minus_the_cross_entropy():
     keras.utils.set_random_seed(3)
     model = RNNLanguageModel(VOCAB, "gru", units=6)
@@ -258,24 +243,6 @@ def test_window_log_likelihoods_are_minus_the_cross_entropy():
     metric = Perplexity()
     metric.update_state(y, model(x))
     np.testing.assert_allclose(np.exp(-values.mean()), float(metric.result()), rtol=1e-5)
-
-
-def test_generated_text_summary_writes_the_samples(tmp_path):
-    keras.utils.set_random_seed(2)
-    model = RNNLanguageModel(VOCAB, "gru", units=6)
-    model.build((None, None))
-    callback = GeneratedTextSummary(["the ", "qu"], length=5)
-    callback.set_model(model)
-    assert callback.samples(model) == {p: model.generate(p, 5) for p in ("the ", "qu")}
-    writer = tf.summary.create_file_writer(str(tmp_path))
-    with writer.as_default():
-        callback.on_epoch_end(0)
-        GeneratedTextSummary(["x"], 3, enabled=False).on_epoch_end(1)  # off the chief
-    writer.flush()
-    (events,) = list(tmp_path.iterdir())
-    steps = [(value.tag, event.step) for event in tf.compat.v1.train.summary_iterator(str(events))
-             for value in event.summary.value]
-    assert steps == [("generated_text", 0)]
 
 
 def test_mixed_precision_carried_state_and_float32_copy():

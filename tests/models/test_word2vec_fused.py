@@ -252,60 +252,84 @@ class _StopAt(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
-@pytest.mark.parametrize("backend, batching", _kernel_backends())
-def test_fused_trainer_resumes_inside_an_epoch_as_if_uninterrupted(tmp_path, backend,
-                                                                   batching):
-    from kerasnotes.models.word2vec_training import FusedTrainer
+def _fit(model, run_dir, epochs, callbacks=(), **options):
+    """Trains `model` on its corpus through the Trainer; returns it and the run's metrics."""
+    from kerasnotes.training.callbacks.words_per_second import WordsPerSecond
+    from kerasnotes.training.trainer import Trainer
 
+    speed = WordsPerSecond()
+    trainer = Trainer(model, None, None, run_dir=str(run_dir), callbacks=[*callbacks, speed],
+                      verbose=0, **options)
+    trainer.fit(model.dataset, epochs)
+    return trainer, speed.metrics
+
+
+def _fused_model(tokens, sentence_ids, counts, epochs, **options):
+    from kerasnotes.models.word2vec_fused import LinearDecay
+
+    model = FusedWord2Vec(counts, 8, window=2, negatives=3, seed=3,
+                          learning_rate=LinearDecay(0.05, 0.001, epochs * tokens.size),
+                          **options)
+    model.set_corpus(tokens, sentence_ids)
+    return model
+
+
+@pytest.mark.parametrize("backend, batching", _kernel_backends())
+def test_the_trainer_resumes_the_fused_model_inside_an_epoch_as_if_uninterrupted(
+        tmp_path, backend, batching):
     tokens, sentence_ids, counts = _small_corpus()
 
-    def model():  # 4000 words in steps of ~500: 8 steps per epoch
-        return FusedWord2Vec(counts, 8, window=2, negatives=3, backend=backend, threads=1,
-                             seed=3, step_words=500, batching=batching)
+    def model():  # 4000 words in steps of ~500: 8 steps (kernel calls) per epoch
+        return _fused_model(tokens, sentence_ids, counts, 2, backend=backend, threads=1,
+                            step_words=500, batching=batching)
 
-    whole = model()
-    expected = FusedTrainer(whole, tmp_path / "whole", verbose=0).fit(
-        tokens, sentence_ids, epochs=2, lr=0.05, min_lr=0.001)
+    whole, expected = _fit(model(), tmp_path / "whole", 2)
     interrupted = tmp_path / "interrupted"
-    first = FusedTrainer(model(), interrupted, callbacks=[_StopAt(11)], verbose=0,
-                         checkpoint_every_n_steps=2)
+    first = model()
     with pytest.raises(KeyboardInterrupt):
-        first.fit(tokens, sentence_ids, epochs=2, lr=0.05, min_lr=0.001)
+        _fit(first, interrupted, 2, callbacks=[_StopAt(11)], checkpoint_every_n_steps=2)
     # Step 10 is the 2nd of epoch 2: checkpointed inside it, at its 2nd step boundary.
-    assert first.checkpoint.latest.endswith("ckpt-10")
+    from kerasnotes.training.checkpoints import read_state
+
+    assert read_state(str(interrupted / "checkpoints"))[0][-1] == 10
     resumed = model()
-    trainer = FusedTrainer(resumed, interrupted, checkpoint_every_n_steps=2, verbose=0)
-    assert trainer.restore(2, 200) == (1, resumed.step_bounds(sentence_splits(sentence_ids))[2])
-    metrics = trainer.fit(tokens, sentence_ids, epochs=2, lr=0.05, min_lr=0.001)
+    trainer, metrics = _fit(resumed, interrupted, 2, checkpoint_every_n_steps=2)
+    assert trainer.restore() == (2, 0)
     if backend == "kernel":  # one thread: the same SGD steps, bit for bit
-        np.testing.assert_array_equal(resumed.input_vectors.numpy(), whole.input_vectors.numpy())
+        np.testing.assert_array_equal(resumed.input_vectors.numpy(),
+                                      whole.model.input_vectors.numpy())
         assert metrics["train_loss"] == expected["train_loss"]
     else:  # TF's multithreaded sums may add in another order
-        np.testing.assert_allclose(resumed.input_vectors.numpy(), whole.input_vectors.numpy(),
-                                   rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(resumed.input_vectors.numpy(),
+                                   whole.model.input_vectors.numpy(), rtol=1e-5, atol=1e-6)
         assert metrics["train_loss"] == pytest.approx(expected["train_loss"], rel=1e-5)
     assert int(trainer.global_step.numpy()) == 16 and int(trainer.epoch.numpy()) == 2
+    assert metrics["words_per_second"] > 0
 
 
-def test_fused_trainer_writes_summaries_and_refuses_to_save_non_finite_tables(tmp_path):
-    from kerasnotes.models.word2vec_training import FusedTrainer, NearestWords
+def test_the_fused_model_writes_summaries_and_refuses_to_save_non_finite_tables(tmp_path,
+                                                                                capsys):
+    from kerasnotes.training.callbacks.nearest_words import NearestWords
     from kerasnotes.training.checkpoints import NonFiniteLossError
     from tests.apps.app_runner import event_tags
 
     tokens, sentence_ids, counts = _small_corpus()
-    model = FusedWord2Vec(counts, 8, window=2, negatives=3, backend="tf", seed=3)
+    model = _fused_model(tokens, sentence_ids, counts, 2, backend="tf")
     vocabulary = Word2VecVocabulary([f"w{i}" if i else "<unk>" for i in range(30)], counts)
-    FusedTrainer(model, tmp_path, callbacks=[NearestWords(vocabulary, ["w1"], 3)],
-                 log_every_n_steps=1, verbose=0).fit(tokens, sentence_ids, 1, 0.05, 0.001)
-    assert {"epoch_loss", "epoch_words_per_second", "learning_rate", "batch_loss",
-            "batch_learning_rate"} <= event_tags(tmp_path / "train")
+    _fit(model, tmp_path, 1, callbacks=[NearestWords(vocabulary, ["w1"], 3)],
+         log_every_n_steps=1)
+    assert {"epoch_loss", "epoch_words_per_second", "epoch_learning_rate", "batch_loss",
+            "learning_rate", "examples_per_second"} <= event_tags(tmp_path / "train")
     assert "nearest_words" in event_tags(tmp_path / "validation")
+    # The rate at the end of epoch 1 of 2: halfway from 0.05 to 0.001.
+    assert model.learning_rate == pytest.approx(0.0255)
 
     class Poison(keras.callbacks.Callback):  # after the restore of the epoch-1 checkpoint
         def on_epoch_begin(self, epoch, logs=None):
             self.model.input_vectors.assign(tf.fill(self.model.input_vectors.shape, np.nan))
 
-    trainer = FusedTrainer(model, tmp_path, callbacks=[Poison()], verbose=0)
-    with pytest.raises(NonFiniteLossError, match="epoch 2, step"):
-        trainer.fit(tokens, sentence_ids, 2, 0.05, 0.001)
-    assert trainer.checkpoint.latest.endswith("ckpt-1")  # the last good one
+    with pytest.raises(NonFiniteLossError, match="epoch 2, step 1") as caught:
+        _fit(model, tmp_path, 2, callbacks=[Poison()])
+    assert str(tmp_path / "checkpoints" / "ckpt-1") in str(caught.value)  # the last good one
+    assert sorted(p.name for p in (tmp_path / "checkpoints").glob("*.index")) == \
+        ["ckpt-1.index"]

@@ -325,7 +325,7 @@ def test_kernel_is_seeded_and_two_threads_train(kernel):
 def test_kernel_copies_a_buffer_still_held_by_a_reader(kernel):
     tokens, sentence_ids, counts = tiny_corpus(4)
     trainer = fused_model(counts, "skipgram", "negative")
-    before = trainer.input_vectors.value()  # a reader holding the variable's buffer
+    before = trainer.input_vectors.value.value()  # a reader holding the variable's buffer
     kept = before.numpy().copy()
     trainer.kernel_call(tokens, sentence_splits(sentence_ids), 0, 40, 0, 0.5, 0.5, 0, 1)
     np.testing.assert_array_equal(before.numpy(), kept)

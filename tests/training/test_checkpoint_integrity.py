@@ -275,24 +275,18 @@ def test_a_full_disk_for_the_tensorboard_events_is_one_error(tmp_path):
     assert "no space left on device for TensorBoard events" in error.strerror
 
 
-# ---------------------------------------------------------------- word2vec's FusedTrainer
+# ---------------------------------------------------------------- word2vec's fused model
 
 
-def test_the_fused_word2vec_trainer_falls_back_the_same_way(tmp_path, capsys):
-    # FusedTrainer checkpoints through the same RunCheckpoint (numbers are global steps).
-    from kerasnotes.models.word2vec_fused import FusedWord2Vec
-    from kerasnotes.models.word2vec_training import FusedTrainer
-    from tests.models.test_word2vec_fused import _small_corpus
+def test_the_fused_word2vec_model_falls_back_the_same_way(tmp_path, capsys):
+    # FusedWord2Vec trains through the Trainer, one kernel call or TF step per global step.
+    from tests.models.test_word2vec_fused import _fit, _fused_model, _small_corpus
 
     tokens, sentence_ids, counts = _small_corpus()
 
     def fit(run_dir):  # 4000 words in steps of ~500: 8 steps per epoch
-        model = FusedWord2Vec(counts, 8, window=2, negatives=3, backend="tf", seed=3,
-                              step_words=500)
-        trainer = FusedTrainer(model, run_dir, checkpoint_every_n_steps=4, max_checkpoints=3,
-                               verbose=0)
-        trainer.fit(tokens, sentence_ids, epochs=2, lr=0.05, min_lr=0.001)
-        return trainer
+        model = _fused_model(tokens, sentence_ids, counts, 2, backend="tf", step_words=500)
+        return _fit(model, run_dir, 2, checkpoint_every_n_steps=4, max_checkpoints=3)[0]
 
     whole = fit(tmp_path / "whole")
     run_dir = tmp_path / "damaged"

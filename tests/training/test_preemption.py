@@ -17,7 +17,7 @@ import pytest
 import tensorflow as tf
 
 from apps import flags
-from apps.runner import App, cli
+from apps.runner import Run, run_cli
 from kerasnotes.training.preemption import (
     EXIT_PREEMPTED,
     EXIT_WORKER_LOST,
@@ -173,16 +173,21 @@ def test_lost_worker_error_names_the_peer_in_one_line():
 
 
 @dataclasses.dataclass
-class FakeConfig(flags.CommonConfig):
+class FakeConfig(flags.RunConfig):
     task: str = "fake"
 
 
-def fake_app(error):
-    def train(run):
-        raise error
+def parse_fake_args(argv):
+    parser = flags.make_parser(FakeConfig(), "A fake app.")
+    return flags.to_config(FakeConfig, parser.parse_args(argv))
 
-    return App(task="fake", config_class=FakeConfig, doc="A fake app.",
-               run_name=lambda config: "run", train=train)
+
+def fake_main(error):
+    def main(config):
+        with Run(config, "run"):
+            raise error
+
+    return main
 
 
 @pytest.mark.parametrize("error, code, line", [
@@ -202,8 +207,8 @@ def test_the_apps_exit_codes(tmp_path, monkeypatch, capsys, error, code, line):
                                     '"task": {"type": "worker", "index": 0}}')
     monkeypatch.delenv("KERASNOTES_DEBUG", raising=False)
     with pytest.raises(SystemExit) as exit_:
-        cli(fake_app(error), ["--logdir", str(tmp_path / "run"), "--strategy", "default",
-                              "--verbose", "0"])
+        run_cli("fake", fake_main(error), parse_fake_args,
+                ["--logdir", str(tmp_path / "run"), "--strategy", "default", "--verbose", "0"])
     assert exit_.value.code == code
     (printed,) = capsys.readouterr().err.strip().splitlines()
     assert printed.startswith(line), printed

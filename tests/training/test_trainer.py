@@ -173,7 +173,7 @@ def test_model_outside_strategy_scope_is_rejected(mirrored_strategy):
                 strategy=mirrored_strategy)
 
 
-def test_clipping_with_unknown_gradient_shapes_and_epoch_hook(mirrored_strategy):
+def test_clipping_with_unknown_gradient_shapes_and_an_epoch_callback(mirrored_strategy):
     # A Dense on 3-D inputs of unknown batch size gives gradients without a static shape.
     rng = np.random.default_rng(0)
     x = rng.normal(size=(8, 5, 3)).astype("float32")
@@ -184,7 +184,54 @@ def test_clipping_with_unknown_gradient_shapes_and_epoch_hook(mirrored_strategy)
     seen = []
     trainer = Trainer(model, keras.losses.MeanSquaredError(), optimizer,
                       strategy=mirrored_strategy, clip_global_norm=0.1, verbose=0,
-                      epoch_begin_hook=lambda m, epoch: seen.append((m is model, epoch)))
+                      callbacks=[keras.callbacks.LambdaCallback(
+                          on_epoch_begin=lambda epoch, logs: seen.append(epoch))])
     history = trainer.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(4), epochs=2)
     assert np.isfinite(history["loss"]).all()
-    assert seen == [(True, 0), (True, 1)]
+    assert seen == [0, 1]
+
+
+class _Summer(keras.Model):
+    """Trains itself (its own `train_step`, no optimizer): adds each batch to `total`."""
+
+    def __init__(self):
+        super().__init__()
+        self.total = keras.Variable(0.0, name="total")
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.built = True
+
+    def train_step(self, data):
+        self.total.assign_add(tf.reduce_sum(data))
+        loss = tf.reduce_mean(data)
+        self.loss_tracker.update_state(loss)
+        return {"loss": loss, "examples": tf.cast(tf.size(data), tf.float32)}
+
+
+def _one_to_eight():  # 4 steps: [1, 2], [3, 4], [5, 6], [7, 8]
+    return tf.data.Dataset.range(1, 9).map(lambda i: tf.cast(i, tf.float32)).batch(2)
+
+
+def test_a_model_with_its_own_train_step_trains_checkpoints_and_resumes(tmp_path):
+    model = _Summer()
+    seen = []
+    probe = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda step, logs: seen.append((step, logs["loss"])))
+    trainer = Trainer(model, None, None, run_dir=str(tmp_path), callbacks=[probe], verbose=0,
+                      steps_per_execution=2, checkpoint_every_n_steps=2)
+    history = trainer.fit(_one_to_eight(), epochs=2)
+    assert float(model.total.numpy()) == 2 * 36
+    assert history["loss"] == [4.5, 4.5]  # the model's metric: the mean of the step means
+    assert seen == [(2, 2.5), (4, 6.5), (6, 2.5), (8, 6.5)]  # mean loss of each execution
+    assert trainer.examples_seen == 16
+    resumed = _Summer()
+    history = Trainer(resumed, None, None, run_dir=str(tmp_path), verbose=0).fit(
+        _one_to_eight(), epochs=3)
+    assert history["loss"] == [4.5] and float(resumed.total.numpy()) == 3 * 36
+
+
+def test_a_checkpoint_of_another_model_is_refused_in_one_line(tmp_path):
+    Trainer(_Summer(), None, None, run_dir=str(tmp_path), verbose=0).fit(_one_to_eight(), 1)
+    trainer = build(run_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="is not one of this model's") as caught:
+        trainer.fit(make_dataset(*regression_data()), epochs=1)
+    assert "\n" not in str(caught.value) and "nothing was changed" in str(caught.value)

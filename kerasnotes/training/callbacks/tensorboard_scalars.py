@@ -22,7 +22,8 @@ class TensorBoardScalars(keras.callbacks.Callback):
     Args:
         run_dir: the run folder (`None`: nothing is written).
         strategy: the training strategy; only its chief writes.
-        optimizer: whose learning rate is written.
+        optimizer: whose learning rate is written (or a model that trains itself, whose
+            `learning_rate`, if it has one, is).
         examples_seen: `() -> float`, how many examples were trained on so far.
         log_every_n_steps: how often to write the step scalars.
 
@@ -60,11 +61,11 @@ class TensorBoardScalars(keras.callbacks.Callback):
         every = self.log_every_n_steps
         if batch // every > self._last_step // every:
             now, examples = time.perf_counter(), self.examples_seen()
-            self.writers.scalars("train", {
+            self.writers.scalars("train", _known({
                 "batch_loss": logs["loss"],
                 "learning_rate": learning_rate(self.optimizer),
                 "examples_per_second": _rate(self._interval, now, examples),
-            }, step=batch)
+            }), step=batch)
             self._interval = (now, examples)
         self._last_step = batch
 
@@ -76,8 +77,8 @@ class TensorBoardScalars(keras.callbacks.Callback):
                                        if k.startswith("val_")}, step=epoch, prefix="epoch_")
         speed = {} if self._epoch is None else {"examples_per_second": _rate(
             self._epoch, time.perf_counter(), self.examples_seen())}
-        writers.scalars("train", {"learning_rate": learning_rate(self.optimizer), **speed},
-                        step=epoch, prefix="epoch_")
+        writers.scalars("train", _known({"learning_rate": learning_rate(self.optimizer),
+                                         **speed}), step=epoch, prefix="epoch_")
         writers.flush()
 
     def on_train_end(self, logs=None):
@@ -85,9 +86,15 @@ class TensorBoardScalars(keras.callbacks.Callback):
 
 
 def learning_rate(optimizer):
-    """The optimizer's current learning rate (of a schedule too) as a float."""
+    """The optimizer's current learning rate (of a schedule too) as a float; None for a
+    model that trains itself without a `learning_rate`."""
     inner = getattr(optimizer, "inner_optimizer", optimizer)
-    return float(np.asarray(keras.ops.convert_to_numpy(inner.learning_rate)))
+    rate = getattr(inner, "learning_rate", None)
+    return None if rate is None else float(np.asarray(keras.ops.convert_to_numpy(rate)))
+
+
+def _known(scalars):
+    return {name: value for name, value in scalars.items() if value is not None}
 
 
 def _rate(start, now, examples):
