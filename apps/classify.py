@@ -79,12 +79,11 @@ def parse_args(argv=None):
     parser = flags.make_parser(defaults, __doc__,
                                default_logdir=f"runs/classify/{run_name(defaults)}")
     group = parser.add_argument_group("classification flags")
-    group.add_argument("--model", choices=sorted(MODELS), default=defaults.model,
+    group.add_argument("--model", choices=sorted(MODELS),
                        help="architecture (default %(default)s)")
-    group.add_argument("--data-dir", default=defaults.data_dir,
+    group.add_argument("--data-dir",
                        help="folder of prepared TFDS datasets, for --data fashion_mnist")
     group.add_argument("--optimizer", choices=("sgd", "momentum", "adam"),
-                       default=defaults.optimizer,
                        help="minibatch SGD, SGD with momentum 0.9, or Adam (default %(default)s; "
                             "d2l trains LeNet with --optimizer sgd --lr 0.9)")
     group.add_argument("--resize", type=flags.positive_int, default=None,
@@ -95,7 +94,6 @@ def parse_args(argv=None):
                        help="divide the CNNs' channel counts and dense widths by this, for "
                             "quick CPU runs (default %(default)s)")
     group.add_argument("--augment", action=argparse.BooleanOptionalAction,
-                       default=defaults.augment,
                        help="the notes' augmentation of training batches: left-right flips, "
                             "random resized crop (10-100%% of the area, aspect 0.5-2), "
                             "brightness and contrast (+ hue, saturation for RGB); seeded by "

@@ -84,20 +84,20 @@ def parse_args(argv=None):
     parser = flags.make_parser(defaults, __doc__, {"--lr": lr_help},
                                f"runs/finetune/{run_name(defaults)}")
     add = parser.add_argument_group("fine-tuning flags").add_argument
-    add("--source-epochs", type=flags.positive_int, default=defaults.source_epochs,
+    add("--source-epochs", type=flags.positive_int,
         help="epochs of step 1, the source model (default %(default)s)")
     add("--head-lr-multiplier", type=flags.positive_float,
         help="output-layer learning rate / copied-layer learning rate, 1 to 1000 (default "
              "10; 100 with a pretrained source, --weights)")
     add("--source-model", help="a trained source model (.keras) to fine-tune instead of step 1")
-    add("--weights", choices=WEIGHTS_CHOICES, default=defaults.weights,
+    add("--weights", choices=WEIGHTS_CHOICES,
         help="the source model (see above): efficientnet_lite0, imagenet (downloads), none "
              "(train ResNet-18); auto (default): efficientnet_lite0 for --data DIR if installed")
     add("--image-size", type=flags.positive_int,
         help="image side for --data DIR (default 224 with a pretrained source, else 28)")
-    add("--width-divisor", type=flags.positive_int, default=defaults.width_divisor,
+    add("--width-divisor", type=flags.positive_int,
         help="divides ResNet-18's channel counts (default %(default)s)")
-    add("--bn-momentum", type=flags.open_unit_float, default=defaults.bn_momentum,
+    add("--bn-momentum", type=flags.open_unit_float,
         help="batch-normalization momentum of the moving statistics, in [0, 1) (default "
              "%(default)s; Keras' 0.99 barely moves them in a small target set's few steps)")
     for split, default in (("source", defaults.source_train_per_class),

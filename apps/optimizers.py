@@ -73,15 +73,14 @@ def parse_args(argv=None):
     add = parser.add_argument_group("optimizer comparison flags").add_argument
     add("--csv", help="regression table to use instead of the synthetic data: numbers, comma "
         "or whitespace separated, last column the target")
-    add("--optimizers", default=defaults.optimizers,
-        help="comma-separated optimizers to compare (default %(default)s)")
+    add("--optimizers", help="comma-separated optimizers to compare (default %(default)s)")
     add("--hparam", action="append", default=[], metavar="NAME.KEY=VALUE",
         help="one hyperparameter of one optimizer, e.g. adam.beta_1=0.8 (repeatable; keys "
              "are listed above)")
-    add("--hidden-units", type=flags.optional_layer_sizes, default=defaults.hidden_units,
+    add("--hidden-units", type=flags.optional_layer_sizes,
         help="hidden layer sizes, comma-separated; empty (the default) is linear "
              "regression, as in d2l")
-    add("--sampling", choices=flags.SAMPLING_MODES, default=defaults.sampling,
+    add("--sampling", choices=flags.SAMPLING_MODES,
         help="minibatches drawn without or with replacement (default %(default)s)")
     add("--clip-global-norm", type=flags.positive_float,
         help="clip each gradient to this global norm (default: no clipping)")

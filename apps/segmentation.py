@@ -73,20 +73,19 @@ def parse_args(argv=None):
         metavar=("HEIGHT", "WIDTH"),
         help="random crop of image and label, multiples of the model stride (default "
              "%(default)s; d2l uses 320 480 on VOC)")
-    add("--width-divisor", type=flags.positive_int, default=defaults.width_divisor,
+    add("--width-divisor", type=flags.positive_int,
         help="divide every ResNet-18 channel count (default %(default)s; 1: full ResNet-18)")
-    add("--backbone-groups", type=int, choices=[1, 2, 3, 4], default=defaults.backbone_groups,
+    add("--backbone-groups", type=int, choices=[1, 2, 3, 4],
         help="residual groups of ResNet-18 kept: stride 4, 8, 16 or 32 (default %(default)s, "
              "the notes' FCN)")
-    add("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer,
+    add("--optimizer", choices=OPTIMIZERS,
         help="Adam, minibatch SGD, or SGD with momentum 0.9, with the learning rate decayed "
              "to 0 by a cosine (default %(default)s)")
     add("--num-train", type=flags.positive_int, default=None,
         help="use only the first N training images (quick runs)")
     add("--num-val", type=flags.positive_int, default=None,
         help="use only the first N validation images (quick runs)")
-    add("--cache-dir", default=defaults.cache_dir,
-        help="where the synthetic dataset is written (default %(default)s)")
+    add("--cache-dir", help="where the synthetic dataset is written (default %(default)s)")
     config = flags.to_config(SegmentationConfig, parser.parse_args(argv))
     if config.voc_dir:
         config.data = "voc"

@@ -74,28 +74,28 @@ def parse_args(argv=None):
     defaults = SSDConfig()
     parser = flags.make_parser(defaults, __doc__, default_logdir=f"runs/ssd/{run_name(defaults)}")
     add = parser.add_argument_group("detection flags").add_argument
-    add("--image-size", type=flags.positive_int, default=defaults.image_size,
+    add("--image-size", type=flags.positive_int,
         help="side of the square model input, >= 64 (default %(default)s; d2l uses 256)")
-    add("--optimizer", choices=tuple(OPTIMIZERS), default=defaults.optimizer,
+    add("--optimizer", choices=tuple(OPTIMIZERS),
         help="Adam, or d2l's SGD with weight decay 5e-4 (d2l: --optimizer sgd --lr 0.2)")
-    add("--num-train", type=flags.positive_int, default=defaults.num_train,
+    add("--num-train", type=flags.positive_int,
         help="synthetic data: training images (default %(default)s)")
-    add("--num-val", type=flags.positive_int, default=defaults.num_val,
+    add("--num-val", type=flags.positive_int,
         help="synthetic data: validation images (default %(default)s)")
-    add("--cache-dir", default=defaults.cache_dir,
+    add("--cache-dir",
         help="where the synthetic dataset is generated once and reused (default %(default)s)")
-    add("--augment", action=argparse.BooleanOptionalAction, default=defaults.augment,
+    add("--augment", action=argparse.BooleanOptionalAction,
         help="random horizontal flip and color jitter (default: on)")
-    add("--negative-ratio", type=flags.non_negative_float, default=defaults.negative_ratio,
+    add("--negative-ratio", type=flags.non_negative_float,
         help="hard negatives per positive anchor in the class loss (SSD paper); 0 = d2l's "
              "loss over all anchors (default %(default)s)")
-    add("--max-objects", type=flags.int_at_most(MAX_OBJECTS), default=defaults.max_objects,
+    add("--max-objects", type=flags.int_at_most(MAX_OBJECTS),
         help=f"objects per image used, at most {MAX_OBJECTS} (the targets' cost grows with its "
              "square); an image with more keeps its first ones (default %(default)s)")
-    add("--max-detections", type=flags.positive_int, default=defaults.max_detections,
+    add("--max-detections", type=flags.positive_int,
         help="rows per image in the export's outputs, at most the model's anchor count "
              "(1364 at --image-size 128, 5444 at 256) (default %(default)s)")
-    add("--score-threshold", type=flags.unit_float, default=defaults.score_threshold,
+    add("--score-threshold", type=flags.unit_float,
         help="smallest score drawn in pictures (default %(default)s)")
     config = flags.to_config(SSDConfig, parser.parse_args(argv))
     if config.image_size < 64:

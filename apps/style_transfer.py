@@ -79,25 +79,25 @@ def parse_args(argv=None):
     add("--content", help="content image file (default: the embedded scene of shapes)")
     add("--style", help="style image file (default: the embedded brush-stroke texture)")
     add("--out", help="output PNG (default RUN_FOLDER/stylized.png)")
-    add("--features", choices=("auto", *sorted(STYLE_DEFAULTS)), default=defaults.features,
+    add("--features", choices=("auto", *sorted(STYLE_DEFAULTS)),
         help="the pretrained CNN (see above; default %(default)s)")
     add("--weights", help="the network's weights (see above): VGG-19 'imagenet' or PATH "
                           "(.h5/.keras), EfficientNet-Lite0 PATH (.pth/.weights.h5)")
     add("--steps", dest="epochs", metavar="STEPS", type=flags.positive_int, default=defaults.epochs,
         help="total Adam steps (= --epochs: one epoch is one step); a resumed run does the "
              "ones left (default %(default)s)")
-    add("--height", type=flags.positive_int, default=defaults.height,
+    add("--height", type=flags.positive_int,
         help="height of the synthesized image (default %(default)s)")
-    add("--width", type=flags.positive_int, default=defaults.width,
+    add("--width", type=flags.positive_int,
         help="width of the synthesized image (default %(default)s)")
-    add("--content-weight", type=flags.non_negative_float, default=defaults.content_weight,
+    add("--content-weight", type=flags.non_negative_float,
         help="weight of the content loss (default %(default)s)")
     add("--style-weight", type=flags.non_negative_float,
         help="weight of the style loss (default 1e3 with VGG-19, 30 with EfficientNet-Lite0)")
     add("--tv-weight", type=flags.non_negative_float,
         help="weight of the total variation loss (default 10 with VGG-19, 100 with "
              "EfficientNet-Lite0)")
-    add("--image-every-n-steps", type=flags.positive_int, default=defaults.image_every_n_steps,
+    add("--image-every-n-steps", type=flags.positive_int,
         help="synthesized image in TensorBoard every N steps (default %(default)s)")
     config = flags.to_config(StyleTransferConfig, parser.parse_args(argv))
     # `--features auto` resolved here is recorded in config.json: a resumed run keeps it.

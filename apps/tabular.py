@@ -77,30 +77,29 @@ def parse_args(argv=None):
     parser = flags.make_parser(defaults, __doc__,
                                default_logdir=f"runs/tabular/{run_name(defaults)}")
     add = parser.add_argument_group("tabular flags").add_argument
-    add("--target", default=defaults.target, help="target column of the CSV (default %(default)s)")
-    add("--id-column", default=defaults.id_column,
-        help="id column, copied to the predictions (default %(default)s)")
+    add("--target", help="target column of the CSV (default %(default)s)")
+    add("--id-column", help="id column, copied to the predictions (default %(default)s)")
     add("--test-csv", help="CSV of the rows to predict, same columns without the target "
         "(default: the synthetic test table, or the training rows)")
-    add("--categorical", default=defaults.categorical,
+    add("--categorical",
         help="comma-separated CSV columns to treat as categorical even though they hold "
              "numbers (e.g. MSSubClass)")
     add("--num-train", type=flags.positive_int,
         help=f"use only the first N training rows (synthetic default {SYNTHETIC_SIZES[0]})")
     add("--num-test", type=flags.positive_int,
         help=f"use only the first N rows to predict (synthetic default {SYNTHETIC_SIZES[1]})")
-    add("--k-folds", type=flags.positive_int, default=defaults.k_folds,
+    add("--k-folds", type=flags.positive_int,
         help="K of the K-fold cross-validation, >= 2 (default %(default)s)")
-    add("--hidden-units", type=flags.layer_sizes, default=defaults.hidden_units,
+    add("--hidden-units", type=flags.layer_sizes,
         help="hidden layer sizes of the MLP, comma-separated (default %(default)s)")
-    add("--weight-decay", type=flags.non_negative_float, default=defaults.weight_decay,
+    add("--weight-decay", type=flags.non_negative_float,
         help="lambda of the L2 penalty lambda/2 * sum(w^2) on the weights (default %(default)s)")
-    add("--dropout", type=flags.open_unit_float, default=defaults.dropout,
+    add("--dropout", type=flags.open_unit_float,
         help="dropout rate after each hidden layer, in [0, 1) (default %(default)s)")
-    add("--optimizer", choices=tuple(OPTIMIZERS), default=defaults.optimizer,
+    add("--optimizer", choices=tuple(OPTIMIZERS),
         help="kerasnotes optimizer: minibatch SGD, Momentum (gamma 0.9) or Adam "
              "(default %(default)s)")
-    add("--sampling", choices=flags.SAMPLING_MODES, default=defaults.sampling,
+    add("--sampling", choices=flags.SAMPLING_MODES,
         help="minibatches drawn without replacement (each row once per epoch) or with "
              "replacement (default %(default)s)")
     add("--predictions", help="predictions CSV to write (default <run folder>/predictions.csv)")

@@ -91,35 +91,34 @@ def parse_args(argv=None):
                                default_logdir=f"runs/word2vec/{run_name(defaults)}")
     add = parser.add_argument_group("word2vec flags").add_argument
     add("--corpus", help="PTB-format text file (default: the embedded docstring corpus)")
-    add("--implementation", choices=tuple(DEFAULT_LR), default=defaults.implementation,
+    add("--implementation", choices=tuple(DEFAULT_LR),
         help="fused (C++ kernel, else TF ops), fused_tf or keras (default %(default)s)")
     add("--threads", type=flags.positive_int,
         help="kernel threads of the fused path (default: the CPUs available)")
-    add("--min-lr", type=flags.positive_float, default=defaults.min_lr,
+    add("--min-lr", type=flags.positive_float,
         help="fused path: the rate at the end of the run (default %(default)s)")
-    add("--model", choices=tuple(MODELS), default=defaults.model,
+    add("--model", choices=tuple(MODELS),
         help="skip-gram or continuous bag of words (default %(default)s)")
-    add("--loss", choices=tuple(LOSSES), default=defaults.loss,
+    add("--loss", choices=tuple(LOSSES),
         help="negative sampling or hierarchical softmax (default %(default)s)")
-    add("--optimizer", choices=tuple(OPTIMIZERS), default=defaults.optimizer,
+    add("--optimizer", choices=tuple(OPTIMIZERS),
         help="keras path: lazy_adam (sparse rows only; on PTB ~5x d2l's Adam rate, --lr 0.01), "
              "adam (Keras' dense Adam) or sgd (needs --lr 1 to 10) (default %(default)s)")
-    add("--embedding-dim", type=flags.positive_int, default=defaults.embedding_dim,
-        help="vector length d (default %(default)s)")
-    add("--window", type=flags.positive_int, default=defaults.window,
+    add("--embedding-dim", type=flags.positive_int, help="vector length d (default %(default)s)")
+    add("--window", type=flags.positive_int,
         help="maximum context words on each side, n (default %(default)s)")
     add("--fixed-window", action="store_true",
         help="window n for every center (default: random in 1..n per center, as word2vec)")
-    add("--negatives", type=flags.int_at_most(MAX_NEGATIVES), default=defaults.negatives,
+    add("--negatives", type=flags.int_at_most(MAX_NEGATIVES),
         help=f"noise words K per context word, at most {MAX_NEGATIVES} (default %(default)s)")
-    add("--min-count", type=flags.positive_int, default=defaults.min_count,
+    add("--min-count", type=flags.positive_int,
         help="words seen fewer times become <unk> and are dropped (default %(default)s)")
-    add("--subsample", type=flags.positive_float, default=defaults.subsample,
+    add("--subsample", type=flags.positive_float,
         help="t: a word w is dropped with probability max(1 - sqrt(t / f(w)), 0) (default "
              "%(default)s)")
     add("--probe-words", help="comma-separated words whose neighbours are printed (default: "
         "4 of chip,intel,baby,market,file,string,... in the vocabulary)")
-    add("--top-k", type=flags.positive_int, default=defaults.top_k,
+    add("--top-k", type=flags.positive_int,
         help="neighbours printed and exported per word (default %(default)s)")
     add("--max-sentences", type=flags.positive_int,
         help="use only the first N sentences of the corpus (quick runs)")
