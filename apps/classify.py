@@ -24,7 +24,7 @@ import argparse
 import dataclasses
 import importlib
 
-from apps import flags
+from apps import flags, memory_check
 from apps.run_folder import run_name_with_data
 from apps.runner import Run, run_cli
 
@@ -122,7 +122,7 @@ def check_memory(config, image_shape, num_classes, num_train):
         needed += 16 * pixels * channels * units + 2 * 4 * batch * units
     else:
         needed += 2 * 4 * batch * (side // stride[0]) ** 2 * max(width // divisor, 1)
-    flags.check_memory(
+    memory_check.check_memory(
         f"--model {config.model} --resize {side} --batch-size {config.batch_size}", needed,
         "lower --resize or --batch-size (or raise --width-divisor)")
 

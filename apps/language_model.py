@@ -28,7 +28,7 @@ import argparse
 import dataclasses
 import os
 
-from apps import flags
+from apps import flags, memory_check
 from apps.runner import Run, run_cli
 from apps.tensorflow_startup import import_tensorflow
 
@@ -142,7 +142,7 @@ def check_memory(config):
         weights += directions * gates * (inputs + units + 1) * units
         inputs = directions * units
     values = config.batch_size * config.num_steps * config.layers * directions * units
-    flags.check_memory(
+    memory_check.check_memory(
         f"--cell {config.cell} --units {units} --layers {config.layers} --embedding-dim "
         f"{config.embedding_dim} --num-steps {config.num_steps} --batch-size "
         f"{config.batch_size}", 16 * (weights + inputs * 2) + 4 * values * (gates + 1),

@@ -35,7 +35,7 @@ import os
 import statistics
 import time
 
-from apps import flags
+from apps import flags, memory_check
 from apps.optimizer_registry import NOTES_OPTIMIZERS, default_hyperparameters, make_optimizer
 from apps.runner import Run, run_cli
 from apps.tensorflow_startup import import_tensorflow
@@ -90,7 +90,7 @@ def parse_args(argv=None):
         resolve_hyperparameters(config)
     except ValueError as error:
         parser.error(str(error))
-    flags.check_hidden_units("--hidden-units", config.hidden_units)
+    memory_check.check_hidden_units("--hidden-units", config.hidden_units)
     return config
 
 

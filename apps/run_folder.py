@@ -10,9 +10,9 @@ the settings that differ (but `RESUMABLE_CHANGES`, said and recorded); `--no-res
 only a marked folder holding only run entries aside to `<folder>.old-<time>`, never deletes.
 
     >>> folder = RunFolder(config, "lenet")  # config.logdir None: runs/classify/lenet
-    >>> folder.check()                       # read only, before reading data: ValueError
-    >>> folder.open()                        # once every input is valid: lock, move, compare
-    >>> folder.write_config()                # when training starts
+    >>> folder.check()  # read only, before reading data; then, once every input is valid:
+    >>> folder.open()   # lock, move aside, compare; and when training starts:
+    >>> folder.write_config()
 """
 
 import dataclasses
@@ -31,17 +31,13 @@ INFORMATION = {"logdir"}
 CONFIG_NAME = "config.json"
 LOCK_NAME = ".lock"
 MARKER_NAME = ".kerasnotes-run"
-# Every name the runner, the Trainer and the apps write into a run folder (top level).
+# Every name the runner, the Trainer (train/, validation/, checkpoints/) and the apps write
+# into a run folder (top level; tabular's fold<k>/ too, below).
 RUN_ENTRIES = frozenset({
-    MARKER_NAME, LOCK_NAME, CONFIG_NAME, CONFIG_NAME + ".tmp",
-    "train", "validation", "checkpoints",        # Trainer: events, profile, checkpoints
-    "detections.png",                            # apps.ssd
-    "vocabulary.json",                           # apps.language_model
-    "projector",                                 # apps.word2vec
-    "final", "predictions.csv",                  # apps.tabular (and fold<k>/, below)
-    "source", "finetune", "scratch", "source_model.keras",  # apps.finetune
-    "stylized.png",                              # apps.style_transfer
-    "sgd", "momentum", "adagrad", "rmsprop", "adadelta", "adam",  # apps.optimizers
+    MARKER_NAME, LOCK_NAME, CONFIG_NAME, CONFIG_NAME + ".tmp", "train", "validation",
+    "checkpoints", "detections.png", "vocabulary.json", "projector", "final", "predictions.csv",
+    "source", "finetune", "scratch", "source_model.keras", "stylized.png",
+    "sgd", "momentum", "adagrad", "rmsprop", "adadelta", "adam",
 })
 _FOLD = re.compile(r"fold[0-9]+")
 
@@ -90,8 +86,7 @@ class RunFolder:
         self.changes = {}
 
     @property
-    def real_path(self):
-        """The folder's identity: its absolute path with symlinks resolved."""
+    def real_path(self):  # the folder's identity: its absolute path, symlinks resolved
         return os.path.realpath(self.path)
 
     @property
@@ -172,11 +167,11 @@ class RunFolder:
     def _move_aside(self):
         real = self.real_path
         self._lock_file.close()  # the lock moves aside with the folder; take a new one
-        aside = f"{real}.old-{time.strftime('%Y%m%d-%H%M%S')}"
-        number = 1
-        while os.path.lexists(aside if number == 1 else f"{aside}-{number}"):
+        stem = f"{real}.old-{time.strftime('%Y%m%d-%H%M%S')}"
+        aside, number = stem, 1
+        while os.path.lexists(aside):
             number += 1
-        aside = aside if number == 1 else f"{aside}-{number}"
+            aside = f"{stem}-{number}"
         os.rename(real, aside)
         print(f"--no-resume: moved the previous run to {aside}")
         self._lock()
@@ -193,8 +188,7 @@ class RunFolder:
             handle.close()
             raise ValueError(f"run folder {self.path} is in use by another process (PID "
                              f"{holder}); wait for it, or choose another --logdir") from None
-        handle.seek(0)
-        handle.truncate()
+        handle.truncate(0)
         handle.write(f"{os.getpid()}\n")
         handle.flush()
         self._lock_file = handle  # held until the process ends

@@ -29,7 +29,7 @@ uint8 images [N, H, W, 3] of any size and returns `labels` [N, H, W] and `colore
 
 import dataclasses
 
-from apps import flags
+from apps import flags, memory_check
 from apps.run_folder import run_name_with_data
 from apps.runner import Run, predict_cli, run_cli
 from apps.tensorflow_startup import import_tensorflow
@@ -106,7 +106,7 @@ def check_memory(config):
     height, width = config.crop_size
     batch = min(config.batch_size, config.num_train or config.batch_size)
     stem = max(64 // config.width_divisor, 1) * 3 * 4 / 4
-    flags.check_memory(f"--crop-size {height} {width} --batch-size {config.batch_size}",
+    memory_check.check_memory(f"--crop-size {height} {width} --batch-size {config.batch_size}",
                        batch * height * width * (12 + 16 + stem),
                        "lower --crop-size or --batch-size")
 

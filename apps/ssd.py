@@ -28,7 +28,7 @@ import argparse
 import dataclasses
 import os
 
-from apps import flags
+from apps import flags, memory_check
 from apps.run_folder import run_name_with_data
 from apps.runner import Run, predict_cli, run_cli
 from apps.tensorflow_startup import import_tensorflow
@@ -125,7 +125,7 @@ def check_memory(config):
     synthetic images, else one (the dataset's size is not known yet). A lower bound."""
     size, batch = config.image_size, config.batch_size
     images = min(batch, config.num_train) if config.data == "synthetic" else 1
-    flags.check_memory(f"--image-size {size} --batch-size {batch}",
+    memory_check.check_memory(f"--image-size {size} --batch-size {batch}",
                        images * size * size * (3 * 4 + 6 * 16 * 2),
                        "lower --image-size or --batch-size")
 

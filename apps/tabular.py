@@ -31,7 +31,7 @@ missing values and strings, and returns predictions (the target) and log_predict
 import dataclasses
 import os
 
-from apps import flags
+from apps import flags, memory_check
 from apps.runner import Run, run_cli
 from apps.tensorflow_startup import import_tensorflow
 
@@ -106,7 +106,7 @@ def parse_args(argv=None):
     config = flags.to_config(TabularConfig, parser.parse_args(argv))
     if config.k_folds < 2:
         parser.error(f"argument --k-folds: must be an integer >= 2, got {config.k_folds}")
-    flags.check_hidden_units("--hidden-units", config.hidden_units)
+    memory_check.check_hidden_units("--hidden-units", config.hidden_units)
     return config
 
 

@@ -32,7 +32,7 @@ projector/ vectors.tsv and metadata.tsv) and saved_models/word2vec/<version>/
 import dataclasses
 import os
 
-from apps import flags
+from apps import flags, memory_check
 from apps.runner import Run, run_cli
 
 
@@ -148,7 +148,7 @@ def check_memory(config, vocabulary_size):
         needed += 4 * config.batch_size * (1 + 2 * config.window * (1 + negatives)) * dim
         what += (f" with --batch-size {config.batch_size} --window {config.window} "
                  f"--negatives {negatives}")
-    flags.check_memory(what, needed, "lower --embedding-dim (or --batch-size, --window, "
+    memory_check.check_memory(what, needed, "lower --embedding-dim (or --batch-size, --window, "
                        "--negatives), or raise --min-count")
 
 

@@ -10,7 +10,17 @@ import os
 
 import pytest
 
-from apps import classify, flags, language_model, optimizers, segmentation, ssd, tabular, word2vec
+from apps import (
+    classify,
+    flags,
+    language_model,
+    memory_check,
+    optimizers,
+    segmentation,
+    ssd,
+    tabular,
+    word2vec,
+)
 from tests.apps import app_runner
 
 NO_LIMIT = 1 << 62  # a machine with "all the memory", to check that defaults pass
@@ -101,11 +111,11 @@ def test_defaults_fit_and_the_limit_is_the_machine_memory(monkeypatch):
         with pytest.raises(ValueError, match=r"more than the 1.0 MB of this machine"):
             parse([])
     monkeypatch.undo()
-    assert flags.memory_budget() > 100_000_000  # the real machine's physical memory
-    assert flags.check_memory("x", 10, "", budget=10) == 10
+    assert memory_check.memory_budget() > 100_000_000  # the real machine's physical memory
+    assert memory_check.check_memory("x", 10, "", budget=10) == 10
     with pytest.raises(ValueError, match=r"^x needs at least 1.5 KB of memory, more than "
                                          r"the 1.0 KB of this machine; advice$"):
-        flags.check_memory("x", 1500, "advice", budget=1000)
+        memory_check.check_memory("x", 1500, "advice", budget=1000)
 
 
 def test_max_detections_limit_is_the_anchor_count():

@@ -1,4 +1,5 @@
-"""apps.ssd end to end, as a user runs it: subprocesses on a tiny config."""
+"""apps.ssd end to end on a tiny config: the training run and a bad image as a user runs them
+(subprocesses), the other runs through the same `cli` in this process (no start-up cost)."""
 
 import functools
 import json
@@ -53,6 +54,7 @@ print(json.dumps(report))
 
 
 run_app = functools.partial(app_runner.run_app, "ssd")
+run_in_process = functools.partial(app_runner.run_app_in_process, "ssd")
 
 
 event_tags = app_runner.event_tags
@@ -113,8 +115,9 @@ def test_predict_subcommand(trained):
     image = next((tmp_path / "cache" / "synthetic_detection-32-16-64" / "val" / "images")
                  .iterdir())
     out = tmp_path / "predicted.png"
-    predicted = run_app(["predict", "--image", str(image), "--out", str(out), "--model-dir",
-                         str(tmp_path / "export"), "--score-threshold", "0.0"], tmp_path)
+    predicted = run_in_process(["predict", "--image", str(image), "--out", str(out),
+                                "--model-dir", str(tmp_path / "export"), "--score-threshold",
+                                "0.0"], tmp_path)
     assert predicted.returncode == 0, predicted.stderr[-3000:]
     assert f"{tmp_path / 'export' / '1'}: " in predicted.stdout
     assert f"drawn on {out}" in predicted.stdout
@@ -122,8 +125,8 @@ def test_predict_subcommand(trained):
 
     corrupt = tmp_path / "corrupt.jpg"
     corrupt.write_bytes(b"this is not a picture")
-    bad = run_app(["predict", "--image", str(corrupt), "--out", str(out), "--model-dir",
-                   str(tmp_path / "export")], tmp_path)
+    bad = run_in_process(["predict", "--image", str(corrupt), "--out", str(out), "--model-dir",
+                          str(tmp_path / "export")], tmp_path)
     assert bad.returncode == 2
     assert "corrupt.jpg: the model could not read this image" in bad.stderr
     assert "is not a JPEG, PNG, GIF or BMP image" in bad.stderr
@@ -178,7 +181,7 @@ def test_bad_input_gives_one_clear_line(tmp_path, case, args, message):
     args = [a.format(root=root) for a in args]
     if args[0] != "predict":
         args = [*TINY, "--logdir", str(tmp_path / "run"), "--cache-dir", str(tmp_path), *args]
-    result = run_app(args, tmp_path, timeout=120)
+    result = run_in_process(args, tmp_path)
     assert result.returncode == 2, result.stderr[-2000:]
     assert message in result.stderr
     assert "Traceback" not in result.stderr
@@ -233,9 +236,9 @@ def test_defaults_are_visible_in_the_config():
 # mixed_float16 is the GPU policy; on CPU it runs ~2x slower than bf16 here, still seconds.
 @pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
 def test_mixed_precision_trains_and_exports_float32(tmp_path, precision):
-    result = run_app([*TINY, "--epochs", "1", "--precision", precision, "--cache-dir",
-                      str(tmp_path / "cache"), "--logdir", str(tmp_path / "run"),
-                      "--export-dir", str(tmp_path / "export")], tmp_path)
+    result = run_in_process([*TINY, "--epochs", "1", "--precision", precision, "--cache-dir",
+                             str(tmp_path / "cache"), "--logdir", str(tmp_path / "run"),
+                             "--export-dir", str(tmp_path / "export")], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"Precision: {precision}" in result.stdout
     line = [x for x in result.stdout.splitlines() if x.startswith("  val_mAP@0.5: ")][-1]
