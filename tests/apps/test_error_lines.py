@@ -12,7 +12,6 @@ import pytest
 
 from apps import (
     classify,
-    flags,
     language_model,
     memory_check,
     optimizers,
@@ -101,12 +100,12 @@ def test_classify_and_word2vec_memory_checks_use_the_data_sizes():
 
 
 def test_defaults_fit_and_the_limit_is_the_machine_memory(monkeypatch):
-    monkeypatch.setattr(flags, "memory_budget", lambda: NO_LIMIT)
+    monkeypatch.setattr(memory_check, "memory_budget", lambda: NO_LIMIT)
     for parse in (ssd.parse_args, segmentation.parse_args, language_model.parse_args,
                   tabular.parse_args, optimizers.parse_args):
         parse([])
     # The same defaults on a machine of 1 MB: the estimate is the limit, nothing else.
-    monkeypatch.setattr(flags, "memory_budget", lambda: 1_000_000)
+    monkeypatch.setattr(memory_check, "memory_budget", lambda: 1_000_000)
     for parse in (ssd.parse_args, segmentation.parse_args, language_model.parse_args):
         with pytest.raises(ValueError, match=r"more than the 1.0 MB of this machine"):
             parse([])
