@@ -1,4 +1,6 @@
-"""apps.classify end to end, as a user runs it: a subprocess on a tiny config."""
+"""apps.classify end to end on a tiny config: a first run and a model too large for its input as
+a user runs them (subprocesses), the other runs through the same `cli` or `main` in this
+process."""
 
 import functools
 import os
@@ -15,6 +17,7 @@ TINY = ["--num-train", "256", "--num-test", "64", "--batch-size", "64", "--verbo
 
 
 run_app = functools.partial(app_runner.run_app, "classify")
+run_in_process = functools.partial(app_runner.run_app_in_process, "classify")
 
 
 event_tags = app_runner.event_tags
@@ -37,14 +40,14 @@ def test_train_export_tensorboard_and_resume(tmp_path):
         run_dir / "validation")
 
     # The same command with more epochs continues from the checkpoint of epoch 1.
-    second = run_app([*args, "--epochs", "2"], tmp_path)
+    second = run_in_process([*args, "--epochs", "2"], tmp_path)
     assert second.returncode == 0, second.stderr[-3000:]
     assert "Resuming from" in second.stdout and "Epoch 2/2" in second.stdout
     assert "Epoch 1/2" not in second.stdout
     assert (export_dir / "2" / "saved_model.pb").exists()
 
     # A different model in the same run folder is refused with a clear message.
-    other = run_app([*args, "--epochs", "2", "--model", "mlp"], tmp_path)
+    other = run_in_process([*args, "--epochs", "2", "--model", "mlp"], tmp_path)
     assert other.returncode == 2
     assert "model: 'lenet' -> 'mlp'" in other.stderr and "Traceback" not in other.stderr
 
@@ -64,7 +67,7 @@ def test_train_export_tensorboard_and_resume(tmp_path):
     ],
 )
 def test_bad_input_gives_one_clear_line(tmp_path, args, message):
-    result = run_app([*TINY, "--logdir", str(tmp_path / "run"), *args], tmp_path, timeout=120)
+    result = run_in_process([*TINY, "--logdir", str(tmp_path / "run"), *args], tmp_path)
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr

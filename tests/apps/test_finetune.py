@@ -1,4 +1,5 @@
-"""apps.finetune end to end, as a user runs it: a subprocess on a tiny config."""
+"""apps.finetune end to end on a tiny config: a first run and a truncated JPEG as a user runs
+them (subprocesses), the other runs through the same `cli` or `main` in this process."""
 
 import functools
 import os
@@ -17,6 +18,7 @@ TINY = ["--source-train-per-class", "6", "--target-train-per-class", "4", "--sou
 
 
 run_app = functools.partial(app_runner.run_app, "finetune")
+run_in_process = functools.partial(app_runner.run_app_in_process, "finetune")
 
 
 def test_source_finetune_scratch_and_export(tmp_path):
@@ -52,9 +54,9 @@ def test_image_folder_with_a_saved_source_model(tmp_path):
     from kerasnotes.data.images.synthetic_finetune_data import load_synthetic_target
 
     write_image_folder(str(tmp_path / "folder"), load_synthetic_target(3, 2))
-    result = run_app([*TINY, "--data", str(tmp_path / "folder"), "--source-model", str(source),
-                      "--logdir", str(tmp_path / "run2"), "--export-dir", str(export_dir)],
-                     tmp_path)
+    result = run_in_process([*TINY, "--data", str(tmp_path / "folder"), "--source-model",
+                             str(source), "--logdir", str(tmp_path / "run2"), "--export-dir",
+                             str(export_dir)], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"image folder {tmp_path / 'folder'}" in result.stdout
     assert "Step 1: source model" in result.stdout
@@ -64,8 +66,8 @@ def test_image_folder_with_a_saved_source_model(tmp_path):
 def test_one_class_folder_gives_one_clear_line(tmp_path):
     for split in ("train", "test"):
         (tmp_path / "data" / split / "cats").mkdir(parents=True)
-    result = run_app([*TINY, "--data", str(tmp_path / "data"), "--logdir",
-                      str(tmp_path / "run")], tmp_path, timeout=120)
+    result = run_in_process([*TINY, "--data", str(tmp_path / "data"), "--logdir",
+                             str(tmp_path / "run")], tmp_path)
     assert result.returncode == 2
     assert str(tmp_path / "data" / "train") in result.stderr and "two" in result.stderr
     assert "Traceback" not in result.stderr

@@ -1,4 +1,5 @@
-"""apps.language_model end to end: a subprocess on a tiny config, and in-process checks."""
+"""apps.language_model end to end on a tiny config: a first run and a missing file as a user
+runs them (subprocesses), the other runs through the same `cli` or `main` in this process."""
 
 import functools
 import json
@@ -30,6 +31,7 @@ assert "kerasnotes" not in sys.modules
 
 
 run_app = functools.partial(app_runner.run_app, "language_model")
+run_in_process = functools.partial(app_runner.run_app_in_process, "language_model")
 
 
 event_tags = app_runner.event_tags
@@ -55,7 +57,7 @@ def test_train_generate_export_tensorboard_and_resume(tmp_path):
     assert {"epoch_loss", "epoch_perplexity", "batch_loss"} <= event_tags(run_dir / "train")
     assert {"epoch_perplexity", "generated_text"} <= event_tags(run_dir / "validation")
 
-    second = run_app([*args, "--epochs", "2"], tmp_path)
+    second = run_in_process([*args, "--epochs", "2"], tmp_path)
     assert second.returncode == 0, second.stderr[-3000:]
     assert "Resuming from" in second.stdout and "Epoch 2/2" in second.stdout
     assert "Epoch 1/2" not in second.stdout
@@ -113,7 +115,7 @@ def test_word_level_random_sampling_generates(tmp_path, capsys):
 def test_bad_input_gives_one_clear_line(tmp_path, args, message):
     (tmp_path / "bad.txt").write_bytes("caf\xe9".encode("latin-1"))
     args = [str(tmp_path / "bad.txt") if a == "BAD_UTF8" else a for a in args]
-    result = run_app([*TINY, "--logdir", str(tmp_path / "run"), *args], tmp_path, timeout=120)
+    result = run_in_process([*TINY, "--logdir", str(tmp_path / "run"), *args], tmp_path)
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
 

@@ -1,4 +1,5 @@
-"""apps.optimizers end to end, as a user runs it: a subprocess on a tiny config."""
+"""apps.optimizers end to end on a tiny config: a first run and a binary file as a user runs
+them (subprocesses), the other runs through the same `cli` in this process."""
 
 import functools
 
@@ -15,6 +16,7 @@ NAMES = ["sgd", "momentum", "adagrad", "rmsprop", "adadelta", "adam"]
 
 
 run_app = functools.partial(app_runner.run_app, "optimizers")
+run_in_process = functools.partial(app_runner.run_app_in_process, "optimizers")
 
 
 event_tags = app_runner.event_tags
@@ -52,7 +54,7 @@ def test_every_optimizer_one_tensorboard_run_each_and_resume(tmp_path):
     assert f"tensorboard --logdir {run_dir}" in first.stdout
 
     # The same command again resumes every optimizer's run (nothing left to train).
-    second = run_app([*args, "--epochs", "2"], tmp_path)
+    second = run_in_process([*args, "--epochs", "2"], tmp_path)
     assert second.returncode == 0, second.stderr[-3000:]
     resumed = table_rows(second.stdout)
     for name in NAMES:
@@ -66,9 +68,9 @@ def test_airfoil_like_tab_separated_csv(tmp_path):
     y = x @ [0.01, 2.0, 30.0] + 120.0 + rng.normal(0, 0.1, 60)
     lines = ["\t".join(f"{v:.6g}" for v in row) for row in np.column_stack([x, y])]
     (tmp_path / "airfoil.dat").write_text("\n".join(lines) + "\n")
-    result = run_app(["--csv", "airfoil.dat", "--optimizers", "sgd,adam", "--epochs", "3",
-                      "--batch-size", "10", "--verbose", "0", "--hparam",
-                      "adam.learning_rate=0.05", "--logdir", "run"], tmp_path)
+    result = run_in_process(["--csv", "airfoil.dat", "--optimizers", "sgd,adam", "--epochs",
+                             "3", "--batch-size", "10", "--verbose", "0", "--hparam",
+                             "adam.learning_rate=0.05", "--logdir", "run"], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "regression table airfoil.dat: 60 rows, 3 features" in result.stdout
     rows = table_rows(result.stdout)
@@ -87,7 +89,7 @@ def test_airfoil_like_tab_separated_csv(tmp_path):
     ],
 )
 def test_bad_input_gives_one_clear_line(tmp_path, args, message):
-    result = run_app([*TINY, "--epochs", "1", "--logdir", "run", *args], tmp_path, timeout=120)
+    result = run_in_process([*TINY, "--epochs", "1", "--logdir", "run", *args], tmp_path)
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
@@ -128,8 +130,9 @@ def test_binary_csv_gives_one_error_line_naming_the_file(tmp_path):
 
 @pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
 def test_mixed_precision(tmp_path, precision):
-    result = run_app([*TINY, "--epochs", "2", "--optimizers", "sgd,adam", "--hidden-units", "8",
-                      "--precision", precision, "--verbose", "2", "--logdir", "run"], tmp_path)
+    result = run_in_process([*TINY, "--epochs", "2", "--optimizers", "sgd,adam", "--hidden-units",
+                             "8", "--precision", precision, "--verbose", "2", "--logdir", "run"],
+                            tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"Precision: {precision}" in result.stdout
     rows = table_rows(result.stdout)

@@ -1,4 +1,5 @@
-"""apps.segmentation end to end, as a user runs it: a subprocess on a tiny config."""
+"""apps.segmentation end to end on a tiny config: a first training run and a bad image as a
+user runs them (subprocesses), the other runs through the same `cli` in this process."""
 
 import functools
 import json
@@ -18,6 +19,7 @@ TINY = ["--num-train", "12", "--num-val", "6", "--batch-size", "6", "--crop-size
 
 
 run_app = functools.partial(app_runner.run_app, "segmentation")
+run_in_process = functools.partial(app_runner.run_app_in_process, "segmentation")
 
 
 event_tags = app_runner.event_tags
@@ -37,7 +39,7 @@ def test_train_export_predict_and_resume(tmp_path):
     assert {"epoch_mean_iou", "input_truth_prediction"} <= event_tags(run_dir / "validation")
     assert json.loads((run_dir / "config.json").read_text())["crop_size"] == [64, 64]
 
-    second = run_app([*args, "--epochs", "2"], tmp_path)
+    second = run_in_process([*args, "--epochs", "2"], tmp_path)
     assert second.returncode == 0, second.stderr[-3000:]
     assert "Resuming from" in second.stdout and "Epoch 2/2" in second.stdout
     assert "Epoch 1/2" not in second.stdout
@@ -59,8 +61,8 @@ def test_train_export_predict_and_resume(tmp_path):
     # predict: one image file in, the colored label map out, consistent with the export.
     image = np.random.default_rng(0).integers(0, 256, (45, 70, 3)).astype("uint8")
     tf.io.write_file(str(tmp_path / "in.png"), tf.io.encode_png(image))
-    predicted = run_app(["predict", "--image", str(tmp_path / "in.png"), "--out",
-                         str(tmp_path / "out.png"), "--model", str(export_dir)], tmp_path)
+    predicted = run_in_process(["predict", "--image", str(tmp_path / "in.png"), "--out",
+                                str(tmp_path / "out.png"), "--model", str(export_dir)], tmp_path)
     assert predicted.returncode == 0, predicted.stderr[-3000:]
     assert str(export_dir / "2") in predicted.stdout
     colored = tf.io.decode_png(tf.io.read_file(str(tmp_path / "out.png"))).numpy()
@@ -80,8 +82,8 @@ def test_train_export_predict_and_resume(tmp_path):
     ],
 )
 def test_bad_input_gives_one_clear_line(tmp_path, args, message):
-    result = run_app([*TINY, "--logdir", str(tmp_path / "run"), "--cache-dir",
-                      str(tmp_path / "cache"), *args], tmp_path, timeout=180)
+    result = run_in_process([*TINY, "--logdir", str(tmp_path / "run"), "--cache-dir",
+                             str(tmp_path / "cache"), *args], tmp_path)
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
@@ -99,8 +101,8 @@ def test_bad_label_colors_are_reported_with_the_file(tmp_path):
         tf.io.write_file(str(voc / "SegmentationClass" / f"{split}1.png"),
                          tf.io.encode_png(label))
         (voc / "ImageSets" / "Segmentation" / f"{split}.txt").write_text(f"{split}1\n")
-    result = run_app([*TINY, "--logdir", str(tmp_path / "run"), "--voc-dir", str(voc)],
-                     tmp_path, timeout=180)
+    result = run_in_process([*TINY, "--logdir", str(tmp_path / "run"), "--voc-dir", str(voc)],
+                            tmp_path)
     assert result.returncode == 2
     assert "train1.png" in result.stderr and "outside the VOC colormap" in result.stderr
     assert "Traceback" not in result.stderr
@@ -131,9 +133,9 @@ def test_a_truncated_jpeg_gives_one_line_naming_it(tmp_path):
 # mixed_float16 is the GPU policy; on CPU it runs ~2x slower than bf16 here, still seconds.
 @pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
 def test_mixed_precision_trains_and_exports_float32(tmp_path, precision):
-    result = run_app([*TINY, "--epochs", "1", "--precision", precision, "--cache-dir",
-                      str(tmp_path / "cache"), "--logdir", str(tmp_path / "run"),
-                      "--export-dir", str(tmp_path / "export")], tmp_path)
+    result = run_in_process([*TINY, "--epochs", "1", "--precision", precision, "--cache-dir",
+                             str(tmp_path / "cache"), "--logdir", str(tmp_path / "run"),
+                             "--export-dir", str(tmp_path / "export")], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"Precision: {precision}" in result.stdout and "val_mean_iou" in result.stdout
     signature = tf.saved_model.load(str(tmp_path / "export" / "1")).signatures["serving_default"]
@@ -144,9 +146,9 @@ def test_mixed_precision_trains_and_exports_float32(tmp_path, precision):
 
 
 def test_predict_bad_input(tmp_path):
-    result = run_app(["predict", "--image", str(tmp_path / "none.jpg"), "--out",
-                      str(tmp_path / "o.png"), "--model", str(tmp_path / "nothing")], tmp_path,
-                     timeout=120)
+    result = run_in_process(["predict", "--image", str(tmp_path / "none.jpg"), "--out",
+                             str(tmp_path / "o.png"), "--model", str(tmp_path / "nothing")],
+                            tmp_path)
     assert result.returncode == 2 and "no SavedModel" in result.stderr
     assert "Traceback" not in result.stderr
 

@@ -1,4 +1,5 @@
-"""apps.style_transfer end to end, as a user runs it: a subprocess on a tiny image."""
+"""apps.style_transfer end to end on a tiny image: a first run, a bad file and the killed runs as
+a user runs them (subprocesses), the other runs through the same `cli` in this process."""
 
 import functools
 import os
@@ -20,6 +21,7 @@ PRETRAINED = pytest.mark.skipif(not style_transfer.pretrained_weights_installed(
 
 
 run_app = functools.partial(app_runner.run_app, "style_transfer")
+run_in_process = functools.partial(app_runner.run_app_in_process, "style_transfer")
 
 
 event_tags = app_runner.event_tags
@@ -52,7 +54,7 @@ def test_runs_writes_png_tensorboard_and_resumes(tmp_path):
     assert {"content_loss", "style_loss", "tv_loss", "total_loss", "synthesized_image",
             "content_image", "style_image"} <= event_tags(run_dir / "train")
 
-    second = run_app([*args, "--steps", "3"], tmp_path)
+    second = run_in_process([*args, "--steps", "3"], tmp_path)
     assert second.returncode == 0, second.stderr[-3000:]
     assert "Resuming from" in second.stdout and "step 3/3" in second.stdout
     assert "step 1/3" not in second.stdout
@@ -131,8 +133,8 @@ def test_minimum_size_is_vgg19s():
                                               ("mixed_float16", 12)])
 def test_precisions_train_the_float32_image_end_to_end(tmp_path, precision, steps):
     run_dir, out = tmp_path / "run", tmp_path / "stylized.png"
-    result = run_app([*VGG, "--precision", precision, "--steps", str(steps), "--logdir",
-                      str(run_dir), "--out", str(out)], tmp_path)
+    result = run_in_process([*VGG, "--precision", precision, "--steps", str(steps), "--logdir",
+                             str(run_dir), "--out", str(out)], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"Precision: {precision}" in result.stdout
     totals = step_totals(result.stdout)
@@ -151,7 +153,7 @@ RESUMABLE = [*VGG, "--steps", "4", "--checkpoint-every-n-steps", "2", "--precisi
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
     cwd = tmp_path_factory.mktemp("uninterrupted")
-    result = run_app([*RESUMABLE, "--logdir", "run", "--out", "out.png"], cwd)
+    result = run_in_process([*RESUMABLE, "--logdir", "run", "--out", "out.png"], cwd)
     assert result.returncode == 0, result.stderr[-3000:]
     return final_image(cwd / "run"), keras.utils.img_to_array(keras.utils.load_img(
         str(cwd / "out.png")))
@@ -167,7 +169,7 @@ def test_killed_run_resumes_to_the_uninterrupted_image(tmp_path, uninterrupted, 
     killed = run_app(args, tmp_path, env={"KERASNOTES_FAIL_AT": fail_at})
     assert killed.returncode == FAULT_EXIT_CODE, killed.stderr[-3000:]
     assert not (tmp_path / "out.png").exists()
-    resumed = run_app(args, tmp_path)
+    resumed = run_in_process(args, tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"ckpt-{resumed_step}: step {resumed_step}" in resumed.stdout
     assert "step 4/4" in resumed.stdout and "step 1/4" not in resumed.stdout
@@ -205,7 +207,7 @@ def test_pretrained_efficientnet_features_end_to_end(tmp_path):
     assert len(totals) == 4 and np.isfinite(totals).all() and totals[-1] < totals[0]
     assert keras.utils.img_to_array(keras.utils.load_img(str(out))).shape == (24, 32, 3)
     assert '"features": "efficientnet_lite0"' in (run_dir / "config.json").read_text()
-    resumed = run_app([*args, "--steps", "5"], tmp_path)
+    resumed = run_in_process([*args, "--steps", "5"], tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "Resuming from" in resumed.stdout and "step 5/5" in resumed.stdout
 
@@ -223,8 +225,8 @@ def test_too_large_or_not_weights_gives_one_error_line_before_the_run_folder(tmp
                                                                            message):
     for name in ("notes.h5", "notes.keras", "notes.pth"):
         (tmp_path / name).write_text("not weights")
-    result = run_app([*TINY, "--steps", "1", "--logdir", str(tmp_path / "run"),
-                      *make(tmp_path)], tmp_path, timeout=120)
+    result = run_in_process([*TINY, "--steps", "1", "--logdir", str(tmp_path / "run"),
+                             *make(tmp_path)], tmp_path)
     assert result.returncode == 2, result.stderr[-3000:]
     errors = app_runner.error_lines(result, "style_transfer")
     assert len(errors) == 1 and message in errors[0], result.stderr[-3000:]

@@ -1,4 +1,5 @@
-"""apps.word2vec end to end, as a user runs it: a subprocess on a tiny config."""
+"""apps.word2vec end to end on a tiny config: a first run, a binary corpus and a killed run as
+a user runs them (subprocesses), the other runs through the same `cli` in this process."""
 
 import functools
 import os
@@ -28,6 +29,7 @@ assert "kerasnotes" not in sys.modules
 
 
 run_app = functools.partial(app_runner.run_app, "word2vec")
+run_in_process = functools.partial(app_runner.run_app_in_process, "word2vec")
 
 
 event_tags = app_runner.event_tags
@@ -50,7 +52,7 @@ def test_train_probe_projector_export_and_resume(tmp_path):
             "epoch_examples_per_second"} <= event_tags(run_dir / "train")
     assert "nearest_words" in event_tags(run_dir / "validation")
 
-    second = run_app([*args, "--epochs", "2"], tmp_path)
+    second = run_in_process([*args, "--epochs", "2"], tmp_path)
     assert second.returncode == 0, second.stderr[-3000:]
     assert f"Resuming from {run_dir / 'checkpoints' / 'ckpt-1'}: epoch 2, step 0" in second.stdout
     assert "Epoch 2/2" in second.stdout and "Epoch 1/2" not in second.stdout
@@ -96,7 +98,7 @@ def test_train_probe_projector_export_and_resume(tmp_path):
      "--implementation keras"),
 ])
 def test_bad_input_gives_one_clear_line(tmp_path, args, message):
-    result = run_app([*TINY, "--logdir", str(tmp_path / "run"), *args], tmp_path, timeout=120)
+    result = run_in_process([*TINY, "--logdir", str(tmp_path / "run"), *args], tmp_path)
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
@@ -105,8 +107,8 @@ def test_bad_input_gives_one_clear_line(tmp_path, args, message):
 def test_empty_corpus_file_is_refused(tmp_path):
     empty = tmp_path / "empty.txt"
     empty.write_text("\n\n")
-    result = run_app(["--corpus", str(empty), "--logdir", str(tmp_path / "run")], tmp_path,
-                     timeout=120)
+    result = run_in_process(["--corpus", str(empty), "--logdir", str(tmp_path / "run")],
+                            tmp_path)
     assert result.returncode == 2 and "empty" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -143,8 +145,8 @@ def test_help_and_defaults(capsys):
 def test_without_a_compiler_the_fused_tf_path_runs(tmp_path, monkeypatch):
     monkeypatch.setenv("CXX", "/nonexistent/c++")
     monkeypatch.setenv("KERASNOTES_OPS_CACHE", str(tmp_path / "empty-cache"))
-    result = run_app([*TINY, "--epochs", "2", "--logdir", str(tmp_path / "run"),
-                      "--export-dir", str(tmp_path / "export")], tmp_path)
+    result = run_in_process([*TINY, "--epochs", "2", "--logdir", str(tmp_path / "run"),
+                             "--export-dir", str(tmp_path / "export")], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     notices = [line for line in result.stdout.splitlines() if line.startswith("notice:")]
     assert notices == ["notice: the C++ word2vec kernel is unavailable (no C++ compiler "
@@ -156,8 +158,8 @@ def test_without_a_compiler_the_fused_tf_path_runs(tmp_path, monkeypatch):
 
 def test_keras_implementation_trains_the_notes_models(tmp_path):
     run_dir = tmp_path / "run"
-    result = run_app([*TINY, "--implementation", "keras", "--epochs", "1", "--logdir",
-                      str(run_dir), "--export-dir", str(tmp_path / "export")], tmp_path)
+    result = run_in_process([*TINY, "--implementation", "keras", "--epochs", "1", "--logdir",
+                             str(run_dir), "--export-dir", str(tmp_path / "export")], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Training path" not in result.stdout and "train_loss" in result.stdout
     assert {"epoch_loss", "batch_loss", "examples_per_second"} <= event_tags(run_dir / "train")
@@ -166,9 +168,9 @@ def test_keras_implementation_trains_the_notes_models(tmp_path):
 @pytest.mark.parametrize("model, loss", [("cbow", "negative"), ("skipgram", "hierarchical"),
                                          ("cbow", "hierarchical")])
 def test_fused_path_trains_cbow_and_hierarchical_softmax(tmp_path, model, loss):
-    result = run_app([*TINY, "--model", model, "--loss", loss, "--epochs", "2", "--logdir",
-                      str(tmp_path / "run"), "--export-dir", str(tmp_path / "export")],
-                     tmp_path)
+    result = run_in_process([*TINY, "--model", model, "--loss", loss, "--epochs", "2",
+                             "--logdir", str(tmp_path / "run"), "--export-dir",
+                             str(tmp_path / "export")], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     losses = [float(line.split("loss: ")[1].split(" ")[0])
               for line in result.stdout.splitlines() if line.startswith("Epoch ")]
@@ -219,9 +221,9 @@ def test_keras_path_trains_in_mixed_precision_and_exports_float32(tmp_path, mode
     import tensorflow as tf
 
     export_dir = tmp_path / "export"
-    result = run_app([*TINY, "--implementation", "keras", "--model", model, "--loss", loss,
-                      "--precision", precision, "--epochs", "1", "--logdir",
-                      str(tmp_path / "run"), "--export-dir", str(export_dir)], tmp_path)
+    result = run_in_process([*TINY, "--implementation", "keras", "--model", model, "--loss",
+                             loss, "--precision", precision, "--epochs", "1", "--logdir",
+                             str(tmp_path / "run"), "--export-dir", str(export_dir)], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"Precision: {precision} (as asked)" in result.stdout
     assert "Nearest words after epoch 1:" in result.stdout and "train_loss" in result.stdout
@@ -241,7 +243,7 @@ def test_fused_path_checkpoints_every_n_steps_and_resumes_inside_the_epoch(tmp_p
     assert killed.returncode == 97, killed.stderr[-3000:]
     assert (run_dir / "checkpoints" / "ckpt-1.index").exists()
     assert "Epoch 1/1" not in killed.stdout
-    resumed = run_app(args, tmp_path)
+    resumed = run_in_process(args, tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     line = next(line for line in resumed.stdout.splitlines() if line.startswith("Resuming"))
     checkpoint = run_dir / "checkpoints" / "ckpt-1"
