@@ -11,7 +11,6 @@ import re
 
 import pytest
 
-from apps.flags import RunConfig
 from apps.run_folder import (
     CONFIG_NAME,
     LOCK_NAME,
@@ -20,20 +19,10 @@ from apps.run_folder import (
     is_run_entry,
 )
 from tests.apps.app_runner import error_lines, run_app_in_process
+from tests.apps.test_run_folder import DemoConfig
 from tests.folder_snapshot import file_contents
 
 APPS = pathlib.Path(__file__).parents[2] / "apps"
-
-
-@dataclasses.dataclass
-class DemoConfig(RunConfig):
-    task: str = "demo"
-    epochs: int = 10
-    batch_size: int = 256
-    lr: float = 0.1
-    data: str = "synthetic"
-    export_dir: str = None
-    precision: str = "float32"
 
 
 def start(logdir, **settings):
