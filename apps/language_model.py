@@ -30,7 +30,6 @@ import os
 
 from apps import flags, memory_check
 from apps.runner import Run, run_cli
-from apps.tensorflow_startup import import_tensorflow
 
 
 @dataclasses.dataclass
@@ -162,7 +161,6 @@ def build_model(config, vocabulary):
 
 def main(config):
     """Trains, evaluates and exports as `config` says; returns `(metrics, export_path)`."""
-    import_tensorflow()  # first, without its start-up lines
     import keras
 
     from kerasnotes.data.text.language_model_data import load_language_model_data

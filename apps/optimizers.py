@@ -38,7 +38,6 @@ import time
 from apps import flags, memory_check
 from apps.optimizer_registry import NOTES_OPTIMIZERS, default_hyperparameters, make_optimizer
 from apps.runner import Run, run_cli
-from apps.tensorflow_startup import import_tensorflow
 
 OPTIMIZER_NAMES = tuple(NOTES_OPTIMIZERS)
 
@@ -196,7 +195,7 @@ def format_table(rows):
 def main(config):
     """One model per optimizer, from the same weights on the same batches, and the table;
     returns `({final_loss_<optimizer>: loss}, None)` (nothing is exported)."""
-    tf = import_tensorflow()  # first, without its start-up lines
+    import tensorflow as tf
 
     with Run(config, run_name(config)) as run:
         # One Trainer per optimizer traces the same step functions again; TensorFlow's

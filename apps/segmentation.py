@@ -32,7 +32,6 @@ import dataclasses
 from apps import flags, memory_check
 from apps.run_folder import run_name_with_data
 from apps.runner import Run, predict_cli, run_cli
-from apps.tensorflow_startup import import_tensorflow
 
 
 @dataclasses.dataclass
@@ -125,7 +124,6 @@ def make_optimizer(config, steps_per_epoch):
 
 def main(config):
     """Trains, evaluates and exports as `config` says; returns `(metrics, export_path)`."""
-    import_tensorflow()  # first: without TensorFlow's start-up lines
     from kerasnotes.data.segmentation.segmentation_data import load_segmentation_data
     from kerasnotes.losses.pixel_cross_entropy import PixelSoftmaxCrossEntropy
     from kerasnotes.metrics.segmentation_metrics import MeanIoU, PixelAccuracy

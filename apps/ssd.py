@@ -31,7 +31,6 @@ import os
 from apps import flags, memory_check
 from apps.run_folder import run_name_with_data
 from apps.runner import Run, predict_cli, run_cli
-from apps.tensorflow_startup import import_tensorflow
 
 
 @dataclasses.dataclass
@@ -146,7 +145,7 @@ def limit_objects(source, max_objects):
 
 def main(config):
     """Trains, evaluates and exports as `config` says; returns `(metrics, export_path)`."""
-    tf = import_tensorflow()  # first: without TensorFlow's start-up lines
+    import tensorflow as tf
 
     from apps.optimizer_registry import make_training_optimizer
     from kerasnotes.data.detection.detection_sources import read_detection_source

@@ -33,7 +33,6 @@ import os
 
 from apps import flags, memory_check
 from apps.runner import Run, run_cli
-from apps.tensorflow_startup import import_tensorflow
 
 SYNTHETIC_SIZES = (1000, 400)
 
@@ -176,8 +175,8 @@ def train_one(run, table, folder, validation_table=None, fold=0):
 def main(config):
     """K-fold cross-validation, then the final model on all rows: predictions and export;
     returns `(metrics, export_path)`."""
-    tf = import_tensorflow()  # first, without its start-up lines
     import numpy as np
+    import tensorflow as tf
     from absl import logging as absl_logging
 
     from kerasnotes.data.tabular.house_prices import write_predictions_csv
