@@ -42,8 +42,12 @@ the same formula (which it uses too) over its own vocabulary counts, ~0.50 on PT
 end-of-line token included). Raw corpus words/s are printed too. Each round trains a fresh
 model on each side, the sides in a rotating order; a ratio is the median of the per-round
 ratios. The top-5 neighbours of the probe words after the last round are printed side by
-side. The run ends with one `target:` line per mode (kerasnotes / gensim; goals: skip-gram
-with negative sampling 2.0x, the other modes 1.5x).
+side, and each side's word similarity: Spearman's correlation of its cosines with human
+scores on WordSim-353 and SimLex-999 (the copies gensim ships; the pairs whose words are in
+every side's vocabulary: ~236 and ~572 on PTB), the mean over the rounds (one training's
+Spearman varies by ~0.03 with the seed: compare means over several rounds). The run ends
+with one `target:` line per mode (kerasnotes / gensim; goals: skip-gram with negative
+sampling 2.0x, the other modes 1.5x).
 
 `--parts` (no peers): where the Keras path's time goes, in interleaved rounds.
 1. Pipeline: one epoch of skip-gram batches (subsampling, random windows, K = 5 noise
@@ -220,10 +224,11 @@ def main():
         try:
             worker(op="setup", corpus=args.corpus)
             corpus = load_ptb_corpus(args.corpus, min_count=5)
+            pairs = worker(op="word_pairs")
             for loss in losses:
                 for model in models:
                     mode = argparse.Namespace(**{**vars(args), "model": model, "loss": loss})
-                    ratios[model, loss] = compare(mode, corpus, worker, peers)
+                    ratios[model, loss] = compare(mode, corpus, worker, peers, pairs)
         finally:
             worker.close()
     for (model, loss), ratio in ratios.items():
@@ -231,9 +236,45 @@ def main():
         harness.print_target(f"word2vec {name} vs gensim", ratio["gensim"], goal)
 
 
-def compare(args, corpus, worker, peers):
+def spearman(x, y):
+    """Spearman's rank correlation (ties get their average rank)."""
+    def ranks(values):
+        values = np.asarray(values, np.float64)
+        order = np.argsort(values, kind="stable")
+        rank = np.empty(values.size)
+        rank[order] = np.arange(values.size)
+        _, tie, count = np.unique(values, return_inverse=True, return_counts=True)
+        return (np.bincount(tie, rank) / count)[tie]
+    return float(np.corrcoef(ranks(x), ranks(y))[0, 1])
+
+
+def our_cosines(vectors, vocabulary, pairs):
+    """The cosine of each pair `[a, b, score]` in `vectors` (None: a word not in it)."""
+    index = {token: i for i, token in enumerate(vocabulary.tokens) if i > 0}  # not <unk>
+    unit = vectors / (np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-12)
+    return [float(unit[index[a]] @ unit[index[b]]) if a in index and b in index else None
+            for a, b, _ in pairs]
+
+
+def similarity_scores(cosines, pairs):
+    """`{dataset: {side: mean over rounds of Spearman(cosines, human scores)}, "n": pairs}`
+    over the pairs that every side's vocabulary holds (cosines[side][round][dataset])."""
+    result = {}
+    for name, rows in pairs.items():
+        sides = list(cosines)
+        common = [i for i in range(len(rows)) if rows[i][0] != rows[i][1] and all(
+            c[name][i] is not None for side in sides for c in cosines[side])]
+        human = [rows[i][2] for i in common]
+        result[name] = {side: statistics.mean(spearman([c[name][i] for i in common], human)
+                                              for c in cosines[side]) for side in sides}
+        result[name]["n"] = len(common)
+    return result
+
+
+def compare(args, corpus, worker, peers, pairs):
     """One mode (`args.model`, `args.loss`): interleaved rounds of kerasnotes and `peers`
-    (in `worker`), neighbours; returns `{peer: median of kerasnotes/peer per round}`."""
+    (in `worker`), neighbours and word similarity (Spearman on WordSim-353 and SimLex-999,
+    `pairs`, mean over the rounds); returns `{peer: median of kerasnotes/peer per round}`."""
     name = MODES[args.model, args.loss][0]
     print(f"\n{name}: {args.corpus}: {corpus.num_tokens} tokens, vocabulary "
           f"{len(corpus.vocabulary)}; {args.model}, {args.loss}, {args.epochs} epoch(s), "
@@ -244,18 +285,24 @@ def compare(args, corpus, worker, peers):
               f"{pipeline_rate(corpus, args):,.0f} words/s")
     sides = ["kerasnotes", *peers]
     rates = {side: [] for side in sides}
+    cosines = {side: [] for side in sides}
     for round_ in range(args.rounds):
         print(f"round {round_ + 1}/{args.rounds} (load {os.getloadavg()[0]:.2f}):", flush=True)
         seed = args.seed + round_
         for side in sides[round_ % len(sides):] + sides[:round_ % len(sides)]:
             if side == "kerasnotes":
                 vectors, rate = ours_train(corpus, args, seed)
+                cosines[side].append({name: our_cosines(vectors, corpus.vocabulary, rows)
+                                      for name, rows in pairs.items()})
             else:
                 answer = worker(op="train", side=side, model=args.model, loss=args.loss,
                                 epochs=args.epochs, lr=args.lr, seed=seed)
                 rate = answer["words"]
                 print(f"  {answer['note']} = {rate:,.0f} words/s ({answer['raw']:,.0f} raw)",
                       flush=True)
+                cosines[side].append({name: worker(op="cosines", side=side,
+                                                   pairs=[row[:2] for row in rows])
+                                      for name, rows in pairs.items()})
             rates[side].append(rate)
     ratios = {peer: statistics.median(o / p for o, p in zip(rates["kerasnotes"], rates[peer]))
               for peer in peers}
@@ -276,6 +323,10 @@ def compare(args, corpus, worker, peers):
             found = ", ".join(f"{side} {bool(set(neighbours[side][word]) & set(D2L_CHIP))}"
                               for side in sides)
             print(f"{'':>7}  d2l's chip neighbours (intel/microprocessor/chips) in top 5: {found}")
+    for name, scores in similarity_scores(cosines, pairs).items():
+        print(f"{name} Spearman ({scores.pop('n')} pairs in every vocabulary, mean of "
+              f"{args.rounds} round(s); one training's spread ~0.03): "
+              + ", ".join(f"{side} {score:.3f}" for side, score in scores.items()))
     return ratios
 
 

@@ -68,7 +68,7 @@ class Peers:
 
     def __init__(self, corpus, threads, t=1e-4):
         self.sentences = read_sentences(corpus)
-        self.threads, self.t, self.models = threads, t, {}
+        self.threads, self.t, self.models, self.vectors = threads, t, {}, {}
         self.text = tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False)
         with self.text:
             self.text.writelines(" ".join(s) + "\n" for s in self.sentences)
@@ -98,6 +98,7 @@ class Peers:
         seconds = time.perf_counter() - start
         self.models["gensim"] = lambda word, k: [w for w, _ in w2v.wv.most_similar(word,
                                                                                    topn=k)]
+        self.vectors["gensim"] = lambda word: w2v.wv[word] if word in w2v.wv else None
         return {"words": effective / seconds, "raw": raw / seconds, "seconds": seconds,
                 "note": f"gensim: {effective} words in {seconds:.2f} s"}
 
@@ -123,6 +124,9 @@ class Peers:
         kept_fraction = float((counts * keep).sum() / counts.sum())
         self.models["fasttext"] = lambda word, k: [w for _, w in ft.get_nearest_neighbors(
             word, k=k)]
+        known = set(words)
+        self.vectors["fasttext"] = lambda word: ft.get_word_vector(word) if word in known \
+            else None
         seconds = epochs * counts.sum() / raw_rate
         return {"words": raw_rate * kept_fraction, "raw": raw_rate, "seconds": seconds,
                 "note": f"fastText: {raw_rate:,.0f} raw words/s (its words/sec/thread x "
@@ -131,6 +135,28 @@ class Peers:
 
     def neighbours(self, side, words, k=5):
         return {word: self.models[side](word, k) for word in words}
+
+    def cosines(self, side, pairs):
+        """The cosine of each pair's vectors in `side`'s last model (None: a word unknown)."""
+        result = []
+        for a, b in pairs:
+            u, v = self.vectors[side](a), self.vectors[side](b)
+            result.append(None if u is None or v is None else
+                          float(np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v) + 1e-12)))
+        return result
+
+
+def word_pairs():
+    """WordSim-353 and SimLex-999 as gensim ships them (its test data): `{name: [[a, b,
+    human score], ...]}`, words lower-cased."""
+    from gensim.test.utils import datapath
+
+    sets = {}
+    for name, file in (("wordsim353", "wordsim353.tsv"), ("simlex999", "simlex999.txt")):
+        with open(datapath(file), encoding="utf-8") as f:
+            rows = [line.rstrip("\n").split("\t") for line in f if not line.startswith("#")]
+        sets[name] = [[a.lower(), b.lower(), float(score)] for a, b, score, *_ in rows]
+    return sets
 
 
 def main():
@@ -148,7 +174,9 @@ def main():
     try:
         harness.serve({"setup": setup,
                        "train": lambda **request: peers[-1].train(**request),
-                       "neighbours": lambda **request: peers[-1].neighbours(**request)})
+                       "neighbours": lambda **request: peers[-1].neighbours(**request),
+                       "cosines": lambda **request: peers[-1].cosines(**request),
+                       "word_pairs": word_pairs})
     finally:
         for peer in peers:
             peer.close()

@@ -322,6 +322,68 @@ def test_kernel_is_seeded_and_two_threads_train(kernel):
     assert losses[-1] < losses[0] < np.log(2.0) + 1e-3
 
 
+def sentences_op(trainer, tokens, splits, threads=1, lr=(0.3, 0.01), **attrs):
+    """`Word2VecTrainSentences` on the whole corpus (epoch 0, rate lr[0] to lr[1]), `attrs`
+    (e.g. `hot_rows`) that `FusedWord2Vec.kernel_call` leaves at their defaults."""
+    paths, codes, lengths = trainer._empty_tree()
+    return trainer.kernel.word2_vec_train_sentences(
+        trainer.input_vectors.handle, trainer.output_vectors.handle, tokens, splits,
+        np.array([0, splits.size - 1], np.int64), trainer.tables.keep, trainer.tables.accept,
+        trainer.tables.alias, paths, codes, lengths, np.array(lr, np.float32),
+        np.array([0, tokens.size], np.int64), np.array([trainer.seed, 0], np.int64),
+        model=trainer.architecture, loss=trainer.objective, window=trainer.window,
+        negatives=trainer.negatives, num_threads=threads, batching=trainer.batching, **attrs)
+
+
+@pytest.mark.parametrize("model", ["skipgram", "cbow"])
+@pytest.mark.parametrize("hot_rows", [5, 1000])  # 1000: more than the tree's nodes, all
+def test_hot_rows_on_one_thread_equal_training_in_place(kernel, model, hot_rows):
+    """A thread's copy of the top nodes, merged every 3 steps, trains what the shared rows
+    trained in place (one thread: no other changes to merge; float rounding only)."""
+    tokens, sentence_ids, counts = tiny_corpus(7, sentences=100)
+    splits = sentence_splits(sentence_ids)
+    runs = []
+    for attrs in ({"hot_rows": 0}, {"hot_rows": hot_rows, "hot_merge_steps": 3}):
+        trainer = fused_model(counts, model, "hierarchical", dim=100)
+        start_in, start_out = random_tables(counts.size, trainer.tables.output_rows, 100)
+        trainer.input_vectors.assign(start_in)
+        trainer.output_vectors.assign(start_out)
+        stats = sentences_op(trainer, tokens, splits, **attrs)[0].numpy()
+        runs.append((stats, trainer.input_vectors.numpy(), trainer.output_vectors.numpy()))
+    (stats, v, u), (hot_stats, hot_v, hot_u) = runs
+    assert stats[1] > 100  # many merges of the copy
+    np.testing.assert_allclose(hot_stats, stats, rtol=1e-5)
+    np.testing.assert_allclose(hot_v, v, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(hot_u, u, rtol=1e-4, atol=1e-6)
+    top = slice(-min(hot_rows, u.shape[0]), None)
+    assert not np.allclose(hot_u[top], start_out[top])  # the copied rows did train
+
+
+@pytest.mark.parametrize("model", ["skipgram", "cbow"])
+def test_two_threads_with_hot_rows_train_as_one_thread_does(kernel, model):
+    """Two threads, each with its own copy of the top nodes (the default with hierarchical
+    softmax), merged every 16 steps: the loss falls as on one thread (a phrase corpus:
+    the context predicts the word)."""
+    rng = np.random.default_rng(8)  # 600 sentences, each one phrase of 4 words repeated
+    phrases = rng.permutation(80).reshape(20, 4)
+    lengths = rng.integers(6, 13, 600)
+    tokens = np.concatenate([np.resize(phrases[p], n) for p, n in
+                             zip(rng.integers(0, 20, 600), lengths)]).astype(np.int32)
+    splits = sentence_splits(np.repeat(np.arange(600), lengths).astype(np.int32))
+    counts = np.bincount(tokens, minlength=80)
+    losses = {}
+    for threads in (1, 2):
+        trainer = FusedWord2Vec(counts, 16, model=model, loss="hierarchical", window=3,
+                                subsample_t=None, backend="kernel", threads=threads)
+        losses[threads] = []
+        for _ in range(5):
+            stats = sentences_op(trainer, tokens, splits, threads, (0.05, 0.05),
+                                 hot_merge_steps=16)[0].numpy()
+            losses[threads].append(stats[0] / stats[2])
+    assert losses[2][-1] < 0.6 * losses[2][0]
+    np.testing.assert_allclose(losses[2], losses[1], rtol=0.03)
+
+
 def test_kernel_copies_a_buffer_still_held_by_a_reader(kernel):
     tokens, sentence_ids, counts = tiny_corpus(4)
     trainer = fused_model(counts, "skipgram", "negative")
