@@ -82,6 +82,7 @@ from kerasnotes.data.detection.banana_detection import read_banana_labels
 from kerasnotes.data.detection.detection_pipeline import make_detection_dataset
 from kerasnotes.data.detection.detection_records import detection_dataset_from_records
 from kerasnotes.layers.fused_batch_norm import FusedBatchNormalization
+from kerasnotes.layers.fused_batch_norm_relu import FusedBatchNormReLU
 from kerasnotes.losses.ssd_loss import SSDLoss, ssd_loss
 from kerasnotes.metrics.detection_metrics import AnchorClassError, BoxOffsetMAE
 from kerasnotes.models.tiny_ssd import TinySSD
@@ -184,6 +185,13 @@ def parts(args):
 
 # ---------------------------------------------------------------- vs PyTorch: our worker
 
+class KerasBatchNormReLU(keras.layers.BatchNormalization):
+    """`--before`: Keras' batch norm, then ReLU (in place of `FusedBatchNormReLU`)."""
+
+    def call(self, inputs, training=None, mask=None):
+        return keras.activations.relu(super().call(inputs, training=training, mask=mask))
+
+
 class Ours:
     """The app's training job at one size and precision (`before`: Keras' batch norm and
     graph-mode targets), timed on request."""
@@ -198,7 +206,9 @@ class Ours:
             keras.mixed_precision.set_global_policy(previous)
         if before:  # the layers are not yet traced: swapping their class is enough
             for layer in model._flatten_layers(include_self=False, recursive=True):
-                if isinstance(layer, FusedBatchNormalization):
+                if isinstance(layer, FusedBatchNormReLU):
+                    layer.__class__ = KerasBatchNormReLU
+                elif isinstance(layer, FusedBatchNormalization):
                     layer.__class__ = keras.layers.BatchNormalization
         anchors = tf.constant(model.anchors)
         targets_fn = None if before else (lambda y: ssd_targets(anchors, y, jit_compile=True))

@@ -15,6 +15,7 @@ from kerasnotes.layers.dense_block import DenseBlock
 from kerasnotes.layers.down_sample_block import DownSampleBlock
 from kerasnotes.layers.dropout import Dropout
 from kerasnotes.layers.fused_batch_norm import FusedBatchNormalization
+from kerasnotes.layers.fused_batch_norm_relu import FusedBatchNormReLU
 from kerasnotes.layers.gru_cell import GRUCell
 from kerasnotes.layers.hierarchical_softmax import HierarchicalSoftmax
 from kerasnotes.layers.inception import Inception

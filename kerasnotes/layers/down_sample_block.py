@@ -3,7 +3,7 @@
 import keras
 
 from kerasnotes._checks import check_int, check_number
-from kerasnotes.layers.fused_batch_norm import FusedBatchNormalization
+from kerasnotes.layers.fused_batch_norm_relu import FusedBatchNormReLU
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -17,16 +17,16 @@ class DownSampleBlock(keras.layers.Layer):
         x <- relu(batch_norm(conv3x3(x)))      twice, `filters` channels each
         y = maxpool2x2_stride2(x)
 
-    (computed as `relu(maxpool(batch_norm(conv3x3(x))))` for the second ReLU: the same
-    values and gradients, on a tensor 4x smaller).
+    (each batch norm and its ReLU are one `FusedBatchNormReLU` layer, whose gradient is one
+    fused kernel).
 
     Every output pixel therefore sees a 10x10 window of the input (the receptive field
     grows, so deeper blocks detect larger objects).
 
     Args:
         filters: output channels of both convolutions (>= 1).
-        momentum: momentum of the batch-norm moving averages (`FusedBatchNormalization`:
-            Keras' layer, one fused kernel per training call), default 0.9 (MXNet's
+        momentum: momentum of the batch-norm moving averages (`FusedBatchNormReLU`:
+            Keras' batch norm and a ReLU, fused kernels in training), default 0.9 (MXNet's
             `BatchNorm`, used by the notes; Keras' default 0.99 needs ~10x more steps before
             inference mode matches training on small datasets).
 
@@ -53,7 +53,7 @@ class DownSampleBlock(keras.layers.Layer):
         for i in range(2):
             self.convs.append(keras.layers.Conv2D(self.filters, 3, padding="same",
                                                   name=f"conv{i + 1}", dtype=self.dtype_policy))
-            self.norms.append(FusedBatchNormalization(
+            self.norms.append(FusedBatchNormReLU(
                 momentum=self.momentum, name=f"bn{i + 1}", dtype=self.dtype_policy))
         self.pool = keras.layers.MaxPooling2D(pool_size=2, strides=2, name="pool",
                                               dtype=self.dtype_policy)
@@ -69,13 +69,8 @@ class DownSampleBlock(keras.layers.Layer):
     def call(self, inputs, training=None):
         x = inputs
         for conv, norm in zip(self.convs, self.norms, strict=True):
-            if conv is not self.convs[0]:
-                x = keras.activations.relu(x)
-            x = norm(conv(x), training=training)
-        # relu(maxpool(x)) == maxpool(relu(x)) exactly (both are monotonic), values and
-        # gradients; pooling first makes the last ReLU and its gradient 4x smaller (6% of
-        # the bf16 training step of TinySSD, benchmarks/RESULTS.md).
-        return keras.activations.relu(self.pool(x))
+            x = norm(conv(x), training=training)  # batch norm, then ReLU
+        return self.pool(x)
 
     def compute_output_shape(self, input_shape):
         shape = tuple(input_shape)

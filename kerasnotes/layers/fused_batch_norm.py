@@ -48,8 +48,7 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
         channels = x.shape[-1]
         gamma = tf.cast(self.gamma, tf.float32) if self.scale else tf.ones([channels])
         beta = tf.cast(self.beta, tf.float32) if self.center else tf.zeros([channels])
-        y, mean, corrected_variance = tf.compat.v1.nn.fused_batch_norm(
-            x, gamma, beta, epsilon=self.epsilon, data_format="NHWC", is_training=True)
+        y, mean, corrected_variance = self._fused_batch_norm(x, gamma, beta)
         count = tf.cast(tf.reduce_prod(tf.shape(x)[:-1]), tf.float32)
         variance = tf.where(count > 1.0, corrected_variance * (count - 1.0) / count, 0.0)
         self.moving_mean.assign(self.moving_mean * self.momentum
@@ -57,3 +56,8 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
         self.moving_variance.assign(self.moving_variance * self.momentum
                                     + variance * (1.0 - self.momentum))
         return tf.cast(y, self.compute_dtype)
+
+    def _fused_batch_norm(self, x, gamma, beta):
+        """`(y, batch mean, batch variance with Bessel's correction)` of the fused kernel."""
+        return tf.compat.v1.nn.fused_batch_norm(
+            x, gamma, beta, epsilon=self.epsilon, data_format="NHWC", is_training=True)

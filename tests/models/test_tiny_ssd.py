@@ -75,6 +75,29 @@ def test_small_model_round_trips_and_trains(tmp_path):
                for b, v in zip(before, model.trainable_variables, strict=True))
 
 
+def test_training_gradient_of_every_batch_norm_and_relu_is_one_fused_op():
+    """The speed path (benchmarks/RESULTS.md): under mixed_bfloat16 each of the 12 batch
+    norms and its ReLU take one BatchNormReluGrad, and no ReluGrad is left."""
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = TinySSD(**SMALL)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+    def gradients(x):
+        with tf.GradientTape() as tape:
+            out = model(x, training=True)
+            loss = tf.reduce_sum(tf.cast(out["class_logits"], tf.float32))
+        return tape.gradient(loss, model.trainable_variables)
+
+    graph = tf.function(gradients).get_concrete_function(
+        tf.TensorSpec((2, 64, 64, 3), tf.float32)).graph
+    kinds = [op.type for op in graph.get_operations()]
+    assert kinds.count("BatchNormReluGrad") == 12
+    assert "ReluGrad" not in kinds and "FusedBatchNormGradV3" not in kinds
+
+
 def test_anchor_order_matches_prediction_order():
     model = TinySSD(**SMALL)
     # The first scale is 8x8 with 4 anchors: anchor 4*(8*i+j)+k is centred on pixel (i, j).
