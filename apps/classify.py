@@ -4,46 +4,62 @@
     python -m apps.classify --model mlp --epochs 5
     python -m apps.classify --data idx:~/fashion-mnist        # the original IDX files
     python -m apps.classify --data fashion_mnist --data-dir ~/tensorflow_datasets
-    tensorboard --logdir runs/classify
 
 Data sources (--data):
   synthetic       deterministic 28x28 grayscale glyphs in 10 classes, drawn by kerasnotes
                   (no network needed; not real data)
   fashion_mnist   Fashion-MNIST through TFDS, prepared in --data-dir (no download here)
-  idx:DIR         the Fashion-MNIST IDX files in DIR: train-images-idx3-ubyte[.gz],
-                  train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz],
-                  t10k-labels-idx1-ubyte[.gz]
+  idx:DIR         the Fashion-MNIST IDX files in DIR (train-images-idx3-ubyte[.gz], ...)
 
-Outputs: runs/classify/<model>/ (config.json, TensorBoard events, checkpoints; rerunning
-the same command resumes) and saved_models/classify/<version>/ (SavedModel whose
-serving_default takes uint8 images [N, H, W, C] and returns probabilities, class_ids and
-class_names).
+The export's serving_default takes uint8 images [N, H, W, C] and returns probabilities,
+class_ids and class_names.
 """
 
-import argparse
 import dataclasses
-import importlib
+import pkgutil
 
-from apps import flags, memory_check
-from apps.run_folder import run_name_with_data
+from apps import flags
+from apps.flags import flag
 from apps.runner import Run, run_cli
+from kerasnotes.utils import memory_budget
+
+# --model -> (module:class in kerasnotes.models, default --resize as in d2l (None: the
+# data's size), first layer for the memory check: ("conv", filters, stride) or ("dense",
+# units; None: one per class)). Adding a model is one line here.
+MODELS = {
+    "softmax": ("softmax_regression:SoftmaxRegression", None, ("dense", None)),
+    "mlp": ("mlp:MLP", None, ("dense", 256)),
+    "lenet": ("lenet:LeNet", 28, ("conv", 6, 1)),
+    "alexnet": ("alexnet:AlexNet", 224, ("conv", 96, 4)),
+    "vgg11": ("vgg:VGG", 224, ("conv", 64, 1)),
+    "nin": ("nin:NiN", 224, ("conv", 96, 4)),
+    "googlenet": ("googlenet:GoogLeNet", 96, ("conv", 64, 2)),
+    "resnet18": ("resnet:ResNet18", 96, ("conv", 64, 2)),
+    "densenet": ("densenet:DenseNet", 96, ("conv", 64, 2)),
+}
+FIXED_WIDTH = ("softmax", "lenet")  # models whose widths --width-divisor does not change
 
 
 @dataclasses.dataclass
 class ClassifyConfig(flags.RunConfig):
     task: str = "classify"
     data: str = "synthetic"
-    data_dir: str = None
-    num_train: int = None
-    num_test: int = None
-    model: str = "lenet"
-    resize: int = None  # None: the model's size in MODELS
-    width_divisor: int = 1
-    augment: bool = False
+    data_dir: str = flag(None, "folder of prepared TFDS datasets, for --data fashion_mnist")
+    num_train: int = flag(None, "use only the first N training examples (quick runs)",
+                          type=flags.positive_int)
+    num_test: int = flag(None, "use only the first N test examples (quick runs)",
+                         type=flags.positive_int)
+    model: str = flag("lenet", "architecture", choices=tuple(MODELS))
+    resize: int = flag(None, "resize images to RESIZE x RESIZE (default: the model's in d2l, see "
+                       "MODELS; the data's size for softmax/mlp)", type=flags.positive_int)
+    width_divisor: int = flag(1, "divide the CNNs' channel counts and dense widths by this, for "
+                              "quick CPU runs", type=flags.positive_int)
+    augment: bool = flag(False, "the notes' augmentation of training batches: flips, random "
+                         "resized crops (10-100%% of the area), color jitter (default: off)")
     # The notes' sigmoid LeNet learns slowly with plain SGD (d2l: lr 0.9, ~0.8 accuracy
-    # after 10 epochs on Fashion-MNIST); Adam gets it to ~0.98 on the synthetic glyphs in
-    # 10 epochs. `--optimizer sgd --lr 0.9` gives d2l's setting.
-    optimizer: str = "adam"
+    # after 10 epochs on Fashion-MNIST); Adam gets it to ~0.98 on the synthetic glyphs.
+    optimizer: str = flag("adam", "minibatch SGD, SGD with momentum 0.9, or Adam (d2l: "
+                          "--optimizer sgd --lr 0.9)", choices=("sgd", "momentum", "adam"))
     lr: float = 0.01
     epochs: int = 10
     batch_size: int = 256
@@ -51,67 +67,22 @@ class ClassifyConfig(flags.RunConfig):
     export_dir: str = None
 
 
-# --model -> (module and class in kerasnotes.models, default --resize as in d2l (None: the
-# data's size), first layer for the memory check: ("conv", filters, stride) or ("dense",
-# units; None: one per class)). Adding a model is one line here.
-MODELS = {
-    "softmax": ("softmax_regression.SoftmaxRegression", None, ("dense", None)),
-    "mlp": ("mlp.MLP", None, ("dense", 256)),
-    "lenet": ("lenet.LeNet", 28, ("conv", 6, 1)),
-    "alexnet": ("alexnet.AlexNet", 224, ("conv", 96, 4)),
-    "vgg11": ("vgg.VGG", 224, ("conv", 64, 1)),
-    "nin": ("nin.NiN", 224, ("conv", 96, 4)),
-    "googlenet": ("googlenet.GoogLeNet", 96, ("conv", 64, 2)),
-    "resnet18": ("resnet.ResNet18", 96, ("conv", 64, 2)),
-    "densenet": ("densenet.DenseNet", 96, ("conv", 64, 2)),
-}
-# Models whose widths --width-divisor does not change.
-FIXED_WIDTH = ("softmax", "lenet")
-
-
 def run_name(config):
     """The default run folder's name: the model's, and the data's unless synthetic."""
-    return run_name_with_data(config.model, config.data)
+    return flags.run_name_with_data(config.model, config.data)
 
 
 def parse_args(argv=None):
-    defaults = ClassifyConfig()
-    parser = flags.make_parser(defaults, __doc__,
-                               default_logdir=f"runs/classify/{run_name(defaults)}")
-    group = parser.add_argument_group("classification flags")
-    group.add_argument("--model", choices=sorted(MODELS),
-                       help="architecture (default %(default)s)")
-    group.add_argument("--data-dir",
-                       help="folder of prepared TFDS datasets, for --data fashion_mnist")
-    group.add_argument("--optimizer", choices=("sgd", "momentum", "adam"),
-                       help="minibatch SGD, SGD with momentum 0.9, or Adam (default %(default)s; "
-                            "d2l trains LeNet with --optimizer sgd --lr 0.9)")
-    group.add_argument("--resize", type=flags.positive_int, default=None,
-                       help="resize images to RESIZE x RESIZE (default per model, as d2l: 224 "
-                            "for alexnet/vgg11/nin, 96 for googlenet/resnet18/densenet, 28 for "
-                            "lenet, the data's size for softmax/mlp)")
-    group.add_argument("--width-divisor", type=flags.positive_int, default=1,
-                       help="divide the CNNs' channel counts and dense widths by this, for "
-                            "quick CPU runs (default %(default)s)")
-    group.add_argument("--augment", action=argparse.BooleanOptionalAction,
-                       help="the notes' augmentation of training batches: left-right flips, "
-                            "random resized crop (10-100%% of the area, aspect 0.5-2), "
-                            "brightness and contrast (+ hue, saturation for RGB); seeded by "
-                            "--seed (default: off)")
-    group.add_argument("--num-train", type=flags.positive_int, default=None,
-                       help="use only the first N training examples (quick runs)")
-    group.add_argument("--num-test", type=flags.positive_int, default=None,
-                       help="use only the first N test examples (quick runs)")
-    config = flags.to_config(ClassifyConfig, parser.parse_args(argv))
+    config = flags.parse(ClassifyConfig, __doc__, argv, run_name)
     config.resize = config.resize or MODELS[config.model][1]
     return config
 
 
 def check_memory(config, image_shape, num_classes, num_train):
-    """Refuses (`ValueError`) a --resize, --batch-size and --model whose one training batch
-    cannot fit in memory: the float32 input batch, the first layer's activations (kept for
-    the gradient, with its activation function's) and, for a first dense layer, its weights
-    with gradients and optimizer slots (16 bytes each). A lower bound."""
+    """Refuses (`ValueError`) a --resize, --batch-size and --model whose training batch
+    cannot fit in memory: a lower bound, of the float32 inputs, the first layer's activations
+    (twice: with its activation's) and a first dense layer's weights (16 bytes with gradient
+    and optimizer slots)."""
     side, channels = config.resize or image_shape[0], image_shape[-1]
     batch, pixels = min(config.batch_size, num_train), side * side
     kind, width, *stride = MODELS[config.model][2]
@@ -122,14 +93,13 @@ def check_memory(config, image_shape, num_classes, num_train):
         needed += 16 * pixels * channels * units + 2 * 4 * batch * units
     else:
         needed += 2 * 4 * batch * (side // stride[0]) ** 2 * max(width // divisor, 1)
-    memory_check.check_memory(
+    memory_budget.check_memory(
         f"--model {config.model} --resize {side} --batch-size {config.batch_size}", needed,
         "lower --resize or --batch-size (or raise --width-divisor)")
 
 
 def build_model(config, num_classes, input_shape):
-    module, class_name = MODELS[config.model][0].split(".")
-    model_class = getattr(importlib.import_module(f"kerasnotes.models.{module}"), class_name)
+    model_class = pkgutil.resolve_name(f"kerasnotes.models.{MODELS[config.model][0]}")
     divisor = config.width_divisor
     if config.model == "mlp":
         return model_class(num_classes=num_classes, input_shape=input_shape,
@@ -188,9 +158,5 @@ def main(config):
     return results, export_path
 
 
-def cli(argv=None):
-    run_cli("classify", main, parse_args, argv)
-
-
 if __name__ == "__main__":
-    cli()
+    run_cli("classify", main, parse_args)

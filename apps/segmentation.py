@@ -1,51 +1,51 @@
 """Semantic segmentation with FCN: train, watch in TensorBoard, export, predict.
 
     python -m apps.segmentation                     # FCN on the embedded synthetic shapes
-    python -m apps.segmentation --epochs 3 --num-train 64
-    python -m apps.segmentation --voc-dir ~/VOCdevkit/VOC2012 --crop-size 320 480 \\
-        --width-divisor 1 --batch-size 32
+    python -m apps.segmentation --voc-dir ~/VOCdevkit/VOC2012 --crop-size 320 480 --width-divisor 1
     python -m apps.segmentation predict --image photo.jpg --out photo_labels.png
-    tensorboard --logdir runs/segmentation
 
 Data sources:
-  synthetic       (default) deterministic images of five shape classes (disk, square,
-                  triangle, bar, diamond) on textured backgrounds with exact masks, generated
-                  by kerasnotes and written once to data_cache/ in the Pascal VOC layout, so
-                  the VOC reader serves both (not real data)
+  synthetic       (default) five shape classes on textured backgrounds with exact masks,
+                  written once to CACHE_DIR in the Pascal VOC layout (not real data)
   --voc-dir DIR   Pascal VOC 2012: DIR holds JPEGImages/, SegmentationClass/ (palette PNGs)
-                  and ImageSets/Segmentation/{train,val}.txt; 21 classes, boundary 255
-                  ignored
-Every image and label is decoded when the data is opened: a truncated or corrupt file stops
-the run with one line naming it. Images are never resized (the notes insist): training and
-validation take random crops of --crop-size of the image and its label together; images
-smaller than the crop are left out.
+                  and ImageSets/Segmentation/{train,val}.txt; 21 classes, boundary 255 ignored
+Every image and label is decoded first: a corrupt file stops the run, named. Images are never
+resized (the notes insist): random crops of --crop-size; smaller images are left out.
 
-Outputs: runs/segmentation/fcn/ (config.json, TensorBoard events with loss, pixel
-accuracy, mean IoU and input | ground truth | prediction images, checkpoints; rerunning
-resumes) and saved_models/segmentation/<version>/ (SavedModel whose serving_default takes
-uint8 images [N, H, W, 3] of any size and returns `labels` [N, H, W] and `colored`
-[N, H, W, 3] in the VOC colormap; `predict` writes the colored map of an image file).
+Outputs: runs/segmentation/fcn/ (TensorBoard events with input | truth | prediction images,
+checkpoints) and saved_models/segmentation/<version>/ (serving_default: uint8 images
+[N, H, W, 3] of any size -> `labels` [N, H, W] and `colored` [N, H, W, 3], VOC colormap).
 """
 
 import dataclasses
 
-from apps import flags, memory_check
-from apps.run_folder import run_name_with_data
-from apps.runner import Run, predict_cli, run_cli
+from apps import flags
+from apps.flags import flag
+from apps.runner import Run, run_cli
+from kerasnotes.utils import memory_budget
 
 
 @dataclasses.dataclass
 class SegmentationConfig(flags.RunConfig):
     task: str = "segmentation"
-    data: str = "synthetic"  # or voc, which --voc-dir sets
-    voc_dir: str = None
-    cache_dir: str = "data_cache"
-    num_train: int = None
-    num_val: int = None
-    crop_size: list = dataclasses.field(default_factory=lambda: [96, 96])
-    width_divisor: int = 4
-    backbone_groups: int = 3
-    optimizer: str = "adam"
+    data: str = flag("synthetic", "data source (voc needs --voc-dir)",
+                     choices=("synthetic", "voc"))
+    voc_dir: str = flag(None, "train on Pascal VOC 2012 in this folder (sets --data voc)")
+    cache_dir: str = flag("data_cache", "where the synthetic data is written")
+    num_train: int = flag(None, "use only the first N training images (quick runs)",
+                          type=flags.positive_int)
+    num_val: int = flag(None, "use only the first N validation images (quick runs)",
+                        type=flags.positive_int)
+    crop_size: tuple = flag((96, 96), "random crop of image and label, multiples of the model "
+                            "stride (d2l: 320 480 on VOC)", type=flags.positive_int, nargs=2,
+                            metavar=("HEIGHT", "WIDTH"))
+    width_divisor: int = flag(4, "divide every ResNet-18 channel count (1: full ResNet-18)",
+                              type=flags.positive_int)
+    backbone_groups: int = flag(3, "residual groups of ResNet-18 kept: stride 4, 8, 16 or 32 "
+                                "(default %(default)s, the notes' FCN)", type=int,
+                                choices=(1, 2, 3, 4))
+    optimizer: str = flag("adam", "Adam, minibatch SGD, or SGD with momentum 0.9, the learning "
+                          "rate decayed to 0 by a cosine", choices=("adam", "sgd", "momentum"))
     log_every_n_steps: int = 10
     epochs: int = 10
     batch_size: int = 32
@@ -54,76 +54,32 @@ class SegmentationConfig(flags.RunConfig):
     export_dir: str = None
 
 
-OPTIMIZERS = ("adam", "sgd", "momentum")
-
-
 def run_name(config):
-    return run_name_with_data("fcn", config.voc_dir)
+    return flags.run_name_with_data("fcn", config.voc_dir)
 
 
 def parse_args(argv=None):
-    defaults = SegmentationConfig()
-    parser = flags.make_parser(defaults, __doc__,
-                               default_logdir=f"runs/segmentation/{run_name(defaults)}")
-    add = parser.add_argument_group("segmentation flags").add_argument
-    add("--voc-dir", default=None,
-        help="train on Pascal VOC 2012 in this folder, not the synthetic shapes (--data voc)")
-    add("--crop-size", type=flags.positive_int, nargs=2, default=list(defaults.crop_size),
-        metavar=("HEIGHT", "WIDTH"),
-        help="random crop of image and label, multiples of the model stride (default "
-             "%(default)s; d2l uses 320 480 on VOC)")
-    add("--width-divisor", type=flags.positive_int,
-        help="divide every ResNet-18 channel count (default %(default)s; 1: full ResNet-18)")
-    add("--backbone-groups", type=int, choices=[1, 2, 3, 4],
-        help="residual groups of ResNet-18 kept: stride 4, 8, 16 or 32 (default %(default)s, "
-             "the notes' FCN)")
-    add("--optimizer", choices=OPTIMIZERS,
-        help="Adam, minibatch SGD, or SGD with momentum 0.9, with the learning rate decayed "
-             "to 0 by a cosine (default %(default)s)")
-    add("--num-train", type=flags.positive_int, default=None,
-        help="use only the first N training images (quick runs)")
-    add("--num-val", type=flags.positive_int, default=None,
-        help="use only the first N validation images (quick runs)")
-    add("--cache-dir", help="where the synthetic dataset is written (default %(default)s)")
-    config = flags.to_config(SegmentationConfig, parser.parse_args(argv))
-    if config.voc_dir:
-        config.data = "voc"
-    if config.data not in ("synthetic", "voc"):
-        parser.error(f"--data must be synthetic or voc (give --voc-dir); received {config.data!r}")
+    config = flags.parse(SegmentationConfig, __doc__, argv, run_name)
+    config.data = "voc" if config.voc_dir else config.data
     if config.data == "voc" and not config.voc_dir:
-        parser.error("--data voc needs --voc-dir DIR")
-    config.crop_size = list(config.crop_size)
-    check_memory(config)
-    return config
-
-
-def check_memory(config):
-    """Refuses (`ValueError`) a --crop-size and --batch-size whose training batch cannot fit
-    in memory: per pixel of min(--batch-size, --num-train) crops, the float32 image (12
-    bytes), full-size float32 logits and gradient (2+ classes: 16 bytes) and the stride-2
-    stem's activations (64 / --width-divisor channels, conv, batch norm, ReLU). A lower bound."""
+        raise ValueError("--data voc needs --voc-dir DIR")
+    config.crop_size = list(config.crop_size)  # as config.json records it
+    # A training batch's lower bound, per pixel of min(--batch-size, --num-train) crops: the
+    # float32 image (12 bytes), full-size float32 logits and gradient (2+ classes: 16 bytes),
+    # the stride-2 stem's activations (64 / --width-divisor channels, conv, batch norm, ReLU).
     height, width = config.crop_size
     batch = min(config.batch_size, config.num_train or config.batch_size)
     stem = max(64 // config.width_divisor, 1) * 3 * 4 / 4
-    memory_check.check_memory(f"--crop-size {height} {width} --batch-size {config.batch_size}",
-                       batch * height * width * (12 + 16 + stem),
-                       "lower --crop-size or --batch-size")
-
-
-def make_optimizer(config, steps_per_epoch):
-    """--optimizer, its learning rate decayed to 0 by a cosine (steadier last epochs)."""
-    import keras
-
-    learning_rate = keras.optimizers.schedules.CosineDecay(
-        config.lr, decay_steps=max(1, config.epochs * steps_per_epoch))
-    if config.optimizer == "adam":
-        return keras.optimizers.Adam(learning_rate)
-    momentum = 0.9 if config.optimizer == "momentum" else 0.0
-    return keras.optimizers.SGD(learning_rate, momentum=momentum)
+    memory_budget.check_memory(f"--crop-size {height} {width} --batch-size {config.batch_size}",
+                               batch * height * width * (12 + 16 + stem),
+                               "lower --crop-size or --batch-size")
+    return config
 
 
 def main(config):
     """Trains, evaluates and exports as `config` says; returns `(metrics, export_path)`."""
+    import keras
+
     from kerasnotes.data.segmentation.segmentation_data import load_segmentation_data
     from kerasnotes.losses.pixel_cross_entropy import PixelSoftmaxCrossEntropy
     from kerasnotes.metrics.segmentation_metrics import MeanIoU, PixelAccuracy
@@ -146,13 +102,19 @@ def main(config):
         print(f"Data: {data.name}; {num_classes} classes")
         with run.strategy.scope():
             model = FCN(num_classes=num_classes, input_channels=3,
-                        width_divisor=config.width_divisor,
-                        backbone_groups=config.backbone_groups)
+                        width_divisor=config.width_divisor, backbone_groups=config.backbone_groups)
             if crop_h % model.stride or crop_w % model.stride:
                 raise ValueError(f"--crop-size {crop_h} {crop_w} must be multiples of the FCN "
                                  f"stride {model.stride} (--backbone-groups "
                                  f"{config.backbone_groups})")
-            optimizer = make_optimizer(config, data.steps_per_epoch)
+            # The learning rate decays to 0 by a cosine: steadier last epochs.
+            learning_rate = keras.optimizers.schedules.CosineDecay(
+                config.lr, decay_steps=max(1, config.epochs * data.steps_per_epoch))
+            if config.optimizer == "adam":
+                optimizer = keras.optimizers.Adam(learning_rate)
+            else:
+                momentum = 0.9 if config.optimizer == "momentum" else 0.0
+                optimizer = keras.optimizers.SGD(learning_rate, momentum=momentum)
         images, labels = next(iter(data.validation.unbatch().batch(4)))
         trainer = run.trainer(model, PixelSoftmaxCrossEntropy(),
                               optimizer, [PixelAccuracy(num_classes), MeanIoU(num_classes)],
@@ -167,9 +129,8 @@ def main(config):
 
 
 def add_predict_flags(parser):
-    parser.description = "Segment one image with an export and write its colored label map."
-    parser.add_argument("--image", required=True, help="input image file (JPEG, PNG, BMP, GIF)")
-    parser.add_argument("--out", required=True, help="output PNG of the colored label map")
+    parser.description = ("Segment one image with an export; --out gets its colored label "
+                          "map.")
 
 
 def predict(args, export_path):
@@ -188,10 +149,5 @@ def predict(args, export_path):
     return outputs
 
 
-def cli(argv=None):
-    run_cli("segmentation", main, parse_args, argv,
-            predict=lambda argv: predict_cli("segmentation", add_predict_flags, predict, argv))
-
-
 if __name__ == "__main__":
-    cli()
+    run_cli("segmentation", main, parse_args, predict=(add_predict_flags, predict))

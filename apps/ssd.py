@@ -1,137 +1,84 @@
 """Object detection with TinySSD (the notes' SSD): train, evaluate (mAP@0.5), export, predict.
 
     python -m apps.ssd                           # synthetic shapes, train + export + picture
-    python -m apps.ssd --data banana:~/banana-detection --image-size 256
-    python -m apps.ssd --data voc:~/VOCdevkit/VOC2012 --epochs 50
+    python -m apps.ssd --data voc:~/VOCdevkit/VOC2012 --epochs 50 --image-size 256
     python -m apps.ssd predict --image photo.jpg --out detections.png
-    tensorboard --logdir runs/ssd
 
 Data sources (--data; every image is decoded first: a corrupt one stops the run, named):
-  synthetic       4 classes of colored shapes (disk, triangle, square, ring), 0-3 per image,
-                  on textured backgrounds, drawn by kerasnotes (not real data); generated
-                  once into CACHE_DIR/synthetic_detection-<N>-<M>-<S>/ in the banana layout
-  banana:DIR      the d2l banana-detection layout: DIR/bananas_train and DIR/bananas_val,
-                  each with label.csv (img_name,label,xmin,ymin,xmax,ymax) and images/
-  voc:DIR         Pascal VOC (Annotations/, JPEGImages/, ImageSets/Main/): train and val
+  synthetic     4 classes of colored shapes, 0-3 per image (not real data), made once in CACHE_DIR
+  banana:DIR    d2l's layout: DIR/bananas_train/ and bananas_val/ with images/ and label.csv
+  voc:DIR       Pascal VOC (Annotations/, JPEGImages/, ImageSets/Main/): train and val
 
-Training: TinySSD, targets computed in the tf.data pipeline, loss cross-entropy (with hard
-negative mining) + masked L1; metrics class error, box MAE and validation VOC mAP@0.5.
-
-Outputs: runs/ssd/tiny_ssd/ (config.json, TensorBoard events: metrics, validation images
-with predicted (red) and true (green) boxes; checkpoints: rerunning resumes), RUN_DIR/
-detections.png and saved_models/ssd/<version>/ (SavedModel: serving_default takes encoded
-images `image_bytes`, detect_images uint8 `images`; both return --max-detections rows of
-detection_boxes (normalized yxyx), _scores, _classes, _class_names, and num_detections).
+Outputs: TensorBoard images of true (green) and predicted (red) boxes, RUN_DIR/detections.png,
+saved_models/ssd/<version>/ (serving_default: encoded `image_bytes`; detect_images: uint8 `images`).
 """
 
-import argparse
 import dataclasses
 import os
 
-from apps import flags, memory_check
-from apps.run_folder import run_name_with_data
-from apps.runner import Run, predict_cli, run_cli
+from apps import flags
+from apps.flags import flag, positive_int, unit_float
+from apps.runner import Run, run_cli
+from kerasnotes.utils import memory_budget
 
 
 @dataclasses.dataclass
 class SSDConfig(flags.RunConfig):
     task: str = "ssd"
     data: str = "synthetic"
-    cache_dir: str = "data_cache"
-    num_train: int = 1000  # synthetic data only
-    num_val: int = 200
-    max_objects: int = 100
-    # 128 trains ~4x faster than d2l's 256: val mAP@0.5 after epochs 1-5 0.54, 0.95, 0.996,
-    # 0.998, 0.999. --precision auto: bf16 on a CPU with bf16 units (1.5x faster).
-    image_size: int = 128
-    augment: bool = True
-    optimizer: str = "adam"
-    # Hard negative mining: 3 background anchors per positive; 0 (d2l's loss over all
-    # anchors) predicts only background for many epochs.
-    negative_ratio: float = 3.0
-    max_detections: int = 100
-    score_threshold: float = 0.5
+    # 128 trains ~4x faster than d2l's 256: val mAP@0.5 0.95 after 2 epochs, 0.999 after 5.
+    image_size: int = flag(128, "input side", type=flags.int_at_least(64))
+    optimizer: str = flag("adam", "sgd: d2l's, with weight decay 5e-4 (d2l: --lr 0.2)",
+                          choices=("adam", "sgd"))
+    num_train: int = flag(1000, "synthetic train images", type=positive_int)
+    num_val: int = flag(200, "synthetic validation images", type=positive_int)
+    cache_dir: str = flag("data_cache", "where synthetic data is made once")
+    augment: bool = flag(True, "random horizontal flip and color jitter (default: on)")
+    # Hard negative mining: d2l's loss over all anchors (0) predicts background for many epochs.
+    negative_ratio: float = flag(3.0, "hard negatives per positive anchor (0: all anchors, as d2l)",
+                                 type=flags.non_negative_float)
+    max_objects: int = flag(100, "objects used per image, its first ones; the targets cost its "
+                            "square", type=flags.int_at_least(1, 1000))
+    max_detections: int = flag(100, "rows per image of the export's outputs, at most the anchor "
+                               "count", type=positive_int)
+    score_threshold: float = flag(0.5, "least score drawn", type=unit_float)
     log_every_n_steps: int = 10
     epochs: int = 5
     batch_size: int = 32
     lr: float = 0.002
-    precision: str = "auto"
+    precision: str = "auto"  # bf16 on a CPU with bf16 units: 1.5x faster
     export_dir: str = None
 
 
-# --optimizer -> arguments of apps.optimizer_registry.make_training_optimizer.
-OPTIMIZERS = {"sgd": {"weight_decay": 5e-4}, "adam": {}}
-# The most --max-objects: the targets' anchor matching costs the square of it.
-MAX_OBJECTS = 1000
-
-
 def run_name(config):
-    return run_name_with_data("tiny_ssd", config.data)
+    return flags.run_name_with_data("tiny_ssd", config.data)
 
 
 def parse_args(argv=None):
-    defaults = SSDConfig()
-    parser = flags.make_parser(defaults, __doc__, default_logdir=f"runs/ssd/{run_name(defaults)}")
-    add = parser.add_argument_group("detection flags").add_argument
-    add("--image-size", type=flags.positive_int,
-        help="side of the square model input, >= 64 (default %(default)s; d2l uses 256)")
-    add("--optimizer", choices=tuple(OPTIMIZERS),
-        help="Adam, or d2l's SGD with weight decay 5e-4 (d2l: --optimizer sgd --lr 0.2)")
-    add("--num-train", type=flags.positive_int,
-        help="synthetic data: training images (default %(default)s)")
-    add("--num-val", type=flags.positive_int,
-        help="synthetic data: validation images (default %(default)s)")
-    add("--cache-dir",
-        help="where the synthetic dataset is generated once and reused (default %(default)s)")
-    add("--augment", action=argparse.BooleanOptionalAction,
-        help="random horizontal flip and color jitter (default: on)")
-    add("--negative-ratio", type=flags.non_negative_float,
-        help="hard negatives per positive anchor in the class loss (SSD paper); 0 = d2l's "
-             "loss over all anchors (default %(default)s)")
-    add("--max-objects", type=flags.int_at_most(MAX_OBJECTS),
-        help=f"objects per image used, at most {MAX_OBJECTS} (the targets' cost grows with its "
-             "square); an image with more keeps its first ones (default %(default)s)")
-    add("--max-detections", type=flags.positive_int,
-        help="rows per image in the export's outputs, at most the model's anchor count "
-             "(1364 at --image-size 128, 5444 at 256) (default %(default)s)")
-    add("--score-threshold", type=flags.unit_float,
-        help="smallest score drawn in pictures (default %(default)s)")
-    config = flags.to_config(SSDConfig, parser.parse_args(argv))
-    if config.image_size < 64:
-        parser.error(f"argument --image-size: must be >= 64, got {config.image_size}")
+    config = flags.parse(SSDConfig, __doc__, argv, run_name)
     anchors = num_anchors(config.image_size)
     limits = {"--max-detections": (config.max_detections, "each detection is one anchor's box"),
               "--max-objects": (config.max_objects, "each object is matched to its own anchor")}
-    for flag, (value, why) in limits.items():
+    for name, (value, why) in limits.items():
         if value > anchors:
-            raise ValueError(f"{flag} must be at most {anchors}, the number of anchors of "
-                             f"TinySSD at --image-size {config.image_size} ({why}); received "
-                             f"{value}")
-    check_memory(config)
+            raise ValueError(f"{name} must be at most {anchors}, the number of anchors of TinySSD "
+                             f"at --image-size {config.image_size} ({why}); received {value}")
+    # A lower bound: float32 inputs, the first block's 6 activations of 16 channels (2+ bytes).
+    size, batch = config.image_size, config.batch_size
+    images = min(batch, config.num_train) if config.data == "synthetic" else 1
+    memory_budget.check_memory(f"--image-size {size} --batch-size {batch}",
+                               images * size * size * (3 * 4 + 6 * 16 * 2),
+                               "lower --image-size or --batch-size")
     return config
 
 
 def num_anchors(image_size):
-    """TinySSD's anchor count (`len(tiny_ssd_anchors(image_size))`) without TensorFlow: 4 per
-    cell of its feature maps, `size // 8`, `// 16`, `// 32`, `// 64` and 1 cells square."""
+    """`len(tiny_ssd_anchors(image_size))` without TensorFlow: 4 per cell of its 5 feature maps."""
     return 4 * sum((image_size // 2**k) ** 2 for k in (3, 4, 5, 6)) + 4
 
 
-def check_memory(config):
-    """Refuses (`ValueError`) an --image-size and --batch-size whose training batch cannot fit
-    in memory: float32 inputs and the first block's activations (2 convolutions of 16
-    channels, batch norm, ReLU; 2+ bytes a value) of min(--batch-size, --num-train)
-    synthetic images, else one (the dataset's size is not known yet). A lower bound."""
-    size, batch = config.image_size, config.batch_size
-    images = min(batch, config.num_train) if config.data == "synthetic" else 1
-    memory_check.check_memory(f"--image-size {size} --batch-size {batch}",
-                       images * size * size * (3 * 4 + 6 * 16 * 2),
-                       "lower --image-size or --batch-size")
-
-
 def limit_objects(source, max_objects):
-    """`source` with at most `max_objects` objects per image, and one notice line naming how
-    many images had more, the first of them and the cap."""
+    """`source` with at most `max_objects` objects per image; a notice if some had more."""
     from kerasnotes.data.detection.ssd_data import limit_objects_per_image
 
     source, cut = limit_objects_per_image(source, max_objects)
@@ -145,9 +92,9 @@ def limit_objects(source, max_objects):
 
 def main(config):
     """Trains, evaluates and exports as `config` says; returns `(metrics, export_path)`."""
+    import keras
     import tensorflow as tf
 
-    from apps.optimizer_registry import make_training_optimizer
     from kerasnotes.data.detection.detection_sources import read_detection_source
     from kerasnotes.data.detection.ssd_data import make_ssd_data
     from kerasnotes.losses.ssd_loss import SSDLoss
@@ -161,35 +108,28 @@ def main(config):
     from kerasnotes.training.precision import float32_copy
 
     with Run(config, run_name(config)) as run:
-        size = config.image_size
         source = read_detection_source(config.data, config.cache_dir, config.num_train,
-                                       config.num_val, size)  # synthetic: 0-3 objects
-        if config.data == "synthetic":
-            print(f"Synthetic shapes dataset: {os.path.abspath(source.root)} (generated once, "
-                  "reused)")
+                                       config.num_val, config.image_size)  # synthetic: 0-3 objects
         source = limit_objects(source, config.max_objects)
-        print(f"Data: {source.describe()}, resized to {size}x{size}")
-        data = make_ssd_data(source, tiny_ssd_anchors(size), size, config.batch_size,
-                             seed=config.seed, augment=config.augment)  # decodes every image
+        print(f"Data: {source.describe()}, resized to {config.image_size}x{config.image_size}")
+        data = make_ssd_data(source, tiny_ssd_anchors(config.image_size), config.image_size,
+                             config.batch_size, seed=config.seed, augment=config.augment)
         images, labels = (t[:4] for t in next(iter(data.val_labels.take(1))))
         with run.strategy.scope():
-            model = TinySSD(num_classes=len(data.class_names), input_size=size)
-            optimizer = make_training_optimizer(config.optimizer, config.lr,
-                                                **OPTIMIZERS[config.optimizer])
-        # The export's detection path, for the mAP and the pictures.
+            model = TinySSD(num_classes=len(data.class_names), input_size=config.image_size)
+            optimizer = (keras.optimizers.SGD(config.lr, weight_decay=5e-4)  # d2l's
+                         if config.optimizer == "sgd" else keras.optimizers.Adam(config.lr))
         detect = tf.function(lambda pixels: model.detect(pixels, config.max_detections),
-                             reduce_retracing=True)
-        num_classes = len(data.class_names)
-        trainer = run.trainer(
-            model, SSDLoss(negative_ratio=config.negative_ratio or None), optimizer,
-            [AnchorClassError(), BoxOffsetMAE()],
-            callbacks=[MeanAveragePrecisionCallback(detect, data.val_labels, num_classes,
-                                                    verbose=config.verbose),
-                       DetectionImagesSummary(detect, images, labels, config.score_threshold)])
+                             reduce_retracing=True)  # the export's detection, for mAP, pictures
+        callbacks = [MeanAveragePrecisionCallback(detect, data.val_labels, model.num_classes,
+                                                  verbose=config.verbose),
+                     DetectionImagesSummary(detect, images, labels, config.score_threshold)]
+        trainer = run.trainer(model, SSDLoss(negative_ratio=config.negative_ratio or None),
+                              optimizer, [AnchorClassError(), BoxOffsetMAE()], callbacks=callbacks)
         trainer.fit(data.train, epochs=config.epochs, validation_data=data.validation)
 
         results = {f"val_{k}": v for k, v in trainer.evaluate(data.validation).items()}
-        results["val_mAP@0.5"] = detector_map(detect, data.val_labels, num_classes)
+        results["val_mAP@0.5"] = detector_map(detect, data.val_labels, model.num_classes)
         export_path = run.export(DetectionServer(float32_copy(model), data.class_names,
                                                  max_detections=config.max_detections))
         picture = os.path.join(run.run_dir, "detections.png")
@@ -201,9 +141,7 @@ def main(config):
 
 def add_predict_flags(parser):
     parser.description = "Run an exported SSD on one image; draw its labeled boxes with scores."
-    parser.add_argument("--image", required=True, help="JPEG/PNG/GIF/BMP image file")
-    parser.add_argument("--out", required=True, help="output picture (PNG)")
-    parser.add_argument("--score-threshold", type=flags.unit_float, default=0.5,
+    parser.add_argument("--score-threshold", type=unit_float, default=0.5,
                         help="smallest score drawn (default %(default)s)")
 
 
@@ -221,10 +159,5 @@ def predict(args, export_path):
     return outputs
 
 
-def cli(argv=None):
-    run_cli("ssd", main, parse_args, argv,
-            predict=lambda argv: predict_cli("ssd", add_predict_flags, predict, argv))
-
-
 if __name__ == "__main__":
-    cli()
+    run_cli("ssd", main, parse_args, predict=(add_predict_flags, predict))

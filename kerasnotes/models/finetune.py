@@ -77,7 +77,7 @@ def set_batch_norm_momentum(model, momentum):
     return model
 
 
-def load_keras_model(path, what="--source-model"):
+def load_keras_model(path, what="`source_model`"):
     """Loads a `.keras` model (kerasnotes layers included); one-line errors naming `path`.
 
     Raises:
@@ -112,16 +112,16 @@ def imagenet_resnet50(input_shape):
     `ValueError`, unreachable weights an `OSError` saying what to do instead.
     """
     if tuple(input_shape) != (224, 224, 3):
-        raise ValueError("--weights imagenet: keras.applications.ResNet50 with its ImageNet "
+        raise ValueError("`weights` imagenet: keras.applications.ResNet50 with its ImageNet "
                          "output layer takes 224x224x3 images; the target images are "
-                         f"{tuple(input_shape)} (use --data DIR --image-size 224)")
+                         f"{tuple(input_shape)} (use `data` DIR `image_size` 224)")
     try:
         return keras.applications.ResNet50(weights="imagenet", input_shape=input_shape)
     except Exception as error:  # noqa: BLE001 - urllib/HTTP/socket: the weights are unreachable
         raise OSError(
-            "--weights imagenet: the ImageNet ResNet50 weights cannot be downloaded here "
+            "`weights` imagenet: the ImageNet ResNet50 weights cannot be downloaded here "
             f"({type(error).__name__}: {str(error).splitlines()[0][:160]}). Train the source "
-            "model instead (omit --weights) or pass --source-model PATH.keras") from None
+            "model instead (omit `weights`) or pass `source_model` PATH.keras") from None
 
 
 def efficientnet_lite0_source(input_shape):
@@ -146,7 +146,7 @@ def efficientnet_lite0_source(input_shape):
     from kerasnotes.models.efficientnet_lite import EfficientNetLite
 
     if len(input_shape) != 3 or input_shape[-1] != 3:
-        raise ValueError("--weights efficientnet_lite0: the ImageNet weights take RGB images; "
+        raise ValueError("`weights` efficientnet_lite0: the ImageNet weights take RGB images; "
                          f"the target images are {tuple(input_shape)}")
     return EfficientNetLite(weights="imagenet", input_shape=tuple(input_shape), pixel_max=1.0)
 
@@ -168,8 +168,8 @@ def load_source_model(input_shape, path=None, weights=None):
         return efficientnet_lite0_source(input_shape)
     if weights == "imagenet":
         return imagenet_resnet50(input_shape)
-    model = load_keras_model(path, "--source-model")
+    model = load_keras_model(path, "`source_model`")
     if tuple(model.input_shape[1:]) != tuple(input_shape):
-        raise ValueError(f"--source-model {path} takes images {model.input_shape[1:]}; the "
-                         f"target images are {tuple(input_shape)} (see --image-size)")
+        raise ValueError(f"`source_model` {path} takes images {model.input_shape[1:]}; the "
+                         f"target images are {tuple(input_shape)} (see `image_size`)")
     return model

@@ -42,14 +42,15 @@ def stack_layers(model_name, input_shape, x, layers):
                 f"{model_name}: input_shape={tuple(input_shape)} is too small or of the wrong "
                 f"form: layer '{layer.name}' received a feature map of shape {received} "
                 f"and cannot process it ({str(error).splitlines()[0]}). Use a larger input "
-                "(for example --resize)."
+                "(`resize`, `image_size`)."
             ) from None
         spatial = y.shape[1:-1]
         if len(spatial) >= 2 and any(d is not None and d < 1 for d in spatial):
             raise ValueError(
                 f"{model_name}: input_shape={tuple(input_shape)} is too small: layer "
                 f"'{layer.name}' turns a feature map of shape {received} into "
-                f"{tuple(y.shape[1:])}. Use a larger input (for example --resize)."
+                f"{tuple(y.shape[1:])}. Use a larger input (`resize`, "
+                "`image_size`)."
             )
         x = y
     return x

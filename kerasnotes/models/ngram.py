@@ -176,6 +176,13 @@ class NGramComparison:
     ngram_window_perplexity: float
     test: object
 
+    def metrics(self):
+        """The figures to report with the model's: `validation_perplexity_<n>gram_baseline`
+        (the n-gram's perplexity over every validation token) and `rnn_vs_<n>gram_p_value`
+        (the paired test's)."""
+        return {f"validation_perplexity_{self.n}gram_baseline": self.ngram_perplexity,
+                f"rnn_vs_{self.n}gram_p_value": self.test.p_value}
+
     def describe(self):
         """E.g. `GRU vs 3-gram on the same validation windows: perplexity 4.87 vs 6.12;
         per-window log-likelihood, GRU minus 3-gram: mean difference +0.228 nats/token (95%

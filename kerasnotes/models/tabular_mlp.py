@@ -79,3 +79,19 @@ def predict_targets(model, features, batch_size=256):
     dataset = make_minibatch_dataset(features, batch_size, seed=None)
     logs = [np.asarray(model(batch, training=False)).reshape(-1) for batch in dataset]
     return np.exp(np.concatenate(logs).astype(np.float64))
+
+
+def evaluate_log_rmse(model, features, targets, batch_size=256):
+    """The notes' log-RMSE `sqrt(mean((log(max(y_hat, 1)) - log(y))^2))` of the targets a
+    `tabular_mlp` predicts for `features` (`LogRMSE` over all rows), as a float.
+
+    Example:
+
+    >>> evaluate_log_rmse(model, valid.features, valid.targets)   # a K-fold's score
+    """
+    from kerasnotes.metrics.log_rmse import LogRMSE
+
+    metric = LogRMSE()
+    metric.update_state(np.asarray(targets, "float32"),
+                        predict_targets(model, features, batch_size).astype("float32"))
+    return float(metric.result())

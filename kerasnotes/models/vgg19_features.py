@@ -95,7 +95,7 @@ def load_vgg19(weights=None):
             raise OSError(
                 "the ImageNet VGG-19 weights cannot be downloaded here "
                 f"({type(error).__name__}: {str(error).splitlines()[0][:200]}); pass "
-                "--weights PATH to a local vgg19 .h5 weights file"
+                "`weights` PATH to a local vgg19 .h5 weights file"
             ) from None
     path = os.path.expanduser(str(weights))
     if not os.path.isfile(path):

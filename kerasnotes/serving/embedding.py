@@ -25,7 +25,7 @@ class WordVectorServer(tf.Module):
     Example:
 
     >>> server = WordVectorServer(model.word_vectors.numpy(), vocabulary.tokens, k=5)
-    >>> export_saved_model(server, "saved_models/word2vec", {"serving_default": server.serve})
+    >>> export_saved_model(server, "saved_models/word2vec", server.signatures())
     """
 
     def __init__(self, vectors, tokens, k=5):
@@ -50,6 +50,10 @@ class WordVectorServer(tf.Module):
         )
         self.serve = tf.function(
             self._serve, input_signature=[tf.TensorSpec([None], tf.string, name="tokens")])
+
+    def signatures(self):
+        """`{"serving_default": serve}` for export."""
+        return {"serving_default": self.serve}
 
     def _serve(self, tokens):
         ids = self.table.lookup(tokens)

@@ -31,7 +31,7 @@ def resolve_export(model_dir, hint="train first"):
         return model_dir
     versions = existing_versions(model_dir)
     if not versions:
-        raise ValueError(f"--model-dir {model_dir}: no SavedModel there (no saved_model.pb and "
+        raise ValueError(f"`model_dir` {model_dir}: no SavedModel there (no saved_model.pb and "
                          f"no integer version folders); {hint}")
     return os.path.join(model_dir, str(versions[-1]))
 

@@ -26,8 +26,7 @@ class TextGeneratorServer(tf.Module):
     Example:
 
     >>> server = TextGeneratorServer(serving_copy(model))
-    >>> export_saved_model(server, "saved_models/language_model",
-    ...                    {"serving_default": server.serve})
+    >>> export_saved_model(server, "saved_models/language_model", server.signatures())
     >>> server.serve(tf.constant("The "), tf.constant(20))["text"]
     """
 
@@ -49,6 +48,10 @@ class TextGeneratorServer(tf.Module):
             tf.TensorSpec([], tf.string, name="prefix"),
             tf.TensorSpec([], tf.int32, name="length"),
         ])
+
+    def signatures(self):
+        """`{"serving_default": serve}` for export."""
+        return {"serving_default": self.serve}
 
     def _serve(self, prefix, length):
         if self.word_level:

@@ -126,8 +126,8 @@ class RunCheckpoint:
             shown = "; ".join(f"ckpt-{n}: {problem}" for n, problem in damaged)
             raise CheckpointDamagedError(
                 f"no intact checkpoint in {self.directory} ({shown}). Nothing was changed; "
-                "to start afresh, move these checkpoints out of the folder (with the apps: "
-                "rerun with --no-resume, which moves the whole run folder aside)."
+                "to start afresh, move these checkpoints out of the folder (or start "
+                "without resuming, which moves the whole run folder aside)."
             )
         if is_chief(self.strategy):
             self._repair(recorded, state_problem, damaged, chosen)

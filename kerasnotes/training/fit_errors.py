@@ -48,5 +48,5 @@ def foreign_checkpoint_error(directory, error):
     return ValueError(
         f"the newest checkpoint in {directory} is not one of this model's "
         f"({str(error).split('. ')[0]}: another model, or an older version of the code, "
-        "wrote it); nothing was changed. Train in a new run folder (the apps: --no-resume "
-        "moves this one aside)")
+        "wrote it); nothing was changed. Train in a new run folder (or start afresh: "
+        "not resuming moves this one aside)")

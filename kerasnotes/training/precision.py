@@ -1,6 +1,6 @@
 """Floating-point precision of training: Keras mixed-precision policies, chosen per run.
 
-`--precision auto` picks `mixed_bfloat16` on a CPU with AMX or AVX512_BF16 (bf16 matrix
+`resolve_precision("auto")` picks `mixed_bfloat16` on a CPU with AMX or AVX512_BF16 (bf16 matrix
 units: a VGG-19 step runs ~4.6x faster than float32 on this project's CPUs), `mixed_float16`
 on a GPU, and `float32` otherwise. Under a mixed policy the layers compute in 16 bits and
 keep float32 weights; the Trainer computes losses and metrics in float32 and wraps the
@@ -28,9 +28,9 @@ def cpu_bf16_support():
 
 
 def resolve_precision(name):
-    """`(policy name, reason)` for `--precision name`; `auto` is resolved for this machine."""
+    """`(policy name, reason)` for the precision `name`; `auto` is resolved for this machine."""
     if name not in PRECISIONS:
-        raise ValueError(f"--precision {name!r}: expected one of {', '.join(PRECISIONS)}")
+        raise ValueError(f"`precision` {name!r}: expected one of {', '.join(PRECISIONS)}")
     if name != "auto":
         return name, "as asked"
     import tensorflow as tf

@@ -1,15 +1,16 @@
-"""The run folder of an app: its name, its owner mark, its lock, and its config.json.
+"""The folder a training run owns: its owner mark, its lock, and its config.json.
 
 The rules (README, "Apps", says them for users): a run folder is identified by its real path
 (a symlink or a moved folder resumes the same run; `logdir` in config.json is information);
-the apps mark the folders they create (`.kerasnotes-run`) and refuse any other non-empty
-folder (but a run folder of an earlier version: config.json and only `RUN_ENTRIES`), a file,
-the working directory or a folder containing it, the home folder and `/`; one process at a
-time holds the folder (`fcntl.flock` on `.lock`); a folder of other settings is refused with
-the settings that differ (but `RESUMABLE_CHANGES`, said and recorded); `--no-resume` moves
-only a marked folder holding only run entries aside to `<folder>.old-<time>`, never deletes.
+runs mark the folders they create (`.kerasnotes-run`) and refuse any other non-empty folder
+(but a run folder of an earlier version: config.json and only `RUN_ENTRIES`), a file, the
+working directory or a folder containing it, the home folder and `/`; one process at a time
+holds the folder (`fcntl.flock` on `.lock`); a folder of other settings is refused with the
+settings that differ (but `RESUMABLE_CHANGES`, said and recorded); starting afresh
+(`resume=False`) moves only a marked folder holding only run entries aside to
+`<folder>.old-<time>`, never deletes.
 
-    >>> folder = RunFolder(config, "lenet")  # config.logdir None: runs/classify/lenet
+    >>> folder = RunFolder("runs/classify/lenet", config)  # config: a dataclass of settings
     >>> folder.check()  # read only, before reading data; then, once every input is valid:
     >>> folder.open()   # lock, move aside, compare; and when training starts:
     >>> folder.write_config()
@@ -31,7 +32,7 @@ INFORMATION = {"logdir"}
 CONFIG_NAME = "config.json"
 LOCK_NAME = ".lock"
 MARKER_NAME = ".kerasnotes-run"
-# Every name the runner, the Trainer (train/, validation/, checkpoints/) and the apps write
+# Every name the apps' runner, the Trainer (train/, validation/, checkpoints/) and the apps write
 # into a run folder (top level; tabular's fold<k>/ too, below).
 RUN_ENTRIES = frozenset({
     MARKER_NAME, LOCK_NAME, CONFIG_NAME, CONFIG_NAME + ".tmp", "train", "validation",
@@ -47,39 +48,22 @@ def is_run_entry(name):
     return name in RUN_ENTRIES or _FOLD.fullmatch(name) is not None
 
 
-def safe_name(text, default="run"):
-    """A folder name made from a user's path or word: the resolved path's last part, with
-    characters outside `[A-Za-z0-9._-]` replaced, never `.`, `..` or empty."""
-    text = str(text)
-    if os.sep in text or text in (".", "..") or text.startswith("~"):
-        text = os.path.basename(os.path.abspath(os.path.expanduser(text))) or default
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or default
-    return name
-
-
-def run_name_with_data(name, data):
-    """The default run folder's name: `name` for the app's embedded data (`synthetic` or
-    none), else `name-<data>`, so trying one's own data starts a run of its own:
-
-    >>> run_name_with_data("tiny_ssd", "synthetic"), run_name_with_data("lenet", "idx:~/f")
-    ('tiny_ssd', 'lenet-idx-f')
-    >>> run_name_with_data("tiny_ssd", "banana:/data/banana-detection")
-    'tiny_ssd-banana-banana-detection'
-    """
-    if not data or data == "synthetic":
-        return name
-    kind, _, path = str(data).partition(":")
-    where = safe_name(path) if path else ""
-    return safe_name(f"{name}-{kind}-{where}" if where else f"{name}-{safe_name(kind)}")
-
 
 class RunFolder:
-    """The run folder of one app run (see the module docstring)."""
+    """The folder of one run at `path`, of the settings `config` (a dataclass with `task`,
+    `resume` and `logdir`); `chief`: whether this process writes it (multi-worker).
 
-    def __init__(self, config, run_name, chief=True):
+    Its messages say how to choose another folder and how to start afresh in `words`
+    (keys as `WORDS`): an app names its flags there (apps.runner.RUN_FOLDER_WORDS)."""
+
+    WORDS = {"choose_folder": "choose an empty or new run folder",
+             "choose_another": "choose another run folder", "start_afresh": "resume=False"}
+
+    def __init__(self, path, config, chief=True, **words):
+        for name, text in (self.WORDS | words).items():
+            setattr(self, name, text)
         self.config = config
-        self.path = config.logdir or os.path.join("runs", config.task, safe_name(run_name))
-        config.logdir = self.path
+        self.path = path
         self.chief = chief
         self._lock_file = None
         self._opened = False
@@ -94,20 +78,20 @@ class RunFolder:
         return os.path.join(self.path, CONFIG_NAME)
 
     def check(self):
-        """Raises `ValueError` unless the folder may be used as this run's folder (and, with
-        --no-resume, moved aside). Reads only: call it before anything else."""
+        """Raises `ValueError` unless the folder may be used as this run's folder (and, when
+        starting afresh, moved aside). Reads only: call it before anything else."""
         real = self.real_path
         protected = _protected(real)
         if protected:
             raise ValueError(f"run folder {self.path} is {protected}; a run needs a folder of "
-                             "its own: choose an empty or new folder with --logdir")
+                             f"its own: {self.choose_folder}")
         existing = real
         while not os.path.lexists(existing):
             existing = os.path.dirname(existing)
         if not os.path.isdir(existing):
             shown = self.path if existing == real else f"{self.path} ({existing})"
-            raise ValueError(f"run folder {shown} is a file, not a folder; choose an empty or "
-                             "new folder with --logdir")
+            raise ValueError(f"run folder {shown} is a file, not a folder; "
+                             f"{self.choose_folder}")
         entries = sorted(os.listdir(real)) if existing == real else []
         foreign = [name for name in entries if not is_run_entry(name)]
         owned = MARKER_NAME in entries
@@ -116,21 +100,21 @@ class RunFolder:
                                                    if len(foreign) > 1 else "")
                     if foreign else f"it holds {entries[0]!r} but no {CONFIG_NAME}")
             raise ValueError(f"run folder {self.path} is an existing folder that this project "
-                             f"did not create (no {MARKER_NAME} mark; {held}); choose an "
-                             "empty or new folder with --logdir")
+                             f"did not create (no {MARKER_NAME} mark; {held}); "
+                             f"{self.choose_folder}")
         if self.config.resume or not self.chief or not _has_content(real):
             return
         if foreign:
-            raise ValueError(f"--no-resume: run folder {self.path} holds {foreign[0]!r}, which "
-                             "no run wrote, so it is not moved aside; move that out of it, or "
-                             "choose another --logdir")
+            raise ValueError(f"{self.start_afresh}: run folder {self.path} holds {foreign[0]!r}, "
+                             "which no run wrote, so it is not moved aside; move that out of "
+                             f"it, or {self.choose_another}")
         if not owned and not _is_run_config(self.config_path):
-            raise ValueError(f"--no-resume: run folder {self.path} has no {MARKER_NAME} mark "
-                             f"and its {CONFIG_NAME} is not a run's, so it is not moved aside; "
-                             "move it yourself, or choose another --logdir")
+            raise ValueError(f"{self.start_afresh}: run folder {self.path} has no {MARKER_NAME} "
+                             f"mark and its {CONFIG_NAME} is not a run's, so it is not moved "
+                             f"aside; move it yourself, or {self.choose_another}")
 
     def open(self):
-        """Checks, locks the folder, moves it aside for --no-resume, checks the saved
+        """Checks, locks the folder, moves it aside when starting afresh, checks the saved
         settings and marks the folder as this project's. Call once every input is valid."""
         if self._opened:
             return self
@@ -173,7 +157,7 @@ class RunFolder:
             number += 1
             aside = f"{stem}-{number}"
         os.rename(real, aside)
-        print(f"--no-resume: moved the previous run to {aside}")
+        print(f"{self.start_afresh}: moved the previous run to {aside}")
         self._lock()
 
     def _lock(self):
@@ -187,7 +171,7 @@ class RunFolder:
             holder = handle.read().strip() or "unknown"
             handle.close()
             raise ValueError(f"run folder {self.path} is in use by another process (PID "
-                             f"{holder}); wait for it, or choose another --logdir") from None
+                             f"{holder}); wait for it, or {self.choose_another}") from None
         handle.truncate(0)
         handle.write(f"{os.getpid()}\n")
         handle.flush()
@@ -212,10 +196,10 @@ class RunFolder:
                 previous = json.load(file)
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise ValueError(f"{self.config_path} is not valid JSON ({error}); fix or delete "
-                             "it, or pass --no-resume to start afresh") from None
+                             f"it, or start afresh with {self.start_afresh}") from None
         if not isinstance(previous, dict):
             raise ValueError(f"{self.config_path} does not hold a JSON object; fix or delete "
-                             "it, or pass --no-resume to start afresh")
+                             f"it, or start afresh with {self.start_afresh}")
         return previous
 
     def _compare(self, previous):
@@ -230,9 +214,9 @@ class RunFolder:
         if differences:
             raise ValueError(
                 f"run folder {self.path} holds a run with other settings "
-                f"({'; '.join(differences)}). Resume it with the same flags, pass "
-                "--no-resume to start afresh (the old run is moved aside), or choose "
-                "another --logdir."
+                f"({'; '.join(differences)}). Resume it with the same settings, start "
+                f"afresh with {self.start_afresh} (the old run is moved aside), or "
+                f"{self.choose_another}."
             )
         return {key: (previous.get(key), value) for key, value in current.items()
                 if key in RESUMABLE_CHANGES - {"resume"} and key in previous

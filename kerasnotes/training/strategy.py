@@ -136,7 +136,7 @@ def choose_strategy(name="auto"):
     """
     if name not in STRATEGY_NAMES:
         raise ValueError(
-            f"--strategy must be one of {', '.join(STRATEGY_NAMES)}; received {name!r}"
+            f"`strategy` must be one of {', '.join(STRATEGY_NAMES)}; received {name!r}"
         )
     config = _tf_config()
     if name == "auto":
@@ -152,7 +152,7 @@ def choose_strategy(name="auto"):
         return tf.distribute.MirroredStrategy()
     if not config.get("cluster") or not config.get("task"):
         raise ValueError(
-            "--strategy multi_worker needs the TF_CONFIG environment variable with a "
+            "`strategy` multi_worker needs the TF_CONFIG environment variable with a "
             '"cluster" and a "task", e.g. TF_CONFIG=\'{"cluster": {"worker": '
             '["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}\''
         )

@@ -1,13 +1,11 @@
-"""Refusing a setting of the size flags whose training cannot fit in memory, in one line
-before TensorFlow allocates anything (README, "Limits of the size flags").
+"""Refusing a setting whose training cannot fit in memory, in one line, before TensorFlow
+allocates anything (README, "Limits of the size flags").
 
-Each app estimates a lower bound of one training step's bytes from its flags and calls
-`check_memory("--image-size 4096 --batch-size 32", needed, "lower --image-size")`.
+A caller estimates a lower bound of one training step's bytes from its settings and calls
+`check_memory("image size 4096, batch size 32", needed, "use smaller images")`.
 """
 
 import os
-
-from apps.flags import hidden_layers
 
 
 def memory_budget():
@@ -41,10 +39,10 @@ def check_memory(what, needed, advice, budget=None):
     is more than `budget` (default `memory_budget()`): a `ValueError` naming `what`, the
     figures and `advice`, before TensorFlow allocates anything.
 
-    >>> check_memory("--resize 100000", 10.2e12, "lower --resize", budget=16e9)
+    >>> check_memory("images of 100000 x 100000", 10.2e12, "use smaller images", budget=16e9)
     Traceback (most recent call last):
-    ValueError: --resize 100000 needs at least 10.2 TB of memory, more than the 16.0 GB \
-of this machine; lower --resize
+    ValueError: images of 100000 x 100000 needs at least 10.2 TB of memory, more than the \
+16.0 GB of this machine; use smaller images
     """
     budget = memory_budget() if budget is None else budget
     if budget and needed > budget:
@@ -62,9 +60,47 @@ def layers_memory(sizes, inputs=1, outputs=1, batch=1, bytes_per_weight=16):
     return bytes_per_weight * weights + 4 * batch * sum(sizes)
 
 
-def check_hidden_units(flag, text, batch=1):
-    """Refuses (`ValueError`) hidden layer sizes (a `layer_sizes` text) whose weights cannot
-    fit in memory (`layers_memory` with one input feature and one output: a lower bound,
-    the table's features are not known yet)."""
-    check_memory(f"{flag} {text}", layers_memory(hidden_layers(text), batch=batch),
-                 f"use fewer or smaller hidden layers in {flag}")
+
+def recurrent_memory(cell, units, layers=1, bidirectional=False, inputs=1, outputs=2,
+                     positions=1):
+    """A lower bound of the bytes of one training step of `layers` recurrent layers of
+    `cell` (`"rnn"`, `"gru"` or `"lstm"`; `units` per direction) between `inputs` and
+    `outputs` features: every weight with its gradient and two optimizer slots (16 bytes),
+    and the float32 gate values (with the state) of `positions` (batch size x time steps)
+    kept for the gradient.
+
+    >>> format_bytes(recurrent_memory("gru", 256, inputs=28, outputs=28, positions=32 * 35))
+    '8.2 MB'
+    """
+    gates = {"rnn": 1, "gru": 3, "lstm": 4}[cell]
+    directions = 2 if bidirectional else 1
+    weights = 0
+    for _ in range(layers):
+        weights += directions * gates * (inputs + units + 1) * units
+        inputs = directions * units
+    values = positions * layers * directions * units
+    return 16 * (weights + inputs * outputs) + 4 * values * (gates + 1)
+
+
+def embedding_memory(vocabulary_size, dim, optimizer_slots=0, batch_vectors=0):
+    """A lower bound of the bytes of training word vectors: word2vec's two float32 tables of
+    `vocabulary_size` x `dim` (input and output vectors), each with `optimizer_slots` more
+    tables of its size (Adam: 2), and `batch_vectors` vectors gathered by one batch.
+
+    >>> format_bytes(embedding_memory(10_000, 100, optimizer_slots=2))
+    '24.0 MB'
+    """
+    return 4 * dim * (2 * vocabulary_size * (1 + optimizer_slots) + batch_vectors)
+
+
+def is_out_of_memory(error):
+    """Whether `error` means the process ran out of memory: a `MemoryError`, or TensorFlow's
+    `ResourceExhaustedError` that is not a full disk (the checkpoint and export code report
+    a full disk themselves)."""
+    if isinstance(error, MemoryError):
+        return True
+    import tensorflow as tf
+
+    from kerasnotes.training.disk_space import is_disk_full
+
+    return isinstance(error, tf.errors.ResourceExhaustedError) and not is_disk_full(error)

@@ -11,7 +11,7 @@ TensorFlow's later ERROR log lines (e.g. gRPC's when a worker is lost) are also 
 (`TF_CPP_MIN_LOG_LEVEL=3`): the apps report every failure in one `error:` line of their own.
 `KERASNOTES_DEBUG=1` shows everything.
 
-    from apps.tensorflow_startup import import_tensorflow
+    from kerasnotes.utils.tensorflow_startup import import_tensorflow
     tf = import_tensorflow()
 """
 

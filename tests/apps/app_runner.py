@@ -2,7 +2,7 @@
 
 `run_app` starts `python -m apps.<task>` in a subprocess: for what only a fresh process
 shows (exit codes seen by the shell, TensorFlow's start-up lines, kills by fault injection,
-SIGTERM). `run_app_in_process` runs the same `cli(argv)` in the test's process, without the
+SIGTERM). `run_app_in_process` runs the same `run_cli` in the test's process, without the
 5-10 s of Python and TensorFlow start-up: for everything else (bad-input errors, run-folder
 checks, messages, exit codes). Both return an object with `returncode`, `stdout`, `stderr`.
 
@@ -20,6 +20,8 @@ import sys
 import keras
 import tensorflow as tf
 
+from apps.runner import run_cli
+
 
 def run_app(task, args, cwd, timeout=300, env=None):
     """`python -m apps.<task> ARGS` in a subprocess started in `cwd`; returns the result.
@@ -32,11 +34,12 @@ def run_app(task, args, cwd, timeout=300, env=None):
 
 
 def run_app_in_process(task, args, cwd, env=None):
-    """`apps.<task>.cli(ARGS)` in this process, in `cwd`; returns the result as `run_app`.
+    """`python -m apps.<task> ARGS` (its `run_cli`) in this process, in `cwd`; returns the
+    result as `run_app`.
 
-    The exit code is the `SystemExit` code `cli` raises (0 when it returns); stdout and
+    The exit code is the `SystemExit` code `run_cli` raises (0 when it returns); stdout and
     stderr are the app's Python-level output (not C-level writes, e.g. TensorFlow's logs).
-    An exception `cli` does not turn into an exit code propagates, traceback and all: where
+    An exception `run_cli` does not turn into an exit code propagates, traceback and all: where
     a subprocess would print a traceback, the test fails. `env` adds environment variables
     for the run only; the working directory, the environment and the Keras dtype policy are
     restored afterwards.
@@ -53,7 +56,10 @@ def run_app_in_process(task, args, cwd, env=None):
         os.chdir(cwd)
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
             try:
-                module.cli([str(arg) for arg in args])
+                predict = getattr(module, "add_predict_flags", None) and (
+                    module.add_predict_flags, module.predict)
+                run_cli(task, module.main, module.parse_args, [str(arg) for arg in args],
+                        predict=predict)
             except SystemExit as exit_:
                 returncode = _exit_code(exit_.code, stderr)
     finally:

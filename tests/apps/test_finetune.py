@@ -76,13 +76,23 @@ def test_one_class_folder_gives_one_clear_line(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--head-lr-multiplier", "2000"], "--head-lr-multiplier: must be between 1 and 1000"),
     (["--head-lr-multiplier", "0.5"], "--head-lr-multiplier: must be between 1 and 1000"),
-    (["--source-model", "a.keras", "--weights", "imagenet"], "--source-model"),
     (["--bn-momentum", "1"], "--bn-momentum"),
 ])
 def test_bad_flags(capsys, args, message):
     with pytest.raises(SystemExit) as exit_info:
         finetune.parse_args(args)
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--source-model", "a.keras", "--weights", "imagenet"],
+     "--source-model and --weights are alternatives"),
+    # The synthetic source images are 28x28: refused before anything is read.
+    (["--data", "photos", "--weights", "none", "--image-size", "96"], "--image-size 28"),
+])
+def test_bad_flag_combinations(args, message):
+    with pytest.raises(ValueError, match=message):
+        finetune.parse_args(args)
 
 
 def test_defaults_are_visible():
@@ -129,14 +139,14 @@ def test_finetuning_wins_on_the_default(tmp_path):
 
 def test_run_folder_of_dot_and_dot_dot_is_a_named_subfolder(tmp_path, monkeypatch):
     # Issue 13 item 8: `--data .` made runs/finetune/ itself the run folder, `--data ..` runs/.
-    from apps.run_folder import RunFolder
+    from apps.flags import safe_name
 
     (tmp_path / "hotdog" / "sub").mkdir(parents=True)
     monkeypatch.chdir(tmp_path / "hotdog" / "sub")
     for data, name in ((".", "sub"), ("..", "hotdog"), ("../", "hotdog"), ("~", None),
                        ("synthetic", "synthetic"), (str(tmp_path / "hotdog"), "hotdog")):
         config = finetune.parse_args(["--data", data])
-        path = RunFolder(config, finetune.run_name(config)).path
+        path = os.path.join("runs", "finetune", safe_name(finetune.run_name(config)))
         parent, folder = os.path.split(path)
         assert parent == os.path.join("runs", "finetune") and folder not in ("", ".", ".."), path
         if name is not None:

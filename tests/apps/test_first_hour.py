@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from apps import classify, segmentation, ssd
-from apps.run_folder import run_name_with_data
-from apps.tensorflow_startup import HARMLESS_STARTUP_LINES
+from apps.flags import run_name_with_data
+from kerasnotes.utils.tensorflow_startup import HARMLESS_STARTUP_LINES
 from tests.apps.app_runner import run_app_in_process
 
 

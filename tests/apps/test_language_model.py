@@ -141,19 +141,36 @@ def test_bad_input_in_process(tmp_path, args, message):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--bidirectional"], "--bidirectional needs --sampling random"),
         (["--data", "ptb"], "unrecognized arguments: --data ptb"),  # the text is --text
         (["--temperature", "-1"], "argument --temperature: must be >= 0"),
         (["--validation-fraction", "0"], "--validation-fraction: must be in (0, 1)"),
         (["--validation-fraction", "1"], "--validation-fraction: must be in (0, 1), got 1"),
-        (["--embedding-dim", "-2"], "--embedding-dim: must be >= 0"),
-        (["--ngram", "-1"], "--ngram: must be >= 0"),
+        (["--embedding-dim", "-2"], "--embedding-dim: must be an integer >= 0"),
+        (["--ngram", "-1"], "--ngram: must be an integer >= 0"),
     ],
 )
 def test_bad_flags_are_argparse_errors(capsys, args, message):
     with pytest.raises(SystemExit) as exit_info:
         language_model.parse_args(args)
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_bidirectional_needs_random_sampling():
+    with pytest.raises(ValueError, match="^--bidirectional needs --sampling random: sequential "
+                                         "sampling carries the hidden state left to right"):
+        language_model.parse_args(["--bidirectional"])
+
+
+def test_the_memory_estimate_of_the_flags():
+    # The estimate of a flag setting (README, "Limits of the size flags"): weights with
+    # gradients and two optimizer slots, and the float32 gates of one batch.
+    from kerasnotes.utils import memory_budget
+
+    gru = memory_budget.recurrent_memory("gru", 256, positions=32 * 35)
+    assert gru == 16 * (3 * (1 + 256 + 1) * 256 + 256 * 2) + 4 * 32 * 35 * 256 * 4
+    deep = memory_budget.recurrent_memory("lstm", 8, layers=2, bidirectional=True, inputs=5)
+    first, second = 2 * 4 * (5 + 8 + 1) * 8, 2 * 4 * (16 + 8 + 1) * 8
+    assert deep == 16 * (first + second + 16 * 2) + 4 * 2 * 2 * 8 * 5
 
 
 def test_missing_file_is_an_os_error(tmp_path):

@@ -8,13 +8,9 @@ import pytest
 
 from apps.optimizer_registry import (
     NOTES_OPTIMIZERS,
-    TRAINING_OPTIMIZERS,
     default_hyperparameters,
     make_optimizer,
-    make_training_optimizer,
 )
-from kerasnotes.optimizers.lazy_adam import LazyAdam
-from kerasnotes.optimizers.sgd import SGD
 
 
 @pytest.mark.parametrize("name", sorted(NOTES_OPTIMIZERS))
@@ -51,23 +47,6 @@ def test_default_hyperparameters_are_a_copy_of_the_notes_defaults():
     assert NOTES_OPTIMIZERS["momentum"][2]["gamma"] == 0.5
     with pytest.raises(ValueError, match="default_hyperparameters: name must be one of sgd"):
         default_hyperparameters("lion")
-
-
-@pytest.mark.parametrize("name, cls", [("sgd", keras.optimizers.SGD),
-                                       ("adam", keras.optimizers.Adam),
-                                       ("lazy_adam", LazyAdam), ("notes_sgd", SGD)])
-def test_training_optimizers_by_name_at_the_learning_rate(name, cls):
-    assert name in TRAINING_OPTIMIZERS
-    optimizer = make_training_optimizer(name, 0.5)
-    assert type(optimizer) is cls
-    assert float(keras.ops.convert_to_numpy(optimizer.learning_rate)) == 0.5
-
-
-def test_training_optimizer_arguments_reach_the_class_and_bad_names_are_refused():
-    optimizer = make_training_optimizer("sgd", 0.2, weight_decay=5e-4, momentum=0.9)
-    assert (optimizer.weight_decay, optimizer.momentum) == (5e-4, 0.9)
-    with pytest.raises(ValueError, match="make_training_optimizer: name must be one of sgd"):
-        make_training_optimizer("rmsprop", 0.1)
 
 
 def test_the_registry_loads_no_tensorflow_until_an_optimizer_is_built():

@@ -2,6 +2,7 @@
 them (subprocesses), the other runs through the same `cli` in this process."""
 
 import functools
+import re
 
 import keras
 import numpy as np
@@ -99,12 +100,9 @@ def test_bad_input_gives_one_clear_line(tmp_path, args, message):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--optimizers", "sgd,lbfgs"], "--optimizers must name some of"),
-        (["--hparam", "adam.momentum=0.9"], "--hparam must be NAME.KEY=VALUE"),
-        (["--hparam", "adam.beta_1=high"], "'high' is not a number"),
         (["--hidden-units", "8,-1"], "--hidden-units"),
+        (["--hidden-units", "100000,100000,100000"], "--hidden-units: 100000,"),  # memory
         (["--sampling", "bootstrap"], "--sampling"),
-        (["--hparam", "sgd.decay_rate=1.5"], "--hparam sgd.decay_rate must be in (0, 1]"),
         (["--data", "synthetic"], "unrecognized arguments: --data"),  # a file is --csv
         (["--export-dir", "out"], "unrecognized arguments: --export-dir"),  # nothing exported
     ],
@@ -114,6 +112,25 @@ def test_bad_flags_are_usage_errors(capsys, args, message):
         optimizers.parse_args(args)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--optimizers", "sgd,lbfgs"], "--optimizers must name some of"),
+        (["--hparam", "adam.momentum=0.9"], "--hparam must be NAME.KEY=VALUE"),
+        (["--hparam", "adam.beta_1=high"], "--hparam 'adam.beta_1=high': 'high' is not a number"),
+        (["--hparam", "sgd.decay_rate=1.5"], "--hparam sgd.decay_rate must be in (0, 1]"),
+    ],
+)
+def test_bad_optimizer_choices_are_one_error_line(tmp_path, args, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        optimizers.parse_args(args)
+    result = run_in_process([*args, "--logdir", "run"], tmp_path)
+    assert result.returncode == 2
+    assert f"python -m apps.optimizers: error: {message}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "run").exists()
 
 
 def test_binary_csv_gives_one_error_line_naming_the_file(tmp_path):

@@ -11,9 +11,10 @@ import sys
 import pytest
 import tensorflow as tf
 
-from apps.flags import RunConfig
-from apps.run_folder import RunFolder, safe_name
+from apps.flags import RunConfig, safe_name
+from apps.runner import RUN_FOLDER_WORDS
 from kerasnotes.serving.export import TEMPORARY_PREFIX, export_saved_model
+from kerasnotes.training.run_folder import RunFolder
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -65,7 +66,8 @@ class DemoConfig(RunConfig):
 
 def start(logdir, **settings):
     """One start of a run in `logdir`, as the runner does it; returns the closed folder."""
-    folder = RunFolder(DemoConfig(logdir=logdir, **settings), "run")
+    logdir = logdir or os.path.join("runs", "demo", "run")  # the default, as apps.runner.Run
+    folder = RunFolder(logdir, DemoConfig(logdir=logdir, **settings), **RUN_FOLDER_WORDS)
     folder.open()
     folder.write_config()
     folder.close()
@@ -101,12 +103,12 @@ def test_another_spelling_of_the_same_folder_resumes_it(tmp_path, monkeypatch, s
 @pytest.mark.parametrize("spelling", ["dot", "absolute", "symlink"])
 def test_the_lock_holds_the_folder_under_any_spelling(tmp_path, monkeypatch, spelling):
     monkeypatch.chdir(tmp_path)
-    first = RunFolder(DemoConfig(logdir="runs/x"), "run").open()
+    first = RunFolder("runs/x", DemoConfig(logdir="runs/x"), **RUN_FOLDER_WORDS).open()
     try:
         logdir = respell(tmp_path, spelling)
         with pytest.raises(ValueError, match=f"run folder {logdir} is in use by another "
                                              f"process \\(PID {os.getpid()}\\)"):
-            RunFolder(DemoConfig(logdir=logdir), "run").open()
+            RunFolder(logdir, DemoConfig(logdir=logdir), **RUN_FOLDER_WORDS).open()
     finally:
         first.close()
 

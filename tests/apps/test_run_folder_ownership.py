@@ -11,7 +11,8 @@ import re
 
 import pytest
 
-from apps.run_folder import (
+from apps.runner import RUN_FOLDER_WORDS
+from kerasnotes.training.run_folder import (
     CONFIG_NAME,
     LOCK_NAME,
     MARKER_NAME,
@@ -27,7 +28,8 @@ APPS = pathlib.Path(__file__).parents[2] / "apps"
 
 def start(logdir, **settings):
     """One start of a run in `logdir`, as the runner does it; returns the closed folder."""
-    folder = RunFolder(DemoConfig(logdir=str(logdir), **settings), "run")
+    folder = RunFolder(str(logdir), DemoConfig(logdir=str(logdir), **settings),
+                       **RUN_FOLDER_WORDS)
     folder.open()
     folder.write_config()
     folder.close()
@@ -95,7 +97,7 @@ def test_the_working_directory_its_parents_home_and_root_are_refused(work, monke
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     logdir = {"WORK": str(work), "HOME": str(home)}.get(logdir, logdir)
-    folder = RunFolder(DemoConfig(logdir=logdir, resume=resume), "run")
+    folder = RunFolder(logdir, DemoConfig(logdir=logdir, resume=resume), **RUN_FOLDER_WORDS)
     with pytest.raises(ValueError, match=f"is {what}; a run needs a folder of its own"):
         folder.check()
     with pytest.raises(ValueError, match=what):  # open() checks first: nothing is written
@@ -154,7 +156,8 @@ def test_no_resume_moves_a_finished_run_aside_and_marks_the_new_folder(work):
 
 
 def test_no_resume_twice_in_the_same_second_keeps_both_old_runs(work, monkeypatch):
-    monkeypatch.setattr("apps.run_folder.time.strftime", lambda form: "20260101-000000")
+    monkeypatch.setattr("kerasnotes.training.run_folder.time.strftime",
+                        lambda form: "20260101-000000")
     finished_run(work / "runs/x")
     for _ in range(2):
         (work / "runs/x" / "train").mkdir(exist_ok=True)
@@ -183,7 +186,7 @@ def test_the_names_the_apps_write_are_a_runs(work):
                for name in re.findall(r'run\.run_dir, "([^"]+)"', text)}
     assert {"detections.png", "predictions.csv", "source_model.keras", "stylized.png",
             "vocabulary.json"} <= written
-    from apps.optimizers import OPTIMIZER_NAMES
+    from apps.optimizers import NAMES as OPTIMIZER_NAMES
 
     phases = re.findall(r'fit\(run, "(\w+)"', sources["finetune.py"])
     written |= {*OPTIMIZER_NAMES, *phases, "fold1", "fold12", "final", "projector", "train",

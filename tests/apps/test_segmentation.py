@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 
 from apps import segmentation
+from apps.runner import predict_cli
 from tests.apps import app_runner
 
 TINY = ["--num-train", "12", "--num-val", "6", "--batch-size", "6", "--crop-size", "64", "64",
@@ -160,8 +161,11 @@ def test_help_and_defaults():
     config = segmentation.parse_args([])
     assert (config.data, config.crop_size, config.voc_dir) == ("synthetic", [96, 96], None)
     assert segmentation.parse_args(["--voc-dir", "x"]).data == "voc"
+    with pytest.raises(ValueError, match=r"^--data voc needs --voc-dir DIR$"):
+        segmentation.parse_args(["--data", "voc"])
     with pytest.raises(SystemExit) as exit_info:
-        segmentation.cli(["predict", "--help"])
+        predict_cli("segmentation", segmentation.add_predict_flags, segmentation.predict,
+                    ["--help"])
     assert exit_info.value.code == 0
     assert segmentation.run_name(config) == "fcn"
     config = segmentation.parse_args(["--data", "voc", "--voc-dir", "/data/VOC2012"])

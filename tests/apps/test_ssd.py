@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 
 from apps import ssd
+from apps.runner import predict_cli
 from tests.apps import app_runner
 
 TINY = ["--num-train", "32", "--num-val", "16", "--image-size", "64", "--batch-size", "16",
@@ -195,7 +196,7 @@ def test_help_documents_every_flag_and_the_predict_subcommand(capsys):
     for flag in ("--image-size", "--num-train", "--cache-dir", "--augment", "predict"):
         assert flag in shown
     with pytest.raises(SystemExit):
-        ssd.cli(["predict", "--help"])
+        predict_cli("ssd", ssd.add_predict_flags, ssd.predict, ["--help"])
     shown = capsys.readouterr().out
     for flag in ("--model-dir", "--image", "--out", "--score-threshold"):
         assert flag in shown

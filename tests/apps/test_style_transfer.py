@@ -77,13 +77,18 @@ def test_bad_input_errors_name_the_file(tmp_path, make, message):
 
 @pytest.mark.parametrize("args, message", [
     (["--tv-weight", "-1"], "--tv-weight"),
-    (["--height", "8"], "--height and --width must be at least 16"),
-    (["--height", "100000", "--width", "225"], "--height x --width must be at most 4,000,000"),
+    (["--height", "8"], "argument --height: must be an integer >= 16, got 8"),
+    (["--width", "15"], "argument --width: must be an integer >= 16, got 15"),
 ])
 def test_bad_flag_value_is_rejected(capsys, args, message):
     with pytest.raises(SystemExit) as exit_info:
         style_transfer.parse_args(args)
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_too_many_pixels_is_refused_when_parsing():
+    with pytest.raises(ValueError, match="--height x --width must be at most 4,000,000 pixels"):
+        style_transfer.parse_args(["--height", "100000", "--width", "225"])
 
 
 def test_help_shows_only_the_flags_that_apply(capsys):

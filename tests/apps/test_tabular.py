@@ -14,6 +14,7 @@ import pytest
 from apps import tabular
 from apps.runner import Run
 from kerasnotes.data.tabular.house_prices import synthetic_house_prices, write_house_prices_csv
+from kerasnotes.models.tabular_mlp import evaluate_log_rmse
 from tests.apps import app_runner
 
 TINY = ["--num-train", "48", "--num-test", "7", "--k-folds", "2", "--batch-size", "16",
@@ -224,7 +225,7 @@ def test_trains_under_mirrored_strategy(tmp_path, mirrored_strategy, monkeypatch
         assert run.strategy is mirrored_strategy
         model = tabular.train_one(run, train, "fold1")
     assert (tmp_path / "run" / "fold1" / "checkpoints").is_dir()
-    assert np.isfinite(tabular.evaluate_log_rmse(model, train, 16))
+    assert np.isfinite(evaluate_log_rmse(model, train.features, train.targets, 16))
 
 
 def test_defaults_and_help():

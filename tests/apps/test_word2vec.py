@@ -5,6 +5,7 @@ import functools
 import os
 import subprocess
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -131,8 +132,8 @@ def test_help_and_defaults(capsys):
         word2vec.parse_args(["--help"])
     assert exit_info.value.code == 0
     help_text = " ".join(capsys.readouterr().out.split())
-    assert ("every N steps: training steps of --implementation keras, kernel calls (~100k "
-            "words) or TF steps (~4096 words) of the fused path") in help_text
+    assert ("every N steps (the fused path's steps: kernel calls of ~100k words, or TF steps "
+            "of ~4096 words)") in help_text
     config = word2vec.parse_args([])
     assert (config.model, config.loss, config.corpus, config.window, config.negatives,
             config.subsample, config.min_count) == ("skipgram", "negative", None, 5, 5, 1e-4, 5)
@@ -180,6 +181,13 @@ def test_fused_path_trains_cbow_and_hierarchical_softmax(tmp_path, model, loss):
     assert "Training path: " in result.stdout and "Exported SavedModel" in result.stdout
 
 
+def keras_model(config, counts):
+    """`(model, loss, optimizer)` of the app's keras path for a vocabulary of `counts`."""
+    corpus = types.SimpleNamespace(counts=np.asarray(counts), token_ids=np.zeros(0, np.int32),
+                                   sentence_ids=np.zeros(0, np.int32))
+    return word2vec.keras_path(config, corpus, "float32")[:3]
+
+
 def test_optimizer_flag_chooses_the_optimizer():
     import keras
 
@@ -190,7 +198,7 @@ def test_optimizer_flag_chooses_the_optimizer():
     for name, cls in expected.items():
         config = word2vec.parse_args(["--implementation", "keras", "--optimizer", name,
                                       "--lr", "0.5", "--embedding-dim", "4"])
-        model, _, optimizer = word2vec.build_keras_model(config, np.arange(1, 11))
+        model, _, optimizer = keras_model(config, np.arange(1, 11))
         assert type(optimizer) is cls and model.name == "skipgram_negative"
         assert float(keras.ops.convert_to_numpy(optimizer.learning_rate)) == 0.5
 
@@ -207,7 +215,7 @@ def test_model_and_loss_flags_give_the_keras_model_its_output_and_its_loss(
 
     config = word2vec.parse_args(["--implementation", "keras", "--model", model, "--loss", loss,
                                   "--embedding-dim", "4"])
-    network, loss_object, _ = word2vec.build_keras_model(config, [0, 50, 40, 30, 20, 10, 9, 8])
+    network, loss_object, _ = keras_model(config, [0, 50, 40, 30, 20, 10, 9, 8])
     assert type(network) is getattr(models, model_class) and network.output_type == output
     assert network.built and network.name == f"{model}_{loss}"
     assert network.word_vectors.shape == (8, 4)
@@ -254,18 +262,32 @@ def test_fused_path_checkpoints_every_n_steps_and_resumes_inside_the_epoch(tmp_p
 
 def test_the_flag_choices_are_the_library_names():
     # The app keeps copies (importing the library would load TensorFlow for --help).
-    from apps.optimizer_registry import TRAINING_OPTIMIZERS
+    import pkgutil
+
+    import keras
+
     from kerasnotes.data.text import word2vec_examples
+    from kerasnotes.optimizers import SGD, LazyAdam
 
     assert tuple(word2vec.MODELS) == word2vec_examples.MODELS  # the fused path's names
     assert tuple(word2vec.LOSSES) == word2vec_examples.LOSSES
-    assert set(word2vec.OPTIMIZERS.values()) <= set(TRAINING_OPTIMIZERS)
+    classes = {name: pkgutil.resolve_name(path) for name, path in word2vec.OPTIMIZERS.items()}
+    assert classes == {"lazy_adam": LazyAdam, "adam": keras.optimizers.Adam, "sgd": SGD}
 
 
-def test_an_app_help_for_a_common_flag_must_name_a_common_flag():
-    from apps import flags
+def test_the_app_help_of_a_common_flag_keeps_its_check(capsys):
+    # --lr and --checkpoint-every-n-steps have word2vec's own help and the common checks.
+    with pytest.raises(SystemExit) as raised:
+        word2vec.parse_args(["--lr", "0"])
+    assert raised.value.code == 2
+    assert "argument --lr: must be a positive number" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        word2vec.parse_args(["--checkpoint-every-n-steps", "0"])
+    assert "--checkpoint-every-n-steps: must be a positive integer" in capsys.readouterr().err
 
-    parser = flags.make_parser(word2vec.Word2VecConfig(), "", {"--lr": "the app's own text"})
-    assert "--lr LR               the app's own text" in parser.format_help()
-    with pytest.raises(ValueError, match=r"not common flags: \['--learning-rate'\]"):
-        flags.make_parser(word2vec.Word2VecConfig(), "", {"--learning-rate": "typo"})
+
+def test_the_memory_estimate_of_the_flags():
+    from kerasnotes.utils import memory_budget
+
+    assert memory_budget.embedding_memory(1000, 8) == 2 * 4 * 1000 * 8
+    assert memory_budget.embedding_memory(1000, 8, 2, 50) == 4 * 8 * (2 * 1000 * 3 + 50)

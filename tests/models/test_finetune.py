@@ -73,10 +73,10 @@ def test_load_keras_model_round_trip_and_one_line_errors(tmp_path):
     x = random_inputs((2, 16, 16, 3))
     np.testing.assert_allclose(loaded(x, training=False), source(x, training=False), rtol=1e-5,
                                atol=1e-5)
-    with pytest.raises(FileNotFoundError, match=r"^--source-model: file not found: .*none.keras$"):
+    with pytest.raises(FileNotFoundError, match=r"^`source_model`: file not found: .*none.keras$"):
         load_keras_model(str(tmp_path / "none.keras"))
     (tmp_path / "junk.keras").write_text("not a zip")
-    with pytest.raises(ValueError, match=r"^--source-model: cannot load .*junk.keras") as info:
+    with pytest.raises(ValueError, match=r"^`source_model`: cannot load .*junk.keras") as info:
         load_keras_model(str(tmp_path / "junk.keras"))
     assert "\n" not in str(info.value)
 
@@ -90,9 +90,9 @@ def test_load_source_model_takes_the_target_images_or_says_which_it_takes(tmp_pa
     path = str(tmp_path / "source.keras")
     ResNet18(num_classes=3, input_shape=(16, 16, 3), width_divisor=16).save(path)
     assert load_source_model((16, 16, 3), path).input_shape == (None, 16, 16, 3)
-    with pytest.raises(ValueError, match=r"^--source-model .*source.keras takes images "
+    with pytest.raises(ValueError, match=r"^`source_model` .*source.keras takes images "
                                          r"\(16, 16, 3\); the target images are \(28, 28, 3\) "
-                                         r"\(see --image-size\)$"):
+                                         r"\(see `image_size`\)$"):
         load_source_model((28, 28, 3), path)
     with pytest.raises(ValueError, match="224x224x3 images"):  # before any download
         load_source_model((28, 28, 3), path, weights="imagenet")

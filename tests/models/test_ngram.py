@@ -101,3 +101,5 @@ def test_compare_with_ngram_scores_both_models_on_the_same_windows():
             "difference -") in line
     # 9 windows, every one lost: 2 of the 2**9 sign patterns are as extreme, p = 0.0039.
     assert line.endswith("9 pairs): the 2-gram beats the UNIFORM (p=0.0039)"), line
+    assert uniform.metrics() == {"validation_perplexity_2gram_baseline": uniform.ngram_perplexity,
+                                 "rnn_vs_2gram_p_value": uniform.test.p_value}

@@ -2,8 +2,15 @@
 
 import keras
 import numpy as np
+import pytest
 
-from kerasnotes.models.tabular_mlp import log_targets, predict_targets, tabular_mlp
+from kerasnotes.metrics.log_rmse import log_rmse
+from kerasnotes.models.tabular_mlp import (
+    evaluate_log_rmse,
+    log_targets,
+    predict_targets,
+    tabular_mlp,
+)
 
 
 def table():
@@ -49,3 +56,12 @@ def test_predictions_are_exp_of_the_output_in_row_order():
     predictions = predict_targets(model, features, batch_size=5)  # 7 batches, the last of 2
     assert predictions.shape == (32,) and predictions.dtype == np.float64
     np.testing.assert_allclose(predictions, np.exp(outputs), rtol=1e-5)
+
+
+def test_evaluate_log_rmse_is_the_log_rmse_of_the_predictions():
+    features, targets = table()
+    model = tabular_mlp(features, ["Area"], ["Zone"], targets, hidden_units=(8,))
+    expected = float(log_rmse(targets, predict_targets(model, features)))
+    assert evaluate_log_rmse(model, features, targets, batch_size=5) == pytest.approx(
+        expected, rel=1e-5)
+    assert expected > 0.1  # an untrained model: a real error, not a zero by accident

@@ -100,7 +100,8 @@ def test_serving_copy_is_float32_stateless_and_equal():
 def test_export_loads_in_plain_tensorflow_and_generates_the_same(tmp_path):
     model = language_model(cell="lstm")
     server = TextGeneratorServer(model)
-    path = export_saved_model(server, str(tmp_path / "export"), {"serving_default": server.serve})
+    assert server.signatures() == {"serving_default": server.serve}
+    path = export_saved_model(server, str(tmp_path / "export"), server.signatures())
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     prefixes = ["the ", "lazy", "Zebra "]
     result = subprocess.run([sys.executable, "-c", LOAD_AND_GENERATE, path, "12", *prefixes],

@@ -27,7 +27,7 @@ START = time.monotonic()
 # (`cmd &`) has SIGINT ignored, and a child inherits that, so it would never see the tests'
 # SIGINT.
 signal.signal(signal.SIGINT, signal.default_int_handler)
-from apps.tensorflow_startup import import_tensorflow  # noqa: E402 - the apps' quiet start-up
+from kerasnotes.utils.tensorflow_startup import import_tensorflow  # noqa: E402 - the apps' quiet start-up
 
 import_tensorflow()
 

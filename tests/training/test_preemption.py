@@ -178,8 +178,7 @@ class FakeConfig(flags.RunConfig):
 
 
 def parse_fake_args(argv):
-    parser = flags.make_parser(FakeConfig(), "A fake app.")
-    return flags.to_config(FakeConfig, parser.parse_args(argv))
+    return flags.parse(FakeConfig, "A fake app.", argv)
 
 
 def fake_main(error):

@@ -177,7 +177,7 @@ def test_auto_precision_names_its_reason():
     policy, reason = resolve_precision("auto")
     assert policy in ("float32", "mixed_bfloat16", "mixed_float16")
     assert reason.startswith("auto: ")
-    with pytest.raises(ValueError, match="--precision 'half'"):
+    with pytest.raises(ValueError, match="`precision` 'half'"):
         resolve_precision("half")
 
 

@@ -1,4 +1,4 @@
-"""The detection data sources of apps.ssd's `--data`: synthetic shapes, d2l bananas, VOC.
+"""The detection data sources of apps.ssd's `data`: synthetic shapes, d2l bananas, VOC.
 
     synthetic   the package's synthetic shapes (`synthetic_detection`), generated once into
                 CACHE_DIR/synthetic_detection-<num_train>-<num_val>-<image_size>/ (train/,
@@ -106,7 +106,7 @@ def read_detection_source(spec, cache_dir="data_cache", num_train=1000, num_val=
         class_names = VOC_CLASS_NAMES
         name = f"Pascal VOC in {root} (train / val)"
     else:
-        raise ValueError(f"unknown --data {spec!r}: expected {SOURCES}")
+        raise ValueError(f"unknown `data` {spec!r}: expected {SOURCES}")
     for record in train + val:
         if record.num_objects and record.labels[:, 0].max() >= len(class_names):
             raise ValueError(f"{record.image_path}: class {int(record.labels[:, 0].max())} "

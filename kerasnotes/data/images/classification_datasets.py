@@ -1,4 +1,4 @@
-"""Image-classification data for the apps: the data source chosen by `--data`, and its tf.data
+"""Image-classification data for the apps: the data source chosen by `data`, and its tf.data
 pipeline.
 
 `load_classification_data(spec, ...)` returns a `ClassificationData` from one of:
@@ -28,7 +28,7 @@ from kerasnotes.data.images.synthetic_glyphs import (
 
 ACCEPTED_SPECS = (
     '"synthetic" (embedded synthetic glyphs)',
-    '"fashion_mnist" (TensorFlow Datasets, prepared in --data-dir)',
+    '"fashion_mnist" (TensorFlow Datasets, prepared in `data_dir`)',
     '"idx:DIR" (Fashion-MNIST IDX files in DIR)',
 )
 
@@ -73,7 +73,7 @@ class ClassificationData:
 
 
 def load_classification_data(spec, data_dir=None, num_train=None, num_test=None, seed=0):
-    """Loads the image-classification data named by `spec` (the apps' `--data` flag).
+    """Loads the image-classification data named by `spec` (the apps' `data` setting).
 
     Args:
         spec: `"synthetic"`, `"fashion_mnist"` or `"idx:DIR"` (case-sensitive).

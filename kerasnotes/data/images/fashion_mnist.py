@@ -88,6 +88,6 @@ def load_fashion_mnist_tfds(data_dir=None, download=False):
             f"Fashion-MNIST is not prepared in the TFDS data directory {where} "
             f"(TFDS said: {error}). Prepare it on a machine with network access with "
             f"`tfds build fashion_mnist --data_dir {where}` and copy that folder here, or "
-            "download the four IDX files and use `--data idx:DIR`."
+            "download the four IDX files and use the data source `idx:DIR`."
         ) from None
     return _split_to_numpy(train), _split_to_numpy(test)

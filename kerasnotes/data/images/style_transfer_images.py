@@ -7,7 +7,7 @@ pixels is refused before its pixels are decoded. Without a file, the drawings of
 `synthetic_style_images` are used. The content image is resized to `(height, width)`; the
 style image keeps its aspect ratio, with as many pixels as the content image (the Gram
 matrices do not depend on its size). Both come out float32 in `[0, 1]`, resized from uint8
-(the only float32 copy is at the output size).
+(the only float32 copy is at the output size). `write_image` writes the synthesized image.
 """
 
 import os
@@ -62,6 +62,20 @@ def read_image(path, what="input", max_pixels=DEFAULT_MAX_PIXELS):
         raise ValueError(f"{what} image {path} is {pixels.shape[0]}x{pixels.shape[1]} "
                          f"pixels: too small, VGG-19 needs at least {MIN_SIZE}x{MIN_SIZE}")
     return pixels
+
+
+def write_image(path, pixels):
+    """Writes float RGB `pixels` `(h, w, 3)` in [0, 1] (a NumPy array or tensor) as an image
+    file, its format by the extension (e.g. `.png`), creating its folder.
+
+    Example:
+
+    >>> write_image("out/stylized.png", postprocess_image(model.image)[0])
+    """
+    import keras
+
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    keras.utils.save_img(path, keras.ops.convert_to_numpy(pixels) * 255.0, scale=False)
 
 
 def load_style_transfer_images(content=None, style=None, height=150, width=225,

@@ -45,7 +45,7 @@ def filter_by_size(split, crop_size):
                       key=lambda s: s[0] * s[1])
         raise ValueError(f"crop size {crop_h}x{crop_w} is larger than every image (the "
                          f"largest is {largest[0]}x{largest[1]} of {len(split.images)}); "
-                         "choose a smaller --crop-size")
+                         "choose a smaller `crop_size`")
     return [x for x, _ in kept], [y for _, y in kept]
 
 

@@ -413,7 +413,7 @@ def synthetic_house_prices(num_train=1000, num_test=400, seed=0):
 def load_house_prices(spec, target_column="SalePrice", id_column="Id", test_csv=None,
                       categorical_columns=(), num_train=None, num_test=None, seed=0,
                       synthetic_sizes=(1000, 400)):
-    """The training table and the table to predict named by `spec` (the `--data` flag).
+    """The training table and the table to predict named by `spec` (the apps' `data` setting).
 
     Args:
         spec: `"synthetic"` (`synthetic_house_prices` with `synthetic_sizes` rows, unless
@@ -443,7 +443,7 @@ def load_house_prices(spec, target_column="SalePrice", id_column="Id", test_csv=
             train = train.take(range(min(num_train, train.num_rows)))
         test, test_name = train, "the training rows"
     else:
-        raise ValueError(f"--data must be 'synthetic' or 'csv:PATH'; received {spec!r}")
+        raise ValueError(f"`data` must be 'synthetic' or 'csv:PATH'; received {spec!r}")
     if test_csv:
         test = read_house_prices_csv(test_csv, train.target_column, train.id_column,
                                      require_target=False, schema=train)

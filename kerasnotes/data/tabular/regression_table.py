@@ -95,3 +95,34 @@ def standardize(values):
     """z-scores of every column over all rows (a constant column is only centered)."""
     std = values.std(axis=0)
     return ((values - values.mean(axis=0)) / np.where(std > 0, std, 1.0)).astype("float32")
+
+
+def load_regression_data(path=None, num_rows=None, seed=0):
+    """The data of the notes' optimizer comparison: the table at `path` (or the synthetic
+    one), its first `num_rows` rows (all when None), every column standardized.
+
+    Returns:
+        `(features (N, d), targets (N, 1), description)`, float32.
+
+    Raises:
+        ValueError: fewer than 2 rows (z-scores need them), or what `read_regression_csv`
+            raises.
+
+    Example:
+
+    >>> x, y, description = load_regression_data(num_rows=100)
+    >>> y.shape, description.endswith("100 rows, 5 features")
+    ((100, 1), True)
+    """
+    if path:
+        x, y = read_regression_csv(path)
+        name = f"regression table {path}"
+    else:
+        x, y = synthetic_regression(seed=seed)
+        name = SYNTHETIC_NAME
+    if num_rows:
+        x, y = x[:num_rows], y[:num_rows]
+    if len(y) < 2:
+        raise ValueError(f"{name}: need at least 2 rows; found {len(y)}")
+    return (standardize(x), standardize(y).reshape(-1, 1),
+            f"{name}: {len(y)} rows, {x.shape[1]} features")

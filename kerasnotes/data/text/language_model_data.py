@@ -29,6 +29,7 @@ class LanguageModelData:
     >>> data = load_language_model_data(max_chars=5000, num_steps=8)
     >>> data.train_dataset(4, 8, "random", seed=0, epoch=1)   # (x, y) windows (4, 8)
     >>> data.validation_dataset(32, 8)
+    >>> data.describe()   # the data's name, fingerprint and sizes, in one line
     """
 
     corpus: TextCorpus
@@ -48,6 +49,13 @@ class LanguageModelData:
             return sequential_sampling_dataset(self.train_ids, batch_size, num_steps)
         return random_sampling_dataset(self.train_ids, batch_size, num_steps, seed=seed,
                                        epoch=epoch)
+
+    def describe(self):
+        """E.g. `Python 3.11 standard-library docstrings (sha256 0f3a...): 180000 training
+        and 20000 validation char tokens, vocabulary of 97`."""
+        return (f"{self.corpus.name} (sha256 {self.corpus.fingerprint}): {len(self.train_ids)} "
+                f"training and {len(self.validation_ids)} validation "
+                f"{self.vocabulary.token_level} tokens, vocabulary of {len(self.vocabulary)}")
 
     def validation_dataset(self, batch_size, num_steps):
         """The held-out windows in corpus order, in batches of at most `batch_size`."""

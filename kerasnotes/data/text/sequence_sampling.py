@@ -34,8 +34,8 @@ def holdout_split(indices, validation_fraction, num_steps, name="the corpus"):
     if (len(validation) - 1) // num_steps < 1:
         raise ValueError(
             f"{name}: the held-out {len(validation)} tokens are too few for one window of "
-            f"--num-steps {num_steps}; use a longer text, a larger --validation-fraction or "
-            "a smaller --num-steps")
+            f"`num_steps` {num_steps}; use a longer text, a larger `validation_fraction` or "
+            "a smaller `num_steps`")
     return train, validation
 
 
@@ -92,7 +92,7 @@ def random_sampling_dataset(indices, batch_size, num_steps, seed=None, epoch=0):
         raise ValueError(
             f"random_sampling_dataset: the corpus of {len(indices)} tokens gives {len(x)} "
             f"windows of num_steps={num_steps}, fewer than one batch of batch_size="
-            f"{batch_size}; use a longer text or smaller --batch-size/--num-steps"
+            f"{batch_size}; use a longer text or smaller `batch_size`/`num_steps`"
         )
     return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size, drop_remainder=True)
 
@@ -154,6 +154,6 @@ def sequential_sampling_dataset(indices, batch_size, num_steps):
             f"sequential_sampling_dataset: the corpus of {len(indices)} tokens laid into "
             f"batch_size={batch_size} rows is too short for one window of num_steps="
             f"{num_steps} (each row needs num_steps + 1 tokens); use a longer text or "
-            "smaller --batch-size/--num-steps"
+            "smaller `batch_size`/`num_steps`"
         )
     return tf.data.Dataset.from_tensor_slices((x, y))

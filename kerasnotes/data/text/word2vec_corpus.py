@@ -79,9 +79,9 @@ def probe_words(vocabulary, requested=None, count=4):
         words = [w.strip() for w in requested.split(",") if w.strip()]
         for word in words:
             if word not in vocabulary:
-                raise ValueError(f"--probe-words: {word!r} is not in the vocabulary "
+                raise ValueError(f"`probe_words`: {word!r} is not in the vocabulary "
                                  f"({len(vocabulary)} words; words seen fewer than "
-                                 "--min-count times are left out)")
+                                 "`min_count` times are left out)")
         return words
     words = [w for w in PROBE_CANDIDATES if w in vocabulary][:count]
     return words or list(vocabulary.tokens[1:1 + count])

@@ -73,7 +73,7 @@ class Word2VecVocabulary:
             raise ValueError(
                 f"no word occurs at least min_count={min_count} times in the corpus "
                 f"({total} tokens, {len(counter)} distinct, the most frequent "
-                f"{counter.most_common(1)[0][1]} times); lower --min-count or use a larger corpus"
+                f"{counter.most_common(1)[0][1]} times); lower `min_count` or use a larger corpus"
             )
         unknown_count = total - sum(count for _, count in kept)
         tokens = [unknown_token] + [token for token, _ in kept]

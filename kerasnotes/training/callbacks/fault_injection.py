@@ -129,3 +129,10 @@ class PoisonWeights(keras.callbacks.Callback):
         if int(batch) == self.step:
             for weight in self.model.trainable_weights:
                 weight.assign(np.full(weight.shape, np.nan, weight.dtype))
+
+
+def faults_from_environment(checkpoint_dir=None):
+    """The test-only callbacks that `KERASNOTES_FAIL_AT` and `KERASNOTES_POISON_AT` ask for
+    (the apps add them to every Trainer and export); none when they are not set."""
+    faults = [PoisonWeights.from_environment(), FaultInjection.from_environment(checkpoint_dir)]
+    return [callback for callback in faults if callback is not None]

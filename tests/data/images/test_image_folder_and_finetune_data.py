@@ -9,6 +9,7 @@ from kerasnotes.data.images.image_folder import load_image_folder, write_image_f
 from kerasnotes.data.images.synthetic_finetune_data import (
     SOURCE_CLASS_NAMES,
     TARGET_CLASS_NAMES,
+    load_finetune_target,
     load_synthetic_source,
     load_synthetic_target,
 )
@@ -45,6 +46,17 @@ def test_image_folder_round_trip(tmp_path):
             matches = [np.array_equal(image, o) for o in original[
                 np.array(data.class_names)[original_labels] == name]]
             assert any(matches)
+
+
+def test_finetune_target_is_the_synthetic_shapes_or_a_folder(tmp_path):
+    synthetic = load_finetune_target("synthetic", train_per_class=3, seed=1)
+    np.testing.assert_array_equal(synthetic.x_train,
+                                  load_synthetic_target(train_per_class=3, seed=1).x_train)
+    write_image_folder(str(tmp_path / "photos"), load_synthetic_target(2, 1))
+    folder = load_finetune_target(str(tmp_path / "photos"), image_size=20)
+    assert folder.x_train.shape == (8, 20, 20, 3) and folder.num_classes == 4
+    with pytest.raises(ValueError, match="image_size"):
+        load_finetune_target(str(tmp_path / "photos"))
 
 
 def test_image_folder_errors_name_the_folder(tmp_path):

@@ -8,6 +8,7 @@ from kerasnotes.data.images.style_transfer_images import (
     MIN_SIZE,
     load_style_transfer_images,
     read_image,
+    write_image,
 )
 
 
@@ -29,6 +30,15 @@ def test_files_are_resized_and_the_style_keeps_its_aspect_ratio(tmp_path):
     assert style.shape == (32, 24, 3)
     assert 0.0 <= content.min() and content.max() <= 1.0
     assert description == f"content: {tmp_path / 'c.png'}; style: {tmp_path / 's.png'}"
+
+
+def test_written_image_reads_back_in_a_new_folder(tmp_path):
+    pixels = np.random.default_rng(0).uniform(0, 1, (20, 24, 3)).astype("float32")
+    path = tmp_path / "new" / "stylized.png"
+    write_image(str(path), pixels)
+    read = read_image(str(path))
+    assert read.shape == (20, 24, 3) and read.dtype == np.uint8
+    np.testing.assert_array_equal(read, (pixels * 255.0).astype("uint8"))  # truncated, lossless
 
 
 def test_errors_name_the_file(tmp_path):

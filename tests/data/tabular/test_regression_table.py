@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from kerasnotes.data.tabular.regression_table import (
+    load_regression_data,
     read_regression_csv,
     standardize,
     synthetic_regression,
@@ -63,3 +64,18 @@ def test_synthetic_regression_and_standardize():
     np.testing.assert_allclose(z.std(axis=0), 1, atol=1e-5)
     constant = standardize(np.array([[2.0, 1.0], [2.0, 3.0]]))
     np.testing.assert_array_equal(constant, [[0, -1], [0, 1]])  # a constant column: centered
+
+
+def test_load_regression_data_standardizes_the_first_rows(tmp_path):
+    x, y, description = load_regression_data(num_rows=300, seed=1)
+    assert x.shape == (300, 5) and y.shape == (300, 1) and x.dtype == y.dtype == np.float32
+    np.testing.assert_allclose(x, standardize(synthetic_regression(seed=1)[0][:300]))
+    np.testing.assert_allclose([y.mean(), y.std()], [0, 1], atol=1e-5)
+    assert description.startswith("synthetic regression")
+    assert description.endswith("300 rows, 5 features")
+    (tmp_path / "t.dat").write_text("1\t2\t3\n4\t6\t5\n7\t8\t9\n")
+    x, y, description = load_regression_data(tmp_path / "t.dat")
+    np.testing.assert_allclose(y.ravel(), standardize(np.array([3.0, 5.0, 9.0])), rtol=1e-6)
+    assert description == f"regression table {tmp_path / 't.dat'}: 3 rows, 2 features"
+    with pytest.raises(ValueError, match="t.dat: need at least 2 rows; found 1"):
+        load_regression_data(tmp_path / "t.dat", num_rows=1)

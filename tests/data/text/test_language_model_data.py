@@ -18,6 +18,8 @@ def test_the_tail_is_held_out_and_both_samplings_serve_windows(text_file):
     assert (len(data.train_ids), len(data.validation_ids)) == (180, 20)
     assert data.vocabulary.decode(data.validation_ids[:3]) == "abc"
     assert data.corpus.name.startswith(str(text_file))
+    assert data.describe() == (f"{data.corpus.name} (sha256 {data.corpus.fingerprint}): 180 "
+                               "training and 20 validation char tokens, vocabulary of 11")
     sequential = [x for x, _ in data.train_dataset(3, 4, "sequential")]
     assert sequential[0].shape == (3, 4)
     np.testing.assert_array_equal(sequential[1][0], data.train_ids[4:8])  # rows carry on

@@ -87,5 +87,5 @@ def test_holdout_split_keeps_the_tail_and_needs_one_window():
     np.testing.assert_array_equal(validation, np.arange(25, 33))  # (8 - 1) // 4 = 1 window
     assert train.dtype == np.int32
     with pytest.raises(ValueError, match=r"^lyrics: the held-out 8 tokens are too few for one "
-                                         r"window of --num-steps 8"):
+                                         r"window of `num_steps` 8"):
         holdout_split(CORPUS, 0.25, num_steps=8, name="lyrics")
