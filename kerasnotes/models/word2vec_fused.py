@@ -207,7 +207,9 @@ class FusedWord2Vec(keras.Model):
         seed: seed of the initial vectors and of every epoch's sampling.
         step_words: raw words per step, one kernel call or TF step (default 100k for the
             kernel, 4096 for the TF path); steps end on sentence boundaries.
-        batching: the kernel's skip-gram steps: "window" (default, faster: one SGD step per
+        batching: the kernel's skip-gram steps (default: "word" for skip-gram with
+            hierarchical softmax, where window steps score below gensim's quality on
+            WordSim/SimLex, else "window"): "window" (faster: one SGD step per
             center, its context words the inputs sharing the center's targets, one draw of
             noise words or one Huffman path, as word2vec.c orients skip-gram) or "word" (one
             step per (center, context) pair, the center the input, the context word the
@@ -228,9 +230,11 @@ class FusedWord2Vec(keras.Model):
 
     def __init__(self, counts, embedding_dim=100, model="skipgram", loss="negative", window=5,
                  negatives=5, subsample_t=1e-4, backend="auto", threads=None, seed=0,
-                 step_words=None, batching="window", learning_rate=0.025,
+                 step_words=None, batching=None, learning_rate=0.025,
                  name="fused_word2vec"):
         super().__init__(name=name, dtype="float32")
+        if batching is None:  # skip-gram HS: window steps cost quality (benchmarks/RESULTS.md)
+            batching = "word" if (model, loss) == ("skipgram", "hierarchical") else "window"
         if (model not in MODELS or loss not in LOSSES or backend not in BACKENDS
                 or batching not in BATCHINGS):
             raise ValueError(f"model must be in {MODELS}, loss in {LOSSES}, backend in "
