@@ -10,8 +10,8 @@ A 522 KB PNG can declare 23170x23170 pixels: TF's decoders accept up to 2^29 pix
 allocate 1.6 GB of uint8 for it (8.9 GB once cast to float32). The size a decoder will
 allocate is in the first bytes of the file:
 
-- JPEG: the frame header (SOFn), found by walking the marker segments as libjpeg does (or,
-  past 64 segments, by `tf.io.extract_jpeg_shape`, libjpeg's own header parser);
+- JPEG: the frame header (SOFn), read by libjpeg's own header parser
+  (`tf.io.extract_jpeg_shape`, which allocates no pixel);
 - PNG: the IHDR chunk, bytes 16-24 (big-endian width, height);
 - BMP: bytes 18-26 (little-endian signed int32 width, height; a negative height means
   top-down rows);
@@ -21,8 +21,11 @@ allocate is in the first bytes of the file:
   width and height, and the budget also bounds the sum of all frames' pixels.
 
 EXIF orientation (tag 0x0112 of IFD0, values 1-8) is read from a JPEG's APP1 `Exif` segment
-or a PNG's `eXIf` chunk (before the image data), as `PIL.ImageOps.exif_transpose` does, and
-applied with transposes and flips of the decoded uint8 pixels.
+(found by walking the marker segments as libjpeg does) or a PNG's `eXIf` chunk (before the
+image data), as `PIL.ImageOps.exif_transpose` does, and applied with transposes and flips of
+the decoded uint8 pixels. The walks run only for a file that holds `Exif\0\0` or `eXIf` at
+all, and the error messages are built only when a check fails: an image without EXIF costs
+about what `tf.io.decode_image` costs.
 
 Example:
 
@@ -149,18 +152,37 @@ def _gif_frames(data):
     return state[3], state[4], state[5], state[6]
 
 
+def _contains(contents, text):
+    """Whether the bytes `text` occur anywhere in `contents` (a byte-wise split: safe on
+    binary data, where a regex would stop at the first byte that is not UTF-8)."""
+    return tf.size(tf.strings.split(contents, sep=text)) > 1
+
+
+def _exif_start(contents, data, code):
+    """The position of the EXIF TIFF header (a JPEG's APP1 `Exif` segment, a PNG's `eXIf`
+    chunk before the image data), or -1. The header walk runs only for a file that holds
+    the segment's or chunk's name at all (most files do not)."""
+    none = tf.constant(-1, tf.int64)
+    return tf.switch_case(code, [
+        lambda: none,
+        lambda: tf.cond(_contains(contents, "Exif\x00\x00"),
+                        lambda: _jpeg_markers(data)[0], lambda: none),
+        lambda: tf.cond(_contains(contents, "eXIf"), lambda: _png_exif_start(data),
+                        lambda: none),
+        lambda: none,
+        lambda: none,
+    ])
+
+
 def _declared(contents, data, code):
-    """`(height, width, frame_pixels)` int64 from the header; -1 sizes when it does not read."""
+    """`(height, width, frame_pixels)` int64 from the header; -1 sizes when it does not read
+    (a JPEG whose header does not parse fails with libjpeg's `InvalidArgumentError`)."""
     invalid = tf.constant([-1, -1, -1], tf.int64)
 
     def jpeg():
-        # The frame header found by the marker walk; when the walk does not reach one (more
-        # than _MAX_JPEG_SEGMENTS segments, say), libjpeg's own header parser decides.
-        frame = _jpeg_markers(data)[1]
-        walked = tf.stack([_uint(data, frame + 5, 2, False), _uint(data, frame + 7, 2, False)])
-        height_width = tf.cond(
-            frame >= 0, lambda: walked,
-            lambda: tf.cast(tf.io.extract_jpeg_shape(contents)[:2], tf.int64))
+        # libjpeg's own header parser (jpeg_read_header: no pixel is allocated), the size
+        # its decoder then allocates.
+        height_width = tf.cast(tf.io.extract_jpeg_shape(contents)[:2], tf.int64)
         return tf.concat([height_width, [height_width[0] * height_width[1]]], axis=0)
 
     def png():
@@ -275,18 +297,10 @@ def _png_exif_start(data):
     return tf.maximum(found, -1)
 
 
-def _orientation(data, code):
-    def from_start(start):
-        return tf.cond(start >= 0, lambda: _tiff_orientation(data, start),
-                       lambda: tf.constant(1, tf.int32))
-
-    return tf.switch_case(code, [
-        lambda: tf.constant(1, tf.int32),
-        lambda: from_start(_jpeg_markers(data)[0]),
-        lambda: from_start(_png_exif_start(data)),
-        lambda: tf.constant(1, tf.int32),
-        lambda: tf.constant(1, tf.int32),
-    ])
+def _orientation(data, exif):
+    """The orientation (1-8) of the EXIF TIFF header at `exif` (`_exif_start`); 1 when -1."""
+    return tf.cond(exif >= 0, lambda: _tiff_orientation(data, exif),
+                   lambda: tf.constant(1, tf.int32))
 
 
 def exif_orientation(contents):
@@ -301,7 +315,8 @@ def exif_orientation(contents):
     contents = tf.convert_to_tensor(contents, tf.string)
     if tf.executing_eagerly():
         return _header_function(contents)[2]
-    return _orientation(_as_bytes(contents), _format_code(contents))
+    data = _as_bytes(contents)
+    return _orientation(data, _exif_start(contents, data, _format_code(contents)))
 
 
 @tf.function(input_signature=[tf.TensorSpec([], tf.string)], autograph=False)
@@ -310,7 +325,8 @@ def _header_function(contents):
     header walks run as graph loops rather than op by op)."""
     code = _format_code(contents)
     data = _as_bytes(contents)
-    return code, _declared(contents, data, code), _orientation(data, code)
+    return (code, _declared(contents, data, code),
+            _orientation(data, _exif_start(contents, data, code)))
 
 
 def apply_orientation(image, orientation):
@@ -384,32 +400,43 @@ def _eager_decoder(max_pixels):
         autograph=False)
 
 
+def _require(condition, message):
+    """A check that fails with `message()` (an `InvalidArgumentError` "assertion failed:
+    [...]") unless `condition`; the message's string ops run only when it fails."""
+    def fail():
+        with tf.control_dependencies([tf.debugging.Assert(False, [message()])]):
+            return tf.constant(False)
+
+    return tf.cond(condition, lambda: tf.constant(True), fail)
+
+
 def _decode_bounded(contents, max_pixels, name):
     code = _format_code(contents)
-    head = tf.where(tf.strings.length(contents) > 0, "starts with 0x" + _hex_prefix(contents),
-                    "0 bytes")
-    known = tf.debugging.Assert(code > 0, [tf.strings.join([
-        name, ": not a JPEG, PNG, GIF or BMP image (", head, ")"])])
-    with tf.control_dependencies([known]):
+
+    def unknown():
+        head = tf.where(tf.strings.length(contents) > 0,
+                        "starts with 0x" + _hex_prefix(contents), "0 bytes")
+        return tf.strings.join([name, ": not a JPEG, PNG, GIF or BMP image (", head, ")"])
+
+    with tf.control_dependencies([_require(code > 0, unknown)]):
         data = _as_bytes(contents)
         height, width, frame_pixels = tf.unstack(_declared(contents, data, code))
-    format_name = tf.gather(_FORMAT_NAMES, code)
-    readable = tf.debugging.Assert(height >= 0, [tf.strings.join([
-        name, ": the ", format_name, " header is cut short or invalid (",
-        tf.strings.as_string(tf.strings.length(contents)), " bytes)"])])
+    readable = _require(height >= 0, lambda: tf.strings.join([
+        name, ": the ", tf.gather(_FORMAT_NAMES, code), " header is cut short or invalid (",
+        tf.strings.as_string(tf.strings.length(contents)), " bytes)"]))
     pixels = tf.maximum(height * width, frame_pixels)
-    within = tf.debugging.Assert(pixels <= max_pixels, [
-        budget_message(name, height, width, pixels, max_pixels)])
+    within = _require(pixels <= max_pixels,
+                      lambda: budget_message(name, height, width, pixels, max_pixels))
     with tf.control_dependencies([readable, within]):
         image = tf.io.decode_image(contents, channels=3, expand_animations=False)
     image = tf.ensure_shape(image, [None, None, 3])
     shape = tf.shape(image, out_type=tf.int64)
-    same = tf.debugging.Assert((shape[0] == height) & (shape[1] == width), [tf.strings.join([
+    same = _require((shape[0] == height) & (shape[1] == width), lambda: tf.strings.join([
         name, ": decoded to ", tf.strings.as_string(shape[1]), "x",
         tf.strings.as_string(shape[0]), " pixels but its header declares ",
-        tf.strings.as_string(width), "x", tf.strings.as_string(height)])])
+        tf.strings.as_string(width), "x", tf.strings.as_string(height)]))
     with tf.control_dependencies([same]):
-        return apply_orientation(image, _orientation(data, code))
+        return apply_orientation(image, _orientation(data, _exif_start(contents, data, code)))
 
 
 def decoder_reason(error):

@@ -229,3 +229,29 @@ def test_works_inside_a_graph_with_a_tensor_name():
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"request\[0\]: the image "
                                                              r"declares 50x30 pixels"):
         decode(encode(pixels(30, 50), "PNG"))
+
+
+def test_a_jpeg_bomb_is_refused_by_its_frame_header():
+    # A small JPEG whose frame header (SOF0) is patched to declare 30000x30000 pixels:
+    # libjpeg's header parser reads that size, and the budget refuses it before decoding.
+    data = bytearray(encode(pixels(8, 8), "JPEG"))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5:sof + 9] = struct.pack(">HH", 30000, 30000)
+    assert list(declared_image_size(bytes(data)).numpy()) == [30000, 30000]
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"x: the image declares 30000x30000 pixels .* refused before"):
+        decode_image_bounded(bytes(data), 40_000_000, "x")
+
+
+def test_exif_bytes_outside_an_app1_segment_are_not_an_orientation():
+    # "Exif\0\0" and a TIFF header saying "rotate" inside a comment (COM) segment: the marker
+    # walk runs (the bytes are there) but finds no APP1 Exif segment, as PIL.
+    image = pixels(20, 40)
+    tiff = (b"II\x2a\x00\x08\x00\x00\x00" + struct.pack("<H", 1)
+            + struct.pack("<HHIHH", 0x0112, 3, 1, 6, 0) + b"\x00\x00\x00\x00")
+    data = encode(image, "JPEG")
+    comment = b"\xff\xfe" + struct.pack(">H", 2 + 6 + len(tiff)) + b"Exif\x00\x00" + tiff
+    data = data[:2] + comment + data[2:]
+    assert int(exif_orientation(data)) == 1
+    assert ImageOps.exif_transpose(Image.open(io.BytesIO(data))).size == (40, 20)
+    assert decode_image_bounded(data, 10_000, "x").shape == (20, 40, 3)
