@@ -306,3 +306,58 @@ def test_many_rows_group_by_image_in_file_order(tmp_path):
                 image % 3, 0.01, 0.04, 0.03, 0.08)
         np.testing.assert_allclose(record.labels, np.array(expected, "float32"), rtol=1e-6)
     assert records[4].labels.shape == (0, 5)
+
+
+def dataset_elements(dataset):
+    return [(image.numpy(), labels.numpy()) for image, labels in dataset]
+
+
+def test_images_of_one_size_within_the_budget_are_kept_in_memory(split):
+    split_dir, pixels = split
+    records = read_banana_labels(split_dir)
+    same_size = [records[0], records[2]]  # a.png and c.png are 50x100
+    streamed = dataset_elements(detection_dataset_from_records(same_size, max_objects=2,
+                                                               in_memory_bytes=0))
+    kept = detection_dataset_from_records(same_size, max_objects=2,
+                                          in_memory_bytes=2 * 50 * 100 * 3)
+    for name in ("a.png", "c.png"):  # an epoch reads no file now
+        os.remove(os.path.join(split_dir, "images", name))
+    elements = dataset_elements(kept)
+    assert len(elements) == len(streamed) == 2
+    for (image, labels), (want_image, want_labels) in zip(elements, streamed):
+        np.testing.assert_array_equal(image, want_image)
+        np.testing.assert_array_equal(labels, want_labels)
+    np.testing.assert_array_equal(elements[1][0], pixels["c.png"])
+    np.testing.assert_array_equal(tf.data.experimental.at(kept, 1)[0].numpy(), pixels["c.png"])
+
+
+def test_images_resized_to_one_size_are_kept_in_memory(split):
+    split_dir, _ = split
+    records = read_banana_labels(split_dir)  # 50x100, 40x80, 50x100: one size once resized
+    streamed = dataset_elements(detection_dataset_from_records(records, 32, in_memory_bytes=0))
+    kept = detection_dataset_from_records(records, 32)
+    for name in ("a.png", "b.png", "c.png"):
+        os.remove(os.path.join(split_dir, "images", name))
+    for (image, labels), (want_image, want_labels) in zip(dataset_elements(kept), streamed):
+        np.testing.assert_array_equal(image, want_image)
+        np.testing.assert_array_equal(labels, want_labels)
+
+
+@pytest.mark.parametrize("case", ["sizes differ", "over the budget", "not checked"])
+def test_images_are_read_from_their_files_otherwise(split, case):
+    split_dir, _ = split
+    records = read_banana_labels(split_dir)
+    options = {"sizes differ": {},
+               "over the budget": {"in_memory_bytes": 3 * 32 * 32 * 3 - 1, "image_size": 32},
+               "not checked": {"check_images": False, "image_size": 32}}[case]
+    dataset = detection_dataset_from_records(records, **options)
+    os.remove(os.path.join(split_dir, "images", "c.png"))
+    with pytest.raises(tf.errors.NotFoundError):
+        dataset_elements(dataset)
+
+
+def test_in_memory_bytes_must_be_a_non_negative_integer(split):
+    records = read_banana_labels(split[0])
+    with pytest.raises(ValueError, match=r"in_memory_bytes must be an integer >= 0; received "
+                                         r"in_memory_bytes=-1"):
+        detection_dataset_from_records(records, in_memory_bytes=-1)
