@@ -44,8 +44,11 @@ model on each side, the sides in a rotating order; a ratio is the median of the 
 ratios. The top-5 neighbours of the probe words after the last round are printed side by
 side, and each side's word similarity: Spearman's correlation of its cosines with human
 scores on WordSim-353 and SimLex-999 (the copies gensim ships; the pairs whose words are in
-every side's vocabulary: ~236 and ~572 on PTB), the mean over the rounds (one training's
-Spearman varies by ~0.03 with the seed: compare means over several rounds). The run ends
+every side's vocabulary: ~236 and ~572 on PTB), the mean over the rounds. One training's
+Spearman varies by ~0.03 with the seed, so with 2 or more rounds the difference kerasnotes -
+peer is printed with its bootstrap 95% interval and sign-flip p-value over the rounds
+(`paired_difference_test`), and called equal only when the interval lies within +-0.03
+(EQUAL_MARGIN): a few rounds resolve ~0.05, twenty ~0.02. The run ends
 with one `target:` line per mode (kerasnotes / gensim; goals: skip-gram with negative
 sampling 2.0x, the other modes 1.5x).
 
@@ -89,6 +92,7 @@ from kerasnotes.losses.masked_binary_cross_entropy import (
     MaskedBinaryCrossEntropy,
     masked_binary_cross_entropy,
 )
+from kerasnotes.metrics.significance import ALPHA, format_p, paired_difference_test
 from kerasnotes.models.skip_gram import SkipGram
 from kerasnotes.models.word2vec_fused import FusedWord2Vec
 from kerasnotes.ops.embedding_queries import most_similar
@@ -98,6 +102,9 @@ from kerasnotes.training.trainer import Trainer
 DEFAULT_CORPUS = os.path.join(os.path.dirname(harness.ROOT), "shared", "data", "ptb",
                               "ptb.train.txt")
 PROBES = ("chip", "intel", "baby", "market")
+# Two sides count as equally good on a similarity score when the 95% interval of their mean
+# difference lies within this: about one training's seed-to-seed spread.
+EQUAL_MARGIN = 0.03
 D2L_CHIP = ("intel", "microprocessor", "chips")
 
 
@@ -257,18 +264,36 @@ def our_cosines(vectors, vocabulary, pairs):
 
 
 def similarity_scores(cosines, pairs):
-    """`{dataset: {side: mean over rounds of Spearman(cosines, human scores)}, "n": pairs}`
-    over the pairs that every side's vocabulary holds (cosines[side][round][dataset])."""
+    """`{dataset: {side: [Spearman(cosines, human scores) of each round]}, "n": pairs}` over
+    the pairs that every side's vocabulary holds (cosines[side][round][dataset])."""
     result = {}
     for name, rows in pairs.items():
         sides = list(cosines)
         common = [i for i in range(len(rows)) if rows[i][0] != rows[i][1] and all(
             c[name][i] is not None for side in sides for c in cosines[side])]
         human = [rows[i][2] for i in common]
-        result[name] = {side: statistics.mean(spearman([c[name][i] for i in common], human)
-                                              for c in cosines[side]) for side in sides}
+        result[name] = {side: [spearman([c[name][i] for i in common], human)
+                               for c in cosines[side]] for side in sides}
         result[name]["n"] = len(common)
     return result
+
+
+def quality_difference(ours, theirs):
+    """`kerasnotes - peer` of one similarity score over the rounds: round r's trainings on
+    the two sides are independent, so the per-round differences are i.i.d. and, if the two
+    are equally good, symmetric about 0: their mean, bootstrap 95% interval and sign-flip
+    p-value (`paired_difference_test`). The words say "equal" only when the interval lies
+    within +-EQUAL_MARGIN."""
+    result = paired_difference_test(np.subtract(ours, theirs))
+    low, high = result.interval
+    if -EQUAL_MARGIN <= low and high <= EQUAL_MARGIN:
+        words = f"equal within +-{EQUAL_MARGIN:.2f}"
+    elif result.p_value < ALPHA:
+        words = "kerasnotes better" if result.mean > 0 else "kerasnotes worse"
+    else:
+        words = f"no significant difference, not resolved to +-{EQUAL_MARGIN:.2f}"
+    return (f"{result.mean:+.3f} (95% CI [{low:+.3f}, {high:+.3f}], "
+            f"{format_p(result.p_value)}, {len(ours)} rounds): {words}")
 
 
 def compare(args, corpus, worker, peers, pairs):
@@ -325,8 +350,12 @@ def compare(args, corpus, worker, peers, pairs):
             print(f"{'':>7}  d2l's chip neighbours (intel/microprocessor/chips) in top 5: {found}")
     for name, scores in similarity_scores(cosines, pairs).items():
         print(f"{name} Spearman ({scores.pop('n')} pairs in every vocabulary, mean of "
-              f"{args.rounds} round(s); one training's spread ~0.03): "
-              + ", ".join(f"{side} {score:.3f}" for side, score in scores.items()))
+              f"{args.rounds} round(s)): "
+              + ", ".join(f"{side} {statistics.mean(score):.3f}" for side, score in scores.items()))
+        if args.rounds >= 2:
+            for peer in peers:
+                print(f"  kerasnotes - {peer}: "
+                      + quality_difference(scores["kerasnotes"], scores[peer]))
     return ratios
 
 
