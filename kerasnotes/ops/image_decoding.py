@@ -166,7 +166,7 @@ def _exif_start(contents, data, code):
     return tf.switch_case(code, [
         lambda: none,
         lambda: tf.cond(_contains(contents, "Exif\x00\x00"),
-                        lambda: _jpeg_markers(data)[0], lambda: none),
+                        lambda: _jpeg_exif_start(data), lambda: none),
         lambda: tf.cond(_contains(contents, "eXIf"), lambda: _png_exif_start(data),
                         lambda: none),
         lambda: none,
@@ -246,12 +246,12 @@ def _tiff_orientation(data, start):
 _NONE = -2
 
 
-def _jpeg_markers(data):
-    """`(exif, frame)`: positions of the TIFF header in a JPEG's APP1 `Exif` segment and of
-    its first frame header (SOFn marker), each -1 when absent.
+def _jpeg_exif_start(data):
+    """Position of the TIFF header in a JPEG's APP1 `Exif` segment, or -1.
 
     Walks the marker segments from the start as libjpeg does (each segment's length skips
-    it) and stops at the frame header, the start of scan, or a byte that is not a marker.
+    it) and stops at the first frame header (SOFn marker: EXIF comes before it), the start
+    of scan, or a byte that is not a marker.
     """
     size = tf.size(data, out_type=tf.int64) - 16
 
@@ -276,7 +276,7 @@ def _jpeg_markers(data):
         lambda position, exif, frame, steps: tf.equal(frame, -1) & (steps < _MAX_JPEG_SEGMENTS),
         step, (tf.constant(2, tf.int64), tf.constant(-1, tf.int64), tf.constant(-1, tf.int64),
                tf.constant(0)))
-    return exif, tf.maximum(frame, -1)
+    return exif
 
 
 def _png_exif_start(data):
