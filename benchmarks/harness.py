@@ -38,28 +38,30 @@ def block(value):
         np.asarray(value)
 
 
-def time_steps(fn, steps=1, warmup=0):
+def time_steps(fn, steps=1, warmup=0, clock=time.perf_counter):
     """Seconds per call of `fn()` over `steps` calls (waiting for the last result), after
-    `warmup` untimed calls."""
+    `warmup` untimed calls; `clock=time.process_time` counts this process's CPU seconds
+    (all its threads) instead of wall time."""
     for _ in range(warmup):
         block(fn())
-    start = time.perf_counter()
+    start = clock()
     for _ in range(steps):
         result = fn()
     block(result)
-    return (time.perf_counter() - start) / steps
+    return (clock() - start) / steps
 
 
-def interleaved(variants, rounds, steps=1, warmup=1):
+def interleaved(variants, rounds, steps=1, warmup=1, clock=time.perf_counter):
     """`{name: [seconds per call, one per round]}` of `{name: fn}`: each round times every
-    variant in turn (A B C, then B C A, ...), so that other work hits all of them alike."""
+    variant in turn (A B C, then B C A, ...), so that other work hits all of them alike
+    (`clock`: as in `time_steps`)."""
     for fn in variants.values():
         for _ in range(warmup):
             block(fn())
     names, times = list(variants), {name: [] for name in variants}
     for round_ in range(rounds):
         for name in names[round_ % len(names):] + names[:round_ % len(names)]:
-            times[name].append(time_steps(variants[name], steps))
+            times[name].append(time_steps(variants[name], steps, clock=clock))
     return times
 
 

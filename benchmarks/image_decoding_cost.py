@@ -54,17 +54,13 @@ def write_images(folder, count, height, width, fmt):
 
 def cpu_per_pass(datasets, rounds):
     """`{name: [CPU seconds of one pass over the dataset, per round]}`, interleaved."""
-    names, times = list(datasets), {name: [] for name in datasets}
-    for dataset in datasets.values():  # warm-up: traces, thread pools
+    def one_pass(dataset):
         for _ in dataset:
             pass
-    for round_ in range(rounds):
-        for name in names[round_ % len(names):] + names[:round_ % len(names)]:
-            start = time.process_time()
-            for _ in datasets[name]:
-                pass
-            times[name].append(time.process_time() - start)
-    return times
+
+    passes = {name: (lambda dataset=dataset: one_pass(dataset))
+              for name, dataset in datasets.items()}
+    return harness.interleaved(passes, rounds, clock=time.process_time)
 
 
 def report(times, count, baseline):
