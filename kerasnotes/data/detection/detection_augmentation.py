@@ -195,8 +195,7 @@ def random_color_jitter(image, seed, brightness=0.2, contrast=0.2, saturation=0.
     return tf.image.convert_image_dtype(image, dtype, saturate=True)
 
 
-@tf.function(jit_compile=True)
-def _brightness_contrast_saturation(x, d, c, s):
+def _brightness_contrast_saturation_map(x, d, c, s):
     """The three changes of `random_color_jitter` composed into one affine map per pixel.
 
     With `m` the channel means of `x`, `g(v) = w . v` the gray level (`w` the gray weights)
@@ -218,6 +217,10 @@ def _brightness_contrast_saturation(x, d, c, s):
     offset = s * ((1.0 - c) * mean + d) + (1.0 - s) * (
         (1.0 - c) * gray_mean + d * tf.reduce_sum(weights))
     return (s * c) * x + ((1.0 - s) * c) * gray + offset
+
+
+_brightness_contrast_saturation = tf.function(_brightness_contrast_saturation_map,
+                                              jit_compile=True)
 
 
 def color_jitter_factors(seed, brightness=0.2, contrast=0.2, saturation=0.2, hue=0.0):
@@ -255,3 +258,63 @@ def augment_detection_example(image, labels, seed, flip_probability=0.5, brightn
     image, labels = random_horizontal_flip(image, labels, flip_seed, flip_probability)
     image = random_color_jitter(image, color_seed, brightness, contrast, saturation, hue)
     return image, labels
+
+
+def detection_augmentation_draws(seed, flip_probability=0.5, brightness=0.2, contrast=0.2,
+                                 saturation=0.2):
+    """What `augment_detection_example` draws from `seed` (hue off): `(flip, factors)`, a
+    bool scalar and the float32 `(3,)` brightness delta, contrast and saturation factors.
+
+    With them, `augment_detection_batch` augments a whole batch at once exactly as
+    `augment_detection_example` augments each of its elements (`make_detection_dataset`
+    draws per element, then augments per batch).
+
+    Example:
+
+    >>> flip, factors = detection_augmentation_draws(tf.constant([3, 7], tf.int64))
+    >>> factors.shape
+    TensorShape([3])
+    """
+    seed = check_stateless_seed("detection_augmentation_draws", "seed", seed)
+    flip_seed, color_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    flip = tf.random.stateless_uniform((), flip_seed) < flip_probability
+    factors = color_jitter_factors(color_seed, brightness, contrast, saturation, 0.0)
+    return flip, factors[:3]
+
+
+def augment_detection_batch(images, labels, flips, factors, pixel_max=1.0):
+    """`augment_detection_example` (hue off) of a batch, with each element's draws given.
+
+    Per element `b`: scale `images[b] / pixel_max` to `[0, 1]`, flip it and its boxes when
+    `flips[b]`, then brightness, contrast and saturation with `factors[b]` (the affine map of
+    `random_color_jitter`), then clip to `[0, 1]`. The image work is one XLA kernel for the
+    whole batch, a few times cheaper than per element in a `tf.data` map.
+
+    Args:
+        images: `(B, H, W, 3)` pixels in `[0, pixel_max]`, uint8 or float.
+        labels: `(B, max_objects, 5)` normalized rows, padding rows of class -1.
+        flips: bool `(B,)`; factors: float32 `(B, 3)` (`detection_augmentation_draws`).
+        pixel_max: 255 for raw pixels, 1 for images already in `[0, 1]`.
+
+    Returns:
+        `(float32 images in [0, 1], float32 labels)`, the shapes of the inputs.
+
+    Example:
+
+    >>> flip, factors = detection_augmentation_draws(tf.constant([3, 7], tf.int64))
+    >>> images, labels = augment_detection_batch(pixels[None], labels[None], flip[None],
+    ...                                          factors[None], pixel_max=255.0)
+    """
+    labels = tf.cast(labels, tf.float32)
+    labels = tf.where(flips[:, None, None], flip_boxes_horizontally(labels), labels)
+    return _flip_and_jitter(images, flips, tf.cast(factors, tf.float32), float(pixel_max)), labels
+
+
+@tf.function(jit_compile=True, reduce_retracing=True)
+def _flip_and_jitter(images, flips, factors, pixel_max):
+    images = tf.cast(images, tf.float32) / pixel_max
+    images = tf.where(flips[:, None, None, None], tf.reverse(images, axis=[2]), images)
+    factors = factors[:, :, None, None, None]  # (B, 3, 1, 1, 1)
+    images = _brightness_contrast_saturation_map(images, factors[:, 0], factors[:, 1],
+                                                 factors[:, 2])
+    return tf.clip_by_value(images, 0.0, 1.0)

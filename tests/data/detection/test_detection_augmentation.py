@@ -4,8 +4,10 @@ import pytest
 import tensorflow as tf
 
 from kerasnotes.data.detection.detection_augmentation import (
+    augment_detection_batch,
     augment_detection_example,
     color_jitter_factors,
+    detection_augmentation_draws,
     flip_boxes_horizontally,
     horizontal_flip,
     random_color_jitter,
@@ -160,6 +162,30 @@ def test_augment_example_keeps_boxes_right():
         is_flipped = np.array_equal(out_labels.numpy(), flip_boxes_horizontally(LABELS))
         expected = image.numpy()[:, ::-1] if is_flipped else image.numpy()
         np.testing.assert_array_equal(out_image.numpy(), expected)
+
+
+def test_batch_equals_each_example_with_its_draws():
+    pixels = tf.cast(tf.random.stateless_uniform((6, 8, 10, 3), [2, 2], maxval=256,
+                                                 dtype=tf.int32), tf.uint8)
+    labels = np.stack([LABELS] * 6)
+    seeds = [tf.constant([4, k], tf.int64) for k in range(6)]
+    draws = [detection_augmentation_draws(seed) for seed in seeds]
+    flips = tf.stack([flip for flip, _ in draws])
+    factors = tf.stack([factor for _, factor in draws])
+    assert 0 < int(tf.reduce_sum(tf.cast(flips, tf.int32))) < 6  # both cases covered
+    images, out_labels = augment_detection_batch(pixels, labels, flips, factors,
+                                                 pixel_max=255.0)
+    assert images.dtype == tf.float32 and images.shape == pixels.shape
+    for k, seed in enumerate(seeds):
+        image, label = augment_detection_example(tf.cast(pixels[k], tf.float32) / 255.0,
+                                                 LABELS, seed)
+        np.testing.assert_allclose(images[k].numpy(), image.numpy(), atol=1e-6)
+        np.testing.assert_array_equal(out_labels[k].numpy(), label.numpy())
+    # The draws are those of augment_detection_example: its flip and color factors.
+    flip_seed, color_seed = tf.unstack(tf.random.experimental.stateless_split(seeds[0], 2))
+    np.testing.assert_array_equal(factors[0].numpy(),
+                                  color_jitter_factors(color_seed).numpy()[:3])
+    assert bool(flips[0]) == bool(tf.random.stateless_uniform((), flip_seed) < 0.5)
 
 
 def test_bad_inputs():

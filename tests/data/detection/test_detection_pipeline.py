@@ -5,7 +5,10 @@ import pytest
 import tensorflow as tf
 
 from kerasnotes.data.detection.banana_detection import load_banana_detection
-from kerasnotes.data.detection.detection_augmentation import flip_boxes_horizontally
+from kerasnotes.data.detection.detection_augmentation import (
+    augment_detection_example,
+    flip_boxes_horizontally,
+)
 from kerasnotes.data.detection.detection_pipeline import make_detection_dataset
 from kerasnotes.data.detection.synthetic_detection import write_synthetic_detection_dataset
 
@@ -94,6 +97,46 @@ def test_augmentation_is_deterministic_resumable_and_keeps_boxes_right(source):
     # A different epoch gets different augmentations.
     other = collect(make_detection_dataset(dataset, 4, shuffle_seed=1, epoch=3, augment=True))
     assert not np.array_equal(other[0], images_a)
+
+
+def test_each_element_augmented_as_augment_detection_example_with_its_seed(source):
+    dataset, images, labels = source
+    for shuffle_seed, epoch in ((1, 2), (None, 4)):
+        out_images, out_labels, _ = collect(make_detection_dataset(
+            dataset, 4, shuffle_seed=shuffle_seed, epoch=epoch, augment=True, image_size=32))
+        order = (np.arange(NUM_IMAGES) if shuffle_seed is None
+                 else np.random.default_rng(shuffle_seed + epoch).permutation(NUM_IMAGES))
+        for position, index in enumerate(order):
+            seed = tf.constant([(shuffle_seed or 0) + epoch, position], tf.int64)
+            image, label = augment_detection_example(images[index] / np.float32(255.0),
+                                                     labels[index], seed)
+            np.testing.assert_allclose(out_images[position], image.numpy(), atol=1e-6)
+            np.testing.assert_array_equal(out_labels[position], label.numpy())
+
+
+def test_chained_epochs_are_the_epochs_one_after_the_other(source):
+    dataset, _, _ = source
+    for augment, drop_remainder in ((True, False), (False, True)):
+        def build(epoch, num_epochs=1, augment=augment, drop_remainder=drop_remainder):
+            return make_detection_dataset(dataset, 4, shuffle_seed=3, epoch=epoch,
+                                          augment=augment, drop_remainder=drop_remainder,
+                                          num_epochs=num_epochs)
+
+        chained = build(2, num_epochs=3)
+        per_epoch = 2 if drop_remainder else 3
+        assert int(chained.cardinality()) == 3 * per_epoch
+        images, labels, sizes = collect(chained)
+        assert sizes == ([4, 4] if drop_remainder else [4, 4, 2]) * 3  # no batch spans two
+        separate = [collect(build(epoch)) for epoch in (2, 3, 4)]
+        np.testing.assert_array_equal(images, np.concatenate([s[0] for s in separate]))
+        np.testing.assert_array_equal(labels, np.concatenate([s[1] for s in separate]))
+        # Resuming in the second epoch replays the rest exactly.
+        np.testing.assert_array_equal(collect(chained.skip(per_epoch + 1))[1],
+                                      labels[4 * (per_epoch + 1) - (2 if not drop_remainder
+                                                                     else 0):])
+    with pytest.raises(ValueError, match="num_epochs must be a positive integer; received "
+                                         "num_epochs=0"):
+        make_detection_dataset(dataset, 4, num_epochs=0)
 
 
 def test_bad_arguments(source):
