@@ -126,7 +126,9 @@ def main(config):
                      DetectionImagesSummary(detect, images, labels, config.score_threshold)]
         trainer = run.trainer(model, SSDLoss(negative_ratio=config.negative_ratio or None),
                               optimizer, [AnchorClassError(), BoxOffsetMAE()], callbacks=callbacks)
-        trainer.fit(data.train, epochs=config.epochs, validation_data=data.validation)
+        trainer.fit(lambda first: data.train(first, num_epochs=config.epochs - first),
+                    epochs=config.epochs, steps_per_epoch=data.steps_per_epoch,
+                    validation_data=data.validation)  # one input iterator for the run
 
         results = {f"val_{k}": v for k, v in trainer.evaluate(data.validation).items()}
         results["val_mAP@0.5"] = detector_map(detect, data.val_labels, model.num_classes)

@@ -2,6 +2,7 @@
 
 import tensorflow as tf
 
+from kerasnotes._checks import check_int
 from kerasnotes.training.callbacks import (
     ProgressDisplay,
     SaveOnPreemption,
@@ -206,7 +207,7 @@ class Trainer:
             pass
         return self._results()
 
-    def fit(self, train_data, epochs, validation_data=None):
+    def fit(self, train_data, epochs, validation_data=None, steps_per_epoch=None):
         """Trains for `epochs` epochs in total, resuming from the newest checkpoint.
 
         Args:
@@ -216,9 +217,18 @@ class Trainer:
                 batches an uninterrupted run sees. The function must be pure: it is called
                 for epoch e + 1 while epoch e trains (in a background thread), so work such
                 as resetting a stateful model belongs in a callback's `on_epoch_begin`.
+                With `steps_per_epoch`, see there.
             epochs: total number of epochs (a resumed run trains only those left).
             validation_data: optional `tf.data.Dataset` of global batches, evaluated after
                 every epoch.
+            steps_per_epoch: None (an epoch ends with its dataset), or the steps of every
+                epoch, taken from ONE iterator for the whole run, as Keras' `fit` does with
+                `steps_per_epoch`: no input pipeline starts at an epoch boundary. The
+                function form is then called once, `train_data(first_epoch)`, and returns
+                the batches of every epoch from `first_epoch` to the last (e.g.
+                `make_detection_dataset(..., epoch=first_epoch, num_epochs=epochs -
+                first_epoch)`); a Dataset holds the whole run's batches from epoch 0. An
+                epoch whose data runs out early ends there.
 
         Returns:
             A dict `{name: [value per epoch trained in this call]}` with the training loss
@@ -233,7 +243,9 @@ class Trainer:
         """
         if int(epochs) < 1:
             raise ValueError(f"Trainer.fit: epochs must be >= 1; received {epochs}")
-        inputs = EpochInputs(train_data, self.strategy)
+        steps_per_epoch = check_int("Trainer.fit", "steps_per_epoch", steps_per_epoch,
+                                    allow_none=True)
+        inputs = EpochInputs(train_data, self.strategy, steps_per_epoch)
         try:
             start_epoch, skip_steps = self.restore()
             return self._epochs(inputs, start_epoch, skip_steps, int(epochs), validation_data)
@@ -262,10 +274,11 @@ class Trainer:
             if epoch + 1 < epochs:
                 inputs.prefetch(epoch + 1)  # made while this epoch trains
             steps_in_data = int(dataset.cardinality())
+            steps = inputs.steps_per_epoch or (steps_in_data + skip_steps
+                                               if steps_in_data >= 0 else None)
             self.callbacks.set_params({"epochs": epochs, "verbose": self.verbose,
-                                       "steps": steps_in_data + skip_steps
-                                       if steps_in_data >= 0 else None})
-            logs = self._train_epoch(iterator, epoch, skip_steps)
+                                       "steps": steps})
+            logs = self._train_epoch(iterator, epoch, skip_steps, inputs.steps_per_epoch)
             del iterator
             skip_steps = 0
             if validation_data is not None:
@@ -295,8 +308,9 @@ class Trainer:
                     steps = min(steps, boundary - global_step)
         return max(steps, 1)
 
-    def _train_epoch(self, iterator, epoch, skip_steps):
-        """Trains the rest of an epoch; returns its logs (training loss and metrics).
+    def _train_epoch(self, iterator, epoch, skip_steps, steps_per_epoch=None):
+        """Trains the rest of an epoch (until its data ends, or `steps_per_epoch` steps);
+        returns its logs (training loss and metrics).
 
         Callbacks get `on_train_batch_begin(global_step)` before every execution and
         `on_train_batch_end(global_step, {"loss": mean loss of the execution})` after it.
@@ -305,11 +319,13 @@ class Trainer:
         if not skip_steps:
             self._reset_metrics()  # a resumed epoch continues its restored metric states
         step = skip_steps
-        while True:
+        while steps_per_epoch is None or step < steps_per_epoch:
             first_step = int(self.global_step.numpy())
             self.callbacks.on_train_batch_begin(first_step)
-            steps, loss, count, first_bad = self._train_function(
-                iterator, tf.constant(self._steps_in_next_call()))
+            steps = self._steps_in_next_call()
+            if steps_per_epoch is not None:
+                steps = min(steps, steps_per_epoch - step)
+            steps, loss, count, first_bad = self._train_function(iterator, tf.constant(steps))
             steps = int(steps)
             if steps == 0:
                 break
@@ -321,7 +337,10 @@ class Trainer:
             self.callbacks.on_train_batch_end(first_step + steps, {"loss": float(loss)})
         if step == 0:
             raise ValueError(
-                f"Trainer.fit: the training dataset of epoch {epoch + 1} yielded no batch."
+                f"Trainer.fit: the training dataset of epoch {epoch + 1} yielded no batch"
+                + ("." if steps_per_epoch is None else
+                   f" (it ran out: steps_per_epoch={steps_per_epoch} needs "
+                   f"{steps_per_epoch} batches per epoch).")
             )
         # step == skip_steps > 0: the run was checkpointed after the epoch's last step and
         # resumed; the epoch's training is complete and its metric states were restored.

@@ -24,8 +24,10 @@ class SSDData:
     Attributes:
         name: the source's description (says "not real data" for the synthetic shapes).
         class_names: one name per object class.
-        train: `epoch -> tf.data.Dataset` of `(images, targets)` batches, shuffled and
-            augmented as `make_detection_dataset` does for that epoch.
+        train: `(epoch, num_epochs=1) -> tf.data.Dataset` of `(images, targets)` batches,
+            shuffled and augmented as `make_detection_dataset` does for that epoch (and the
+            `num_epochs - 1` after it, chained: one iterator for a run).
+        steps_per_epoch: training batches per epoch.
         validation: `(images, targets)` batches of the validation split, in order.
         val_labels: the same validation batches as `(images, labels)` (for mAP, pictures).
     """
@@ -33,6 +35,7 @@ class SSDData:
     name: str
     class_names: tuple
     train: Callable
+    steps_per_epoch: int
     validation: tf.data.Dataset
     val_labels: tf.data.Dataset
 
@@ -87,11 +90,12 @@ def make_ssd_data(source, anchors, image_size, batch_size, seed=0, augment=True)
                                                                      jit_compile=True)),
                            num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
-    def train(epoch):
+    def train(epoch, num_epochs=1):
         return with_targets(make_detection_dataset(
             train_set, batch_size, shuffle_seed=seed, epoch=epoch, augment=augment,
-            image_size=image_size))
+            image_size=image_size, num_epochs=num_epochs))
 
     val_labels = make_detection_dataset(val_set, batch_size, image_size=image_size)
-    return SSDData(source.name, tuple(source.class_names), train, with_targets(val_labels),
-                   val_labels)
+    steps_per_epoch = -(-int(train_set.cardinality()) // batch_size)
+    return SSDData(source.name, tuple(source.class_names), train, steps_per_epoch,
+                   with_targets(val_labels), val_labels)

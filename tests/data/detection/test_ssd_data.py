@@ -41,6 +41,12 @@ def test_batches_carry_the_targets_of_the_anchors(tmp_path):
     assert targets["class_labels"].shape == (4, len(anchors))
     assert targets["bbox_offsets"].shape == targets["bbox_mask"].shape == (4, 4 * len(anchors))
     assert int(data.train(0).cardinality()) == 2 and int(data.validation.cardinality()) == 1
+    assert data.steps_per_epoch == 2
+    # Chained epochs (one iterator for a run) are the epochs one after the other.
+    chained = [batch[0].numpy() for batch in data.train(1, num_epochs=2)]
+    assert len(chained) == 4
+    separate = [batch[0].numpy() for epoch in (1, 2) for batch in data.train(epoch)]
+    np.testing.assert_array_equal(np.stack(chained), np.stack(separate))
     # The same epoch is the same order; validation targets are those of its labels.
     np.testing.assert_array_equal(images, next(iter(data.train(0)))[0])
     (val_images, val_targets), = data.validation
