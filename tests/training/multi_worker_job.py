@@ -8,7 +8,8 @@ Test-only switches (environment):
   deterministic "preemption" in the middle of an epoch);
 - `HOLD_AT=STEP:PATH`: this worker writes PATH after global step STEP, then waits there
   (for the test to kill it);
-- `EPOCHS`: overrides the number of epochs.
+- `EPOCHS`: overrides the number of epochs;
+- `ONE_ITERATOR=1`: one input iterator for the run (`fit(..., steps_per_epoch=...)`).
 
 Exit codes as the apps': 0 done, 75 preempted (checkpoint saved), 4 lost a worker, 130
 Ctrl-C.
@@ -44,7 +45,13 @@ from kerasnotes.training.preemption import (  # noqa: E402
 from kerasnotes.training.strategy import choose_strategy  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-from tiny_problem import EPOCHS, build_trainer, dataset_for_epoch  # noqa: E402
+from tiny_problem import (  # noqa: E402
+    EPOCHS,
+    STEPS_PER_EPOCH,
+    build_trainer,
+    dataset_for_epoch,
+    whole_run_from,
+)
 
 
 def say(message):
@@ -84,7 +91,12 @@ def main(out_path, run_dir):
     assert isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy), strategy
     say("ready")
     trainer = build_trainer(strategy, run_dir, callbacks=test_callbacks())
-    history = trainer.fit(dataset_for_epoch, epochs=int(os.environ.get("EPOCHS", EPOCHS)))
+    epochs = int(os.environ.get("EPOCHS", EPOCHS))
+    if os.environ.get("ONE_ITERATOR"):
+        history = trainer.fit(lambda first: whole_run_from(first, epochs), epochs=epochs,
+                              steps_per_epoch=STEPS_PER_EPOCH)
+    else:
+        history = trainer.fit(dataset_for_epoch, epochs=epochs)
     np.savez(out_path, *trainer.model.get_weights(), losses=np.array(history["loss"]))
     say("done")
 

@@ -21,6 +21,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tests.training.tiny_problem import EPOCHS, build_trainer, dataset_for_epoch
@@ -105,11 +106,15 @@ def single_process_run():
     return trainer.model.get_weights(), history["loss"]
 
 
-def test_sigterm_to_one_worker_saves_the_same_step_on_both_and_the_rerun_resumes(tmp_path):
+@pytest.mark.parametrize("one_iterator", [False, True], ids=["iterator_per_epoch",
+                                                            "one_iterator"])
+def test_sigterm_to_one_worker_saves_the_same_step_on_both_and_the_rerun_resumes(
+        tmp_path, one_iterator):
     run_dir = tmp_path / "run"
+    mode = {"ONE_ITERATOR": "1"} if one_iterator else {}
     with Cluster(tmp_path / "first", run_dir) as cluster:
-        cluster.start(0)
-        cluster.start(1, SIGTERM_AT="8")  # epoch 2 of 3 (6 steps each), step 2
+        cluster.start(0, **mode)
+        cluster.start(1, SIGTERM_AT="8", **mode)  # epoch 2 of 3 (6 steps each), step 2
         results = [cluster.wait(i) for i in (0, 1)]
     for code, output, _ in results:
         assert code == 75, output[-3000:]
@@ -125,7 +130,7 @@ def test_sigterm_to_one_worker_saves_the_same_step_on_both_and_the_rerun_resumes
 
     with Cluster(tmp_path / "rerun", run_dir) as cluster:
         for index in (0, 1):
-            cluster.start(index)
+            cluster.start(index, **mode)
         results = [cluster.wait(i) for i in (0, 1)]
     for code, _output, _ in results:
         assert code == 0, "\n----\n".join(out[-3000:] for _, out, _ in results)

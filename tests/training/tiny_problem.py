@@ -24,6 +24,18 @@ def dataset_for_epoch(epoch):
     return tf.data.Dataset.from_tensor_slices((x[order], y[order])).batch(GLOBAL_BATCH)
 
 
+STEPS_PER_EPOCH = 6  # 96 examples / GLOBAL_BATCH
+
+
+def whole_run_from(first_epoch, epochs=EPOCHS):
+    """The batches of epochs `first_epoch..epochs - 1`, each as `dataset_for_epoch`'s (the
+    one-iterator form of `Trainer.fit(..., steps_per_epoch=STEPS_PER_EPOCH)`)."""
+    dataset = dataset_for_epoch(first_epoch)
+    for epoch in range(first_epoch + 1, epochs):
+        dataset = dataset.concatenate(dataset_for_epoch(epoch))
+    return dataset
+
+
 def build_trainer(strategy, run_dir=None, callbacks=()):
     keras.utils.set_random_seed(SEED)
     with strategy.scope():
