@@ -2,10 +2,11 @@
 
 A (before f4a4ef8/ec7163f): a new dataset and iterator every epoch (made in the background
 while the previous epoch trains), each element augmented on its own in the `tf.data` map
-(`augment_detection_example`, then `x / 255` before it).
+(`augment_detection_example`, then `x / 255` before it), one step per `tf.function` call.
 B (now): one iterator for the whole run (`Trainer.fit(..., steps_per_epoch=...)` with
 `make_detection_dataset(..., num_epochs=...)`), the draws made per element and the
-augmentation applied per batch (`augment_detection_batch`, one XLA kernel).
+augmentation applied per batch (`augment_detection_batch`, one XLA kernel), and apps.ssd's
+`steps_per_execution` (`--steps-per-execution 1` gives B with one step per call).
 
 Both train the same TinySSD (mixed_bfloat16 by default) with the same targets (`ssd_targets`
 under XLA, in the pipeline) on the same synthetic images; each round times the second epoch
@@ -14,6 +15,7 @@ and instantiating the pipeline's functions), which an 8-step epoch at 128 feels.
 prints the step alone (a fixed batch in memory), what an epoch would take with a free input.
 
     python -m benchmarks.ssd_epoch_input [--image-size 128] [--num-images 256] [--rounds 8]
+    python -m benchmarks.ssd_epoch_input --steps-per-execution 1   # the input alone
     python -m benchmarks.ssd_epoch_input --rounds 1 --num-images 64 --image-size 64  # smoke
 """
 
@@ -62,6 +64,8 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--precision", default="mixed_bfloat16")
     parser.add_argument("--cache-dir", default="data_cache")
+    parser.add_argument("--steps-per-execution", type=int, default=None,
+                        help="B's (default: apps.ssd's)")
     args = parser.parse_args(argv)
     with harness.session(f"apps.ssd's epoch end to end: input before (A) vs now (B), "
                          f"{args.precision}", threads=args.threads):
@@ -69,13 +73,20 @@ def main(argv=None):
         _, dataset = ssd_speed.synthetic_split(args.cache_dir, args.image_size, args.num_images)
         anchors = tf.constant(ours.model.anchors)
 
+        steps_per_execution = args.steps_per_execution or ours.trainer.steps_per_execution
+
         def epoch_a():
             trainer = ours.trainer
+            trainer.steps_per_execution = 1
             trainer.fit(lambda epoch: per_element_pipeline(dataset, args.batch, anchors, epoch),
                         epochs=int(trainer.epoch.numpy()) + 2)
             return ours.marks[-1] - ours.marks[-2]
 
-        variants = {"A": epoch_a, "B": ours.epoch}
+        def epoch_b():
+            ours.trainer.steps_per_execution = steps_per_execution
+            return ours.epoch()
+
+        variants = {"A": epoch_a, "B": epoch_b}
         for run in variants.values():  # warm-up: tracing, XLA compilation
             run()
         times = {name: [] for name in variants}
@@ -88,8 +99,10 @@ def main(argv=None):
         free_input = ours.steps_per_epoch * step
         print(f"TinySSD {args.image_size}x{args.image_size}, batch {args.batch}, "
               f"{ours.steps_per_epoch} steps per epoch, {args.rounds} rounds (medians)")
-        print(f"  A one iterator per epoch, augmented per element: {a * 1000:.0f} ms per epoch")
-        print(f"  B one iterator per run, augmented per batch:     {b * 1000:.0f} ms per epoch")
+        print(f"  A one iterator per epoch, augmented per element, 1 step per call: "
+              f"{a * 1000:.0f} ms per epoch")
+        print(f"  B one iterator per run, augmented per batch, {steps_per_execution} step(s) "
+              f"per call: {b * 1000:.0f} ms per epoch")
         print(f"  A / B = {harness.ratio(times['A'], times['B']):.3f} (per round: "
               f"{' '.join(f'{r:.2f}' for r in ratios)})")
         print(f"  the step alone (a fixed batch in memory): {step * 1000:.1f} ms, "

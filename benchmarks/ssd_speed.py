@@ -76,6 +76,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from apps.ssd import SSDConfig
 from benchmarks import harness
 from kerasnotes.data.detection import synthetic_detection
 from kerasnotes.data.detection.banana_detection import read_banana_labels
@@ -219,7 +220,8 @@ class Ours:
         timer = keras.callbacks.LambdaCallback(on_epoch_begin=mark, on_epoch_end=mark)
         self.trainer = Trainer(model, SSDLoss(negative_ratio=3.0), keras.optimizers.Adam(0.002),
                                metrics=[AnchorClassError(), BoxOffsetMAE()], run_dir=None,
-                               callbacks=[timer], verbose=0, log_every_n_steps=10)
+                               callbacks=[timer], verbose=0, log_every_n_steps=10,
+                               steps_per_execution=SSDConfig.steps_per_execution)
         # As apps.ssd: one input iterator for a fit, the epochs chained (steps_per_epoch).
         self.last_epoch = 1
         self.train_data = lambda first: app_pipeline(dataset, args.batch, size, model.anchors,
