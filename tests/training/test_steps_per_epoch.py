@@ -93,6 +93,6 @@ def test_data_that_runs_out_is_named_with_steps_per_epoch():
                                          r"\(it ran out: steps_per_epoch=8 needs 8 batches"):
         trainer.fit(make_dataset(x, y)(0), epochs=2, steps_per_epoch=8)
     assert int(trainer.optimizer.iterations.numpy()) == 8
-    with pytest.raises(ValueError, match="steps_per_epoch must be a positive integer or None; received "
-                                         "steps_per_epoch=0"):
+    with pytest.raises(ValueError, match="steps_per_epoch must be a positive integer or None; "
+                                         "received steps_per_epoch=0"):
         build().fit(make_dataset(x, y), epochs=1, steps_per_epoch=0)
