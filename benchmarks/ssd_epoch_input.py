@@ -103,7 +103,7 @@ def main(argv=None):
               f"{a * 1000:.0f} ms per epoch")
         print(f"  B one iterator per run, augmented per batch, {steps_per_execution} step(s) "
               f"per call: {b * 1000:.0f} ms per epoch")
-        print(f"  A / B = {harness.ratio(times['A'], times['B']):.3f} (per round: "
+        print(f"  A / B = {statistics.median(ratios):.3f} (per round: "
               f"{' '.join(f'{r:.2f}' for r in ratios)})")
         print(f"  the step alone (a fixed batch in memory): {step * 1000:.1f} ms, "
               f"{free_input * 1000:.0f} ms per epoch; B / that = {b / free_input:.3f}")

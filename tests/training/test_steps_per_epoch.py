@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.training.test_trainer import build, make_dataset, regression_data
+from tests.training.test_trainer import (
+    Crash,
+    build,
+    crashing_at_step,
+    make_dataset,
+    regression_data,
+)
 
 EPOCHS = 3
 
@@ -53,18 +59,8 @@ def test_resume_mid_run_continues_from_the_epoch_and_step_it_stopped_at(tmp_path
     uninterrupted = build(run_dir=str(tmp_path / "a"))
     uninterrupted.fit(make_dataset(x, y), epochs=EPOCHS)
 
-    class Crash(Exception):
-        pass
-
-    crashing = build(run_dir=str(tmp_path / "b"), checkpoint_every_n_steps=3)
-    original = crashing._train_function
-
-    def crash_at_step_12(iterator, num_steps):
-        if int(crashing.optimizer.iterations.numpy()) == 12:
-            raise Crash()
-        return original(iterator, num_steps)
-
-    crashing._train_function = crash_at_step_12
+    crashing = crashing_at_step(build(run_dir=str(tmp_path / "b"), checkpoint_every_n_steps=3),
+                                12)
     with pytest.raises(Crash):
         crashing.fit(whole_run(x, y, []), epochs=EPOCHS, steps_per_epoch=8)
     calls = []
@@ -74,11 +70,8 @@ def test_resume_mid_run_continues_from_the_epoch_and_step_it_stopped_at(tmp_path
     assert int(resumed.optimizer.iterations.numpy()) == 8 * EPOCHS
     assert_same_weights(uninterrupted, resumed)
     # A Dataset of the whole run resumes by skipping the epochs and steps done.
-    crashing = build(run_dir=str(tmp_path / "c"), checkpoint_every_n_steps=3)
-    original_c = crashing._train_function
-    crashing._train_function = lambda iterator, n: (
-        (_ for _ in ()).throw(Crash()) if int(crashing.optimizer.iterations.numpy()) == 12
-        else original_c(iterator, n))
+    crashing = crashing_at_step(build(run_dir=str(tmp_path / "c"), checkpoint_every_n_steps=3),
+                                12)
     with pytest.raises(Crash):
         crashing.fit(whole_run(x, y, [])(0), epochs=EPOCHS, steps_per_epoch=8)
     resumed = build(run_dir=str(tmp_path / "c"), seed=7)

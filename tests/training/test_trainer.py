@@ -36,6 +36,24 @@ def build(strategy=None, lr=0.05, seed=1, **trainer_kwargs):
                    **trainer_kwargs)
 
 
+class Crash(Exception):
+    """The fault the resume tests inject."""
+
+
+def crashing_at_step(trainer, step):
+    """`trainer`, its train function raising `Crash` when the optimizer has made `step`
+    steps: a crash at a chosen point of a run, not a timed kill."""
+    original = trainer._train_function
+
+    def train_function(iterator, num_steps):
+        if int(trainer.optimizer.iterations.numpy()) == step:
+            raise Crash()
+        return original(iterator, num_steps)
+
+    trainer._train_function = train_function
+    return trainer
+
+
 def test_loss_falls_and_history_has_metrics():
     x, y = regression_data()
     trainer = build()
@@ -88,18 +106,8 @@ def test_resume_mid_epoch_skips_the_batches_already_trained(tmp_path):
     uninterrupted = build(run_dir=str(tmp_path / "a"))
     uninterrupted.fit(data, epochs=2)
 
-    class Crash(Exception):
-        pass
-
-    crashing = build(run_dir=str(tmp_path / "b"), checkpoint_every_n_steps=3)
-    original = crashing._train_function
-
-    def crash_at_step_12(iterator, num_steps):
-        if int(crashing.optimizer.iterations.numpy()) == 12:
-            raise Crash()
-        return original(iterator, num_steps)
-
-    crashing._train_function = crash_at_step_12
+    crashing = crashing_at_step(build(run_dir=str(tmp_path / "b"), checkpoint_every_n_steps=3),
+                                12)
     with pytest.raises(Crash):
         crashing.fit(data, epochs=2)
     resumed = build(run_dir=str(tmp_path / "b"), seed=7)
