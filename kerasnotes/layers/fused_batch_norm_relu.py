@@ -42,7 +42,7 @@ def fused_batch_norm_relu(x, gamma, beta, epsilon, ops):
             count = tf.cast(tf.reduce_prod(tf.shape(x)[:-1]), tf.float32)
             variance = tf.where(count > 1.0, corrected_variance * (count - 1.0) / count, 0.0)
             inv_std = tf.math.rsqrt(variance + epsilon)
-            return ops.batch_norm_relu_grad(tf.cast(dy, x.dtype), y, x, gamma, mean, inv_std)
+            return ops.batch_norm_relu_grad(tf.cast(dy, x.dtype), x, gamma, beta, mean, inv_std)
 
         return (y, mean, corrected_variance), gradient
 
@@ -63,9 +63,9 @@ class FusedBatchNormReLU(FusedBatchNormalization):
     optimizer already fuses into one oneDNN kernel; TF has no fused backward on CPU (its
     remapper fuses `ReluGrad` into `FusedBatchNormGradV3` on GPU only), so the gradient is
     a C++ custom op, `BatchNormReluGrad` (`kerasnotes/ops/batch_norm_relu_kernel`), built on
-    first use: it reads the ReLU mask from `y` as it goes, in place of TF's `ReluGrad` and
-    `FusedBatchNormGradV3`, and makes TinySSD's `mixed_bfloat16` training step 11-14%
-    faster (benchmarks/RESULTS.md). Without a compiler it logs one warning and uses TF's
+    first use: in place of TF's `ReluGrad` and `FusedBatchNormGradV3`, it recomputes the
+    ReLU mask from `x` as it goes (so it never reads `y`), and makes TinySSD's
+    `mixed_bfloat16` training step faster (benchmarks/RESULTS.md). Without a compiler it logs one warning and uses TF's
     ops. Values, gradients and moving statistics equal `FusedBatchNormalization` followed
     by ReLU (tests/layers/test_fused_batch_norm_relu.py).
 

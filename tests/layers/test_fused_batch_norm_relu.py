@@ -113,34 +113,78 @@ def test_mixed_float16_uses_tf_ops():
                                   np.array(reference(x, training=True)))
 
 
-def test_kernel_matches_numpy_formula_including_one_element_batches():
+def numpy_batch_norm_relu_gradient(dy, x, gamma, beta, epsilon=1e-3):
+    """`(dx, dgamma, dbeta, mean, inv_std)` of the notes' batch norm + ReLU, in float64."""
+    axes = tuple(range(x.ndim - 1))
+    mean, inv_std = x.mean(axes), 1.0 / np.sqrt(x.var(axes) + epsilon)
+    x_hat = (x - mean) * inv_std
+    g = dy * (gamma * x_hat + beta > 0)
+    n = x.size // x.shape[-1]
+    dbeta, dgamma = g.sum(axes), (g * x_hat).sum(axes)
+    dx = gamma * inv_std * (g - dbeta / n - x_hat * dgamma / n)
+    return dx, dgamma, dbeta, mean, inv_std
+
+
+# Channels 16, 48 and 144 take the AVX-512 loops (groups of 16 channels, 144 = 128 + 16),
+# the others the plain loops.
+@pytest.mark.parametrize("shape", [(3, 4, 5, 6), (1, 1, 1, 4), (40, 33), (2, 7, 9, 16),
+                                   (3, 5, 5, 48), (300, 144), (2, 6, 6, 20)])
+def test_kernel_matches_numpy_formula(shape):
     ops = load_batch_norm_relu_kernel()
     rng = np.random.default_rng(7)
-    for shape in [(3, 4, 5, 6), (1, 1, 1, 4), (40, 33)]:
-        x = rng.normal(size=shape).astype("float32")
-        dy = rng.normal(size=shape).astype("float32")
-        gamma, beta = rng.uniform(0.5, 1.5, shape[-1]), rng.uniform(-0.5, 0.5, shape[-1])
-        axes = tuple(range(len(shape) - 1))
-        mean, inv_std = x.mean(axes), 1.0 / np.sqrt(x.var(axes) + 1e-3)
-        x_hat = (x - mean) * inv_std
-        y = np.maximum(gamma * x_hat + beta, 0.0).astype("float32")
-        g = dy * (y > 0)
-        n = x.size // shape[-1]
-        dbeta, dgamma = g.sum(axes), (g * x_hat).sum(axes)
-        dx = gamma * inv_std * (g - dbeta / n - x_hat * dgamma / n)
-        got = ops.batch_norm_relu_grad(dy, y, x, gamma.astype("float32"),
-                                       mean.astype("float32"), inv_std.astype("float32"))
-        for ours, expected in zip(got, (dx, dgamma, dbeta), strict=True):
-            np.testing.assert_allclose(np.array(ours), expected, atol=1e-5)
+    x = rng.normal(size=shape).astype("float32")
+    dy = rng.normal(size=shape).astype("float32")
+    gamma = rng.uniform(0.5, 1.5, shape[-1]).astype("float32")
+    beta = rng.uniform(-0.5, 0.5, shape[-1]).astype("float32")
+    dx, dgamma, dbeta, mean, inv_std = numpy_batch_norm_relu_gradient(
+        dy.astype("float64"), x.astype("float64"), gamma, beta)
+    got = ops.batch_norm_relu_grad(dy, x, gamma, beta, mean.astype("float32"),
+                                   inv_std.astype("float32"))
+    for ours, expected in zip(got, (dx, dgamma, dbeta), strict=True):
+        np.testing.assert_allclose(np.array(ours), expected, atol=2e-5)
+
+
+@pytest.mark.parametrize("channels", [16, 48, 20])
+def test_kernel_in_bfloat16_matches_numpy_formula_on_the_same_values(channels):
+    """In bfloat16 the kernel computes in float32 from bfloat16 inputs and rounds dx once."""
+    ops = load_batch_norm_relu_kernel()
+    rng = np.random.default_rng(8)
+    shape = (4, 6, 6, channels)
+    x = tf.cast(rng.normal(size=shape), tf.bfloat16)
+    dy = tf.cast(rng.normal(size=shape), tf.bfloat16)
+    gamma = rng.uniform(0.5, 1.5, channels).astype("float32")
+    beta = rng.uniform(-0.5, 0.5, channels).astype("float32")
+    x64, dy64 = (np.array(tf.cast(t, tf.float64)) for t in (x, dy))
+    dx, dgamma, dbeta, mean, inv_std = numpy_batch_norm_relu_gradient(dy64, x64, gamma, beta)
+    got_dx, got_dgamma, got_dbeta = ops.batch_norm_relu_grad(
+        dy, x, gamma, beta, mean.astype("float32"), inv_std.astype("float32"))
+    assert got_dx.dtype == tf.bfloat16
+    # One rounding to bfloat16 (8 bits of mantissa) on top of float32 arithmetic.
+    np.testing.assert_allclose(np.array(tf.cast(got_dx, tf.float64)), dx,
+                               rtol=2 ** -8, atol=1e-5)
+    np.testing.assert_allclose(np.array(got_dgamma), dgamma, atol=1e-4)
+    np.testing.assert_allclose(np.array(got_dbeta), dbeta, atol=1e-4)
+
+
+def test_kernel_mask_is_relu_of_the_normalized_input():
+    """Where gamma * x_hat + beta <= 0 (the ReLU is off), dy does not reach dx or dbeta."""
+    ops = load_batch_norm_relu_kernel()
+    x = np.array([[-1.0] * 16, [1.0] * 16], "float32")  # x_hat -1 and +1 in every channel
+    dy = np.full_like(x, 5.0)
+    gamma, beta = np.ones(16, "float32"), np.zeros(16, "float32")
+    dx, dgamma, dbeta = ops.batch_norm_relu_grad(dy, x, gamma, beta, np.zeros(16, "float32"),
+                                                 np.ones(16, "float32"))
+    np.testing.assert_allclose(np.array(dbeta), 5.0)  # only the second row's dy
+    np.testing.assert_allclose(np.array(dgamma), 5.0)  # 5 * x_hat = 5 * (+1)
 
 
 def test_kernel_rejects_mismatched_shapes():
     ops = load_batch_norm_relu_kernel()
     x, c = tf.ones((2, 3, 3, 4)), tf.ones(4)
     with pytest.raises(tf.errors.InvalidArgumentError, match="one shape"):
-        ops.batch_norm_relu_grad(x, x, tf.ones((2, 3, 3, 5)), c, c, c)
+        ops.batch_norm_relu_grad(x, tf.ones((2, 3, 3, 5)), c, c, c, c)
     with pytest.raises(tf.errors.InvalidArgumentError, match="hold 4 values"):
-        ops.batch_norm_relu_grad(x, x, x, tf.ones(3), c, c)
+        ops.batch_norm_relu_grad(x, x, c, tf.ones(3), c, c)
 
 
 def test_layer_checks(tmp_path):
