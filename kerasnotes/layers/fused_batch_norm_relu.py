@@ -12,7 +12,8 @@ _KERNEL = {}  # "ops": the loaded kernel module, or None when it is unavailable 
 
 
 def _kernel():
-    """The `batch_norm_relu_grad` op module, or None (logged once) when it cannot be built."""
+    """The `batch_norm_relu` kernel's op module, or None (logged once) when it cannot be
+    built."""
     if "ops" not in _KERNEL:
         from kerasnotes.ops.batch_norm_relu_kernel import (
             KernelUnavailable,
@@ -21,22 +22,20 @@ def _kernel():
         try:
             _KERNEL["ops"] = load_batch_norm_relu_kernel()
         except KernelUnavailable as error:
-            _LOG.warning("FusedBatchNormReLU: the C++ gradient kernel is unavailable (%s); "
-                         "using TensorFlow's ReluGrad and FusedBatchNormGradV3", error)
+            _LOG.warning("FusedBatchNormReLU: the C++ kernel is unavailable (%s); using "
+                         "TensorFlow's FusedBatchNormV3, Relu and their gradients", error)
             _KERNEL["ops"] = None
     return _KERNEL["ops"]
 
 
 def fused_batch_norm_relu(x, gamma, beta, epsilon, ops):
-    """`(relu(y), mean, corrected variance)` of `FusedBatchNormV3` in training, NHWC; the
-    gradient is one `BatchNormReluGrad` op of the kernel module `ops`."""
+    """`(relu(y), mean, corrected variance)` as `FusedBatchNormV3` in training then ReLU,
+    channels last, in one `BatchNormRelu` op of the kernel module `ops`; the gradient is one
+    `BatchNormReluGrad` op."""
 
     @tf.custom_gradient
     def forward(x, gamma, beta):
-        # FusedBatchNormV3 then Relu: TF's remapper fuses them into one oneDNN kernel.
-        y, mean, corrected_variance = tf.compat.v1.nn.fused_batch_norm(
-            x, gamma, beta, epsilon=epsilon, data_format="NHWC", is_training=True)
-        y = tf.nn.relu(y)
+        y, mean, corrected_variance = ops.batch_norm_relu(x, gamma, beta, epsilon=epsilon)
 
         def gradient(dy, unused_dmean, unused_dvariance):
             count = tf.cast(tf.reduce_prod(tf.shape(x)[:-1]), tf.float32)
@@ -51,7 +50,7 @@ def fused_batch_norm_relu(x, gamma, beta, epsilon, ops):
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
 class FusedBatchNormReLU(FusedBatchNormalization):
-    """`relu(FusedBatchNormalization(x))` in one layer, with one fused gradient kernel.
+    """`relu(FusedBatchNormalization(x))` in one layer, with fused C++ kernels.
 
     The notes' `BatchNorm` then `ReLU` (the pair in every convolution block of the SSD):
 
@@ -59,15 +58,15 @@ class FusedBatchNormReLU(FusedBatchNormalization):
 
     with the batch statistics and moving averages of `FusedBatchNormalization` (same
     arguments and config, same weights). In training, on 4-D channels-last float32 or
-    bfloat16 inputs, the forward pass is `FusedBatchNormV3` then `Relu`, which TF's graph
-    optimizer already fuses into one oneDNN kernel; TF has no fused backward on CPU (its
-    remapper fuses `ReluGrad` into `FusedBatchNormGradV3` on GPU only), so the gradient is
-    a C++ custom op, `BatchNormReluGrad` (`kerasnotes/ops/batch_norm_relu_kernel`), built on
-    first use: in place of TF's `ReluGrad` and `FusedBatchNormGradV3`, it recomputes the
-    ReLU mask from `x` as it goes (so it never reads `y`), and makes TinySSD's
-    `mixed_bfloat16` training step faster (benchmarks/RESULTS.md). Without a compiler it logs one warning and uses TF's
-    ops. Values, gradients and moving statistics equal `FusedBatchNormalization` followed
-    by ReLU (tests/layers/test_fused_batch_norm_relu.py).
+    bfloat16 inputs, both passes are C++ custom ops (`kerasnotes/ops/batch_norm_relu_kernel`,
+    built on first use): `BatchNormRelu` in place of `FusedBatchNormV3` + `Relu` (which TF
+    fuses into one oneDNN kernel, 1.6x slower in bfloat16), and `BatchNormReluGrad` in place
+    of `ReluGrad` + `FusedBatchNormGradV3` (TF fuses those on GPU only); the gradient
+    recomputes the ReLU mask from `x` as it goes, so it never reads `y`. Together they make
+    TinySSD's `mixed_bfloat16` training step faster (benchmarks/RESULTS.md). Without a
+    compiler the layer logs one warning and uses TF's ops. Values, gradients and moving
+    statistics equal `FusedBatchNormalization` followed by ReLU
+    (tests/layers/test_fused_batch_norm_relu.py).
 
     Example:
 

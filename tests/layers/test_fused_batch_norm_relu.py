@@ -60,7 +60,7 @@ def test_moving_statistics_and_weights_equal_after_training_steps(kernel_or_not)
     assert_same_training_steps(layer, reference, IMAGES)
 
 
-def test_training_gradient_is_one_kernel_op():
+def test_training_forward_and_gradient_are_one_kernel_op_each():
     layer, _ = built_pair()
 
     def gradients(x):
@@ -71,8 +71,8 @@ def test_training_gradient_is_one_kernel_op():
     graph = tf.function(gradients).get_concrete_function(
         tf.TensorSpec(IMAGES, tf.float32)).graph
     kinds = {op.type for op in graph.get_operations()}
-    assert {"FusedBatchNormV3", "Relu", "BatchNormReluGrad"} <= kinds
-    assert not kinds & {"ReluGrad", "FusedBatchNormGradV3"}
+    assert {"BatchNormRelu", "BatchNormReluGrad"} <= kinds
+    assert not kinds & {"FusedBatchNormV3", "Relu", "ReluGrad", "FusedBatchNormGradV3"}
 
 
 def test_mixed_bfloat16_equals_reference_to_bfloat16_rounding():
@@ -113,6 +113,66 @@ def test_mixed_float16_uses_tf_ops():
                                   np.array(reference(x, training=True)))
 
 
+# Channels 16, 48 and 144 take the AVX-512 loops (groups of 16 channels, 144 = 128 + 16),
+# the others the plain loops.
+KERNEL_SHAPES = [(3, 4, 5, 6), (1, 1, 1, 4), (40, 33), (2, 7, 9, 16), (3, 5, 5, 48), (300, 144),
+                 (2, 6, 6, 20)]
+
+
+@pytest.mark.parametrize("shape", KERNEL_SHAPES)
+def test_forward_kernel_equals_fused_batch_norm_v3_then_relu(shape):
+    ops = load_batch_norm_relu_kernel()
+    rng = np.random.default_rng(3)
+    # An offset far above the spread: the kernel's sums are shifted by the first row.
+    x = (rng.normal(size=shape) * 0.5 + 100.0).astype("float32")
+    gamma = rng.uniform(0.5, 1.5, shape[-1]).astype("float32")
+    beta = rng.uniform(-0.5, 0.5, shape[-1]).astype("float32")
+    x4 = x.reshape((1, 1) + shape) if len(shape) == 2 else x
+    expected = tf.compat.v1.nn.fused_batch_norm(x4, gamma, beta, epsilon=1e-3,
+                                                 is_training=True)
+    y, mean, variance = ops.batch_norm_relu(x, gamma, beta, epsilon=1e-3)
+    np.testing.assert_allclose(np.array(y), np.maximum(np.array(expected[0]), 0.0).reshape(shape),
+                               atol=2e-4)
+    np.testing.assert_allclose(np.array(mean), np.array(expected[1]), rtol=1e-6)
+    np.testing.assert_allclose(np.array(variance), np.array(expected[2]), rtol=1e-4, atol=1e-7)
+    axes = tuple(range(len(shape) - 1))
+    x64 = x.astype("float64")
+    np.testing.assert_allclose(np.array(mean), x64.mean(axes), rtol=1e-7)
+    if x.size // shape[-1] > 1:
+        np.testing.assert_allclose(np.array(variance), x64.var(axes, ddof=1), rtol=1e-5)
+
+
+@pytest.mark.parametrize("channels", [16, 20])
+def test_forward_kernel_in_bfloat16_rounds_once(channels):
+    ops = load_batch_norm_relu_kernel()
+    rng = np.random.default_rng(4)
+    x = tf.cast(rng.normal(size=(4, 6, 6, channels)) * 2.0 + 1.0, tf.bfloat16)
+    gamma = rng.uniform(0.5, 1.5, channels).astype("float32")
+    beta = rng.uniform(-0.5, 0.5, channels).astype("float32")
+    y, mean, variance = ops.batch_norm_relu(x, gamma, beta, epsilon=1e-3)
+    assert y.dtype == tf.bfloat16 and mean.dtype == tf.float32
+    x64 = np.array(tf.cast(x, tf.float64))
+    mu, var = x64.mean((0, 1, 2)), x64.var((0, 1, 2))
+    expected = np.maximum(gamma * (x64 - mu) / np.sqrt(var + 1e-3) + beta, 0.0)
+    np.testing.assert_allclose(np.array(tf.cast(y, tf.float64)), expected, rtol=2 ** -8,
+                               atol=1e-5)
+    np.testing.assert_allclose(np.array(mean), mu, rtol=1e-6)
+    np.testing.assert_allclose(np.array(variance), x64.var((0, 1, 2), ddof=1), rtol=1e-5)
+
+
+def test_forward_kernel_on_one_row_and_on_none_as_fused_batch_norm_v3():
+    ops = load_batch_norm_relu_kernel()
+    gamma, beta = np.ones(3, "float32"), np.zeros(3, "float32")
+    _, mean, variance = ops.batch_norm_relu(np.array([[1.0, 2.0, 3.0]], "float32"), gamma, beta,
+                                            epsilon=1e-3)
+    np.testing.assert_array_equal(np.array(mean), [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(np.array(variance), [0.0, 0.0, 0.0])
+    y, mean, variance = ops.batch_norm_relu(np.zeros((0, 2, 2, 3), "float32"), gamma, beta,
+                                            epsilon=1e-3)
+    assert y.shape == (0, 2, 2, 3)
+    assert np.isnan(np.array(mean)).all() and np.isnan(np.array(variance)).all()
+
+
 def numpy_batch_norm_relu_gradient(dy, x, gamma, beta, epsilon=1e-3):
     """`(dx, dgamma, dbeta, mean, inv_std)` of the notes' batch norm + ReLU, in float64."""
     axes = tuple(range(x.ndim - 1))
@@ -125,11 +185,8 @@ def numpy_batch_norm_relu_gradient(dy, x, gamma, beta, epsilon=1e-3):
     return dx, dgamma, dbeta, mean, inv_std
 
 
-# Channels 16, 48 and 144 take the AVX-512 loops (groups of 16 channels, 144 = 128 + 16),
-# the others the plain loops.
-@pytest.mark.parametrize("shape", [(3, 4, 5, 6), (1, 1, 1, 4), (40, 33), (2, 7, 9, 16),
-                                   (3, 5, 5, 48), (300, 144), (2, 6, 6, 20)])
-def test_kernel_matches_numpy_formula(shape):
+@pytest.mark.parametrize("shape", KERNEL_SHAPES)
+def test_gradient_kernel_matches_numpy_formula(shape):
     ops = load_batch_norm_relu_kernel()
     rng = np.random.default_rng(7)
     x = rng.normal(size=shape).astype("float32")
@@ -145,7 +202,7 @@ def test_kernel_matches_numpy_formula(shape):
 
 
 @pytest.mark.parametrize("channels", [16, 48, 20])
-def test_kernel_in_bfloat16_matches_numpy_formula_on_the_same_values(channels):
+def test_gradient_kernel_in_bfloat16_matches_numpy_formula_on_the_same_values(channels):
     """In bfloat16 the kernel computes in float32 from bfloat16 inputs and rounds dx once."""
     ops = load_batch_norm_relu_kernel()
     rng = np.random.default_rng(8)
@@ -166,7 +223,7 @@ def test_kernel_in_bfloat16_matches_numpy_formula_on_the_same_values(channels):
     np.testing.assert_allclose(np.array(got_dbeta), dbeta, atol=1e-4)
 
 
-def test_kernel_mask_is_relu_of_the_normalized_input():
+def test_gradient_kernel_mask_is_relu_of_the_normalized_input():
     """Where gamma * x_hat + beta <= 0 (the ReLU is off), dy does not reach dx or dbeta."""
     ops = load_batch_norm_relu_kernel()
     x = np.array([[-1.0] * 16, [1.0] * 16], "float32")  # x_hat -1 and +1 in every channel
@@ -185,6 +242,8 @@ def test_kernel_rejects_mismatched_shapes():
         ops.batch_norm_relu_grad(x, tf.ones((2, 3, 3, 5)), c, c, c, c)
     with pytest.raises(tf.errors.InvalidArgumentError, match="hold 4 values"):
         ops.batch_norm_relu_grad(x, x, c, tf.ones(3), c, c)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="gamma and beta must hold 4"):
+        ops.batch_norm_relu(x, c, tf.ones(5), epsilon=1e-3)
 
 
 def test_layer_checks(tmp_path):

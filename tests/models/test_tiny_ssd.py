@@ -77,7 +77,8 @@ def test_small_model_round_trips_and_trains(tmp_path):
 
 def test_training_gradient_of_every_batch_norm_and_relu_is_one_fused_op():
     """The speed path (benchmarks/RESULTS.md): under mixed_bfloat16 each of the 12 batch
-    norms and its ReLU take one BatchNormReluGrad, and no ReluGrad is left."""
+    norms and its ReLU take one BatchNormRelu forward and one BatchNormReluGrad, and no
+    FusedBatchNormV3, ReluGrad or FusedBatchNormGradV3 is left."""
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
@@ -94,8 +95,8 @@ def test_training_gradient_of_every_batch_norm_and_relu_is_one_fused_op():
     graph = tf.function(gradients).get_concrete_function(
         tf.TensorSpec((2, 64, 64, 3), tf.float32)).graph
     kinds = [op.type for op in graph.get_operations()]
-    assert kinds.count("BatchNormReluGrad") == 12
-    assert "ReluGrad" not in kinds and "FusedBatchNormGradV3" not in kinds
+    assert kinds.count("BatchNormRelu") == 12 and kinds.count("BatchNormReluGrad") == 12
+    assert not {"FusedBatchNormV3", "ReluGrad", "FusedBatchNormGradV3"} & set(kinds)
 
 
 def test_anchor_order_matches_prediction_order():

@@ -1,5 +1,5 @@
-"""The fused batch-norm + ReLU gradient C++ kernel (a TensorFlow custom op), built on first
-use."""
+"""The fused batch-norm + ReLU C++ kernel, forward and gradient (TensorFlow custom ops),
+built on first use."""
 
 from kerasnotes.ops.batch_norm_relu_kernel.build import (
     KernelUnavailable,

@@ -1,6 +1,6 @@
-"""Builds the batch-norm + ReLU gradient kernel (`batch_norm_relu_grad.cc`, a TensorFlow
-custom op) on first use into the ops cache, and loads it (kerasnotes/ops/custom_op_build.py:
-the recipe and cache). `load_batch_norm_relu_kernel` raises `KernelUnavailable` with a
+"""Builds the batch-norm + ReLU kernel (`batch_norm_relu.cc`: the TensorFlow custom ops
+`BatchNormRelu` and `BatchNormReluGrad`) on first use into the ops cache, and loads it
+(kerasnotes/ops/custom_op_build.py: the recipe and cache). `load_batch_norm_relu_kernel` raises `KernelUnavailable` with a
 one-line reason when there is no compiler or the build fails.
 """
 
@@ -9,8 +9,8 @@ import os
 from kerasnotes.ops import custom_op_build
 from kerasnotes.ops.custom_op_build import KernelUnavailable  # noqa: F401 - the build API
 
-SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "batch_norm_relu_grad.cc")
-LIBRARY_NAME = "batch_norm_relu_grad.so"
+SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "batch_norm_relu.cc")
+LIBRARY_NAME = "batch_norm_relu.so"
 _LOADED = {}
 
 
@@ -20,7 +20,8 @@ def library_path(tf_version=None):
 
 
 def load_batch_norm_relu_kernel():
-    """The kernel's op module (`batch_norm_relu_grad`), built on first use (~10 s).
+    """The kernel's op module (`batch_norm_relu`, `batch_norm_relu_grad`), built on first use
+    (~10 s).
 
     Raises:
         KernelUnavailable: no compiler, or the build or the load failed.

@@ -1,0 +1,518 @@
+// The fused batch-norm + ReLU kernel: batch norm in training mode over every axis but the
+// last (channels), followed by ReLU, forward and gradient, for float32 and bfloat16.
+//
+// BatchNormRelu, the forward pass:
+//
+//   mean, var = per-channel mean and (biased) variance of x
+//   z         = gamma * inv_std * (x - mean) + beta,   inv_std = 1 / sqrt(var + epsilon)
+//   y         = relu(z)
+//
+// It returns the variance with Bessel's correction, as TF's FusedBatchNormV3 does (0 for a
+// single row, NaN for none). Two passes over x: the sums (shifted by the first row, in
+// float per 256 rows and in double across them), then y. TF's oneDNN kernel for the same
+// takes 1.6x the time in bf16 on TinySSD's shapes (benchmarks/RESULTS.md).
+//
+// BatchNormReluGrad, its gradient. TensorFlow on CPU computes it as ReluGrad then
+// FusedBatchNormGradV3 (TF's remapper fuses the two on GPU only), and its bfloat16 ReluGrad
+// is built without AVX2; here the ReLU mask is applied on the fly:
+//
+//   z      = gamma * inv_std * (x - mean) + beta        (y = relu(z), recomputed from x)
+//   g      = dy * (z > 0)
+//   dbeta  = sum g              dgamma = inv_std * sum g * (x - mean)     (per channel)
+//   dx     = gamma * inv_std * (g - dbeta / n - (x - mean) * inv_std * dgamma / n)
+//
+// The mask comes from x, which both passes read anyway, rather than from y: the op reads
+// dy and x twice and writes dx, five full-size streams where reading y too would take
+// seven; on these CPUs the op is limited by that memory traffic.
+//
+// Both ops work in fixed row blocks whose sums are added in a fixed order, so the results
+// do not depend on the thread scheduling. With AVX-512 (and channels a multiple of 16) each
+// row's channels stay in registers.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512BF16__)
+#include <immintrin.h>
+#define KERASNOTES_AVX512 1
+#endif
+
+#include "tensorflow/core/framework/op.h"
+#include "tensorflow/core/framework/op_kernel.h"
+#include "tensorflow/core/framework/shape_inference.h"
+
+using namespace tensorflow;
+
+REGISTER_OP("BatchNormRelu")
+    .Input("x: T")
+    .Input("gamma: float")
+    .Input("beta: float")
+    .Output("y: T")
+    .Output("mean: float")
+    .Output("corrected_variance: float")
+    .Attr("T: {bfloat16, float}")
+    .Attr("epsilon: float")
+    .SetShapeFn([](shape_inference::InferenceContext* c) {
+      c->set_output(0, c->input(0));
+      c->set_output(1, c->input(1));
+      c->set_output(2, c->input(1));
+      return OkStatus();
+    });
+
+REGISTER_OP("BatchNormReluGrad")
+    .Input("dy: T")
+    .Input("x: T")
+    .Input("gamma: float")
+    .Input("beta: float")
+    .Input("mean: float")
+    .Input("inv_std: float")
+    .Output("dx: T")
+    .Output("dgamma: float")
+    .Output("dbeta: float")
+    .Attr("T: {bfloat16, float}")
+    .SetShapeFn([](shape_inference::InferenceContext* c) {
+      c->set_output(0, c->input(1));
+      c->set_output(1, c->input(2));
+      c->set_output(2, c->input(2));
+      return OkStatus();
+    });
+
+namespace {
+
+constexpr int64_t kBlocks = 16;     // row blocks of the sums (fixed: deterministic sums)
+constexpr int64_t kChunkRows = 256;  // rows summed in float before adding into double
+
+// The per-channel constants of the passes.
+struct Channels {
+  const float* mean;   // the forward's statistics pass: the shift (the first row)
+  const float* scale;  // gamma * inv_std
+  const float* beta;
+  const float* a;      // dx = a * g + k * x + m
+  const float* k;
+  const float* m;
+};
+
+inline float load(const float* __restrict p, int64_t i) { return p[i]; }
+inline float load(const uint16_t* __restrict p, int64_t i) {  // bfloat16 bits
+  return __builtin_bit_cast(float, static_cast<uint32_t>(p[i]) << 16);
+}
+inline void store(float* __restrict p, int64_t i, float v) { p[i] = v; }
+inline void store(uint16_t* __restrict p, int64_t i, float v) {  // round to nearest even
+  uint32_t bits = __builtin_bit_cast(uint32_t, v);
+  if ((bits & 0x7FFFFFFFu) > 0x7F800000u) {  // NaN stays NaN
+    p[i] = static_cast<uint16_t>((bits >> 16) | 0x40);
+    return;
+  }
+  bits += 0x7FFF + ((bits >> 16) & 1);
+  p[i] = static_cast<uint16_t>(bits >> 16);
+}
+
+// Forward statistics: s1[c] += sum (x - shift), s2[c] += sum (x - shift)^2 over [r0, r1).
+template <typename S>
+void row_moments(const S* __restrict x, const Channels& ch, float* __restrict s1,
+                 float* __restrict s2, int64_t r0, int64_t r1, int64_t C) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t o = r * C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) {
+      const float d = load(x, o + c) - ch.mean[c];
+      s1[c] += d;
+      s2[c] += d * d;
+    }
+  }
+}
+
+// Forward output: y = relu((x - mean) * scale + beta) over rows [r0, r1).
+template <typename S>
+void row_y(const S* __restrict x, const Channels& ch, S* __restrict y, int64_t r0, int64_t r1,
+           int64_t C) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t o = r * C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) {
+      store(y, o + c, std::max((load(x, o + c) - ch.mean[c]) * ch.scale[c] + ch.beta[c], 0.0f));
+    }
+  }
+}
+
+// Gradient sums: sg[c] += sum g, sgx[c] += sum g * (x - mean) over rows [r0, r1).
+template <typename S>
+void row_sums(const S* __restrict dy, const S* __restrict x, const Channels& ch,
+              float* __restrict sg, float* __restrict sgx, int64_t r0, int64_t r1, int64_t C) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t o = r * C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) {
+      const float centered = load(x, o + c) - ch.mean[c];
+      const float g = centered * ch.scale[c] + ch.beta[c] > 0.0f ? load(dy, o + c) : 0.0f;
+      sg[c] += g;
+      sgx[c] += g * centered;
+    }
+  }
+}
+
+// Gradient output: dx = a * g + k * x + m over rows [r0, r1).
+template <typename S>
+void row_dx(const S* __restrict dy, const S* __restrict x, const Channels& ch,
+            S* __restrict dx, int64_t r0, int64_t r1, int64_t C) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t o = r * C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) {
+      const float xc = load(x, o + c);
+      const float g = (xc - ch.mean[c]) * ch.scale[c] + ch.beta[c] > 0.0f ? load(dy, o + c)
+                                                                          : 0.0f;
+      store(dx, o + c, ch.a[c] * g + ch.k[c] * xc + ch.m[c]);
+    }
+  }
+}
+
+#ifdef KERASNOTES_AVX512
+// The same four loops with AVX-512, for NV groups of 16 channels starting at c0: the
+// constants and the running sums stay in registers across the rows.
+inline __m512 load16(const float* p) { return _mm512_loadu_ps(p); }
+inline __m512 load16(const uint16_t* p) {
+  const __m256i bits = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(bits), 16));
+}
+inline void store16(float* p, __m512 v) { _mm512_storeu_ps(p, v); }
+inline void store16(uint16_t* p, __m512 v) {  // round to nearest even
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), (__m256i)_mm512_cvtneps_pbh(v));
+}
+// (x - mean) * scale + beta
+inline __m512 normalized(__m512 x, __m512 mean, __m512 scale, __m512 beta) {
+  return _mm512_fmadd_ps(_mm512_sub_ps(x, mean), scale, beta);
+}
+inline __mmask16 positive(__m512 z) {
+  return _mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_GT_OQ);
+}
+
+template <int NV, typename S>
+void row_moments16(const S* __restrict x, const Channels& ch, float* __restrict s1,
+                   float* __restrict s2, int64_t r0, int64_t r1, int64_t C, int64_t c0) {
+  __m512 sum1[NV], sum2[NV], shift[NV];
+  for (int v = 0; v < NV; ++v) {
+    sum1[v] = _mm512_loadu_ps(s1 + c0 + 16 * v);
+    sum2[v] = _mm512_loadu_ps(s2 + c0 + 16 * v);
+    shift[v] = _mm512_loadu_ps(ch.mean + c0 + 16 * v);
+  }
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t o = r * C + c0;
+    for (int v = 0; v < NV; ++v) {
+      const __m512 d = _mm512_sub_ps(load16(x + o + 16 * v), shift[v]);
+      sum1[v] = _mm512_add_ps(sum1[v], d);
+      sum2[v] = _mm512_fmadd_ps(d, d, sum2[v]);
+    }
+  }
+  for (int v = 0; v < NV; ++v) {
+    _mm512_storeu_ps(s1 + c0 + 16 * v, sum1[v]);
+    _mm512_storeu_ps(s2 + c0 + 16 * v, sum2[v]);
+  }
+}
+
+template <int NV, typename S>
+void row_y16(const S* __restrict x, const Channels& ch, S* __restrict y, int64_t r0,
+             int64_t r1, int64_t C, int64_t c0) {
+  __m512 mean[NV], scale[NV], beta[NV];
+  for (int v = 0; v < NV; ++v) {
+    mean[v] = _mm512_loadu_ps(ch.mean + c0 + 16 * v);
+    scale[v] = _mm512_loadu_ps(ch.scale + c0 + 16 * v);
+    beta[v] = _mm512_loadu_ps(ch.beta + c0 + 16 * v);
+  }
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t o = r * C + c0;
+    for (int v = 0; v < NV; ++v) {
+      const __m512 z = normalized(load16(x + o + 16 * v), mean[v], scale[v], beta[v]);
+      store16(y + o + 16 * v, _mm512_max_ps(z, _mm512_setzero_ps()));
+    }
+  }
+}
+
+template <int NV, typename S>
+void row_sums16(const S* __restrict dy, const S* __restrict x, const Channels& ch,
+                float* __restrict sg, float* __restrict sgx, int64_t r0, int64_t r1,
+                int64_t C, int64_t c0) {
+  __m512 g_sum[NV], gx_sum[NV], mean[NV], scale[NV], beta[NV];
+  for (int v = 0; v < NV; ++v) {
+    const int64_t c = c0 + 16 * v;
+    g_sum[v] = _mm512_loadu_ps(sg + c);
+    gx_sum[v] = _mm512_loadu_ps(sgx + c);
+    mean[v] = _mm512_loadu_ps(ch.mean + c);
+    scale[v] = _mm512_loadu_ps(ch.scale + c);
+    beta[v] = _mm512_loadu_ps(ch.beta + c);
+  }
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t o = r * C + c0;
+    for (int v = 0; v < NV; ++v) {
+      const __m512 centered = _mm512_sub_ps(load16(x + o + 16 * v), mean[v]);
+      const __mmask16 on = positive(_mm512_fmadd_ps(centered, scale[v], beta[v]));
+      const __m512 g = _mm512_maskz_mov_ps(on, load16(dy + o + 16 * v));
+      g_sum[v] = _mm512_add_ps(g_sum[v], g);
+      gx_sum[v] = _mm512_fmadd_ps(g, centered, gx_sum[v]);
+    }
+  }
+  for (int v = 0; v < NV; ++v) {
+    _mm512_storeu_ps(sg + c0 + 16 * v, g_sum[v]);
+    _mm512_storeu_ps(sgx + c0 + 16 * v, gx_sum[v]);
+  }
+}
+
+template <int NV, typename S>
+void row_dx16(const S* __restrict dy, const S* __restrict x, const Channels& ch,
+              S* __restrict dx, int64_t r0, int64_t r1, int64_t C, int64_t c0) {
+  __m512 mean[NV], scale[NV], beta[NV], a[NV], k[NV], m[NV];
+  for (int v = 0; v < NV; ++v) {
+    const int64_t c = c0 + 16 * v;
+    mean[v] = _mm512_loadu_ps(ch.mean + c);
+    scale[v] = _mm512_loadu_ps(ch.scale + c);
+    beta[v] = _mm512_loadu_ps(ch.beta + c);
+    a[v] = _mm512_loadu_ps(ch.a + c);
+    k[v] = _mm512_loadu_ps(ch.k + c);
+    m[v] = _mm512_loadu_ps(ch.m + c);
+  }
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t o = r * C + c0;
+    for (int v = 0; v < NV; ++v) {
+      const __m512 xv = load16(x + o + 16 * v);
+      const __mmask16 on = positive(normalized(xv, mean[v], scale[v], beta[v]));
+      const __m512 g = _mm512_maskz_mov_ps(on, load16(dy + o + 16 * v));
+      store16(dx + o + 16 * v, _mm512_fmadd_ps(a[v], g, _mm512_fmadd_ps(k[v], xv, m[v])));
+    }
+  }
+}
+
+// Runs CALL(NV) for the channels in groups of at most 8 registers (128 channels).
+#define KERASNOTES_BY_CHANNEL_GROUPS(CALL)               \
+  for (int64_t c0 = 0; c0 < C; c0 += 128) {              \
+    switch (std::min<int64_t>(8, (C - c0) / 16)) {       \
+      case 1: CALL(1); break;                            \
+      case 2: CALL(2); break;                            \
+      case 3: CALL(3); break;                            \
+      case 4: CALL(4); break;                            \
+      case 5: CALL(5); break;                            \
+      case 6: CALL(6); break;                            \
+      case 7: CALL(7); break;                            \
+      default: CALL(8); break;                           \
+    }                                                    \
+  }
+#define KERASNOTES_MOMENTS(NV) row_moments16<NV>(x, ch, s1, s2, r0, r1, C, c0)
+#define KERASNOTES_Y(NV) row_y16<NV>(x, ch, y, r0, r1, C, c0)
+#define KERASNOTES_SUMS(NV) row_sums16<NV>(dy, x, ch, sg, sgx, r0, r1, C, c0)
+#define KERASNOTES_DX(NV) row_dx16<NV>(dy, x, ch, dx, r0, r1, C, c0)
+#define KERASNOTES_VECTOR(CALL)          \
+  if (C % 16 == 0) {                     \
+    KERASNOTES_BY_CHANNEL_GROUPS(CALL)   \
+    return;                              \
+  }
+#else
+#define KERASNOTES_VECTOR(CALL)
+#endif  // KERASNOTES_AVX512
+
+// The four passes over rows [r0, r1): AVX-512 where it applies, else the plain loops.
+template <typename S>
+void moments(const S* x, const Channels& ch, float* s1, float* s2, int64_t r0, int64_t r1,
+             int64_t C) {
+  KERASNOTES_VECTOR(KERASNOTES_MOMENTS)
+  row_moments(x, ch, s1, s2, r0, r1, C);
+}
+template <typename S>
+void output(const S* x, const Channels& ch, S* y, int64_t r0, int64_t r1, int64_t C) {
+  KERASNOTES_VECTOR(KERASNOTES_Y)
+  row_y(x, ch, y, r0, r1, C);
+}
+template <typename S>
+void sums(const S* dy, const S* x, const Channels& ch, float* sg, float* sgx, int64_t r0,
+          int64_t r1, int64_t C) {
+  KERASNOTES_VECTOR(KERASNOTES_SUMS)
+  row_sums(dy, x, ch, sg, sgx, r0, r1, C);
+}
+template <typename S>
+void input_gradient(const S* dy, const S* x, const Channels& ch, S* dx, int64_t r0,
+                    int64_t r1, int64_t C) {
+  KERASNOTES_VECTOR(KERASNOTES_DX)
+  row_dx(dy, x, ch, dx, r0, r1, C);
+}
+
+// Per-channel sums of a pass over N rows in kBlocks fixed row blocks, in parallel: each
+// block sums 256 rows at a time in float (`pass(chunk, chunk + C, r0, r1)`) and adds them
+// into its doubles; the blocks are added in order. Returns the 2 * C sums.
+template <typename Pass>
+std::vector<double> blocked_sums(OpKernelContext* context, int64_t N, int64_t C,
+                                 const Pass& pass) {
+  const int64_t blocks = std::min(N, kBlocks);
+  const int64_t rows = (N + blocks - 1) / blocks;
+  std::vector<double> partial(blocks * 2 * C, 0.0);
+  auto* workers = context->device()->tensorflow_cpu_worker_threads()->workers;
+  workers->ParallelFor(blocks, /*cost_per_unit=*/rows * C * 8, [&](int64_t b0, int64_t b1) {
+    std::vector<float> chunk(2 * C);
+    for (int64_t b = b0; b < b1; ++b) {
+      double* block_sums = partial.data() + b * 2 * C;
+      const int64_t end = std::min(N, (b + 1) * rows);
+      for (int64_t r = b * rows; r < end; r += kChunkRows) {
+        std::fill(chunk.begin(), chunk.end(), 0.0f);
+        pass(chunk.data(), chunk.data() + C, r, std::min(end, r + kChunkRows));
+        for (int64_t i = 0; i < 2 * C; ++i) block_sums[i] += chunk[i];
+      }
+    }
+  });
+  std::vector<double> total(2 * C, 0.0);
+  for (int64_t b = 0; b < blocks; ++b) {
+    for (int64_t i = 0; i < 2 * C; ++i) total[i] += partial[b * 2 * C + i];
+  }
+  return total;
+}
+
+// Runs `pass(r0, r1)` over N rows in the same kBlocks row blocks, in parallel.
+template <typename Pass>
+void blocked_rows(OpKernelContext* context, int64_t N, int64_t C, const Pass& pass) {
+  const int64_t blocks = std::min(N, kBlocks);
+  const int64_t rows = (N + blocks - 1) / blocks;
+  auto* workers = context->device()->tensorflow_cpu_worker_threads()->workers;
+  workers->ParallelFor(blocks, rows * C * 6, [&](int64_t b0, int64_t b1) {
+    pass(b0 * rows, std::min(N, b1 * rows));
+  });
+}
+
+// The channel count of x and its number of rows (elements / channels), after checking that
+// inputs [first, last) (their names in `names`) hold one value per channel.
+bool channels_and_rows(OpKernelContext* context, const char* op, const char* names,
+                       const Tensor& x, int first, int last, int64_t* C, int64_t* N) {
+  *C = x.dim_size(x.dims() - 1);
+  *N = *C > 0 ? x.NumElements() / *C : 0;
+  for (int i = first; i < last; ++i) {
+    if (context->input(i).dims() != 1 || context->input(i).dim_size(0) != *C) {
+      context->CtxFailure(errors::InvalidArgument(
+          op, ": ", names, " must hold ", *C, " values (the channels); input ", i,
+          " has shape ", context->input(i).shape().DebugString()));
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+template <typename T, typename S>  // S: the storage of T (float, or bfloat16's 16 bits)
+class BatchNormReluOp : public OpKernel {
+ public:
+  explicit BatchNormReluOp(OpKernelConstruction* context) : OpKernel(context) {
+    OP_REQUIRES_OK(context, context->GetAttr("epsilon", &epsilon_));
+  }
+
+  void Compute(OpKernelContext* context) override {
+    const Tensor& x_t = context->input(0);
+    OP_REQUIRES(context, x_t.dims() >= 1,
+                errors::InvalidArgument("BatchNormRelu: x must have rank >= 1; received ",
+                                        x_t.shape().DebugString()));
+    int64_t C, N;
+    if (!channels_and_rows(context, "BatchNormRelu", "gamma and beta", x_t, 1, 3, &C, &N)) return;
+    Tensor *y_t, *mean_t, *variance_t;
+    OP_REQUIRES_OK(context, context->allocate_output(0, x_t.shape(), &y_t));
+    OP_REQUIRES_OK(context, context->allocate_output(1, TensorShape({C}), &mean_t));
+    OP_REQUIRES_OK(context, context->allocate_output(2, TensorShape({C}), &variance_t));
+    float* mean = mean_t->flat<float>().data();
+    float* corrected_variance = variance_t->flat<float>().data();
+    if (N == 0) {  // as FusedBatchNormV3: no rows, no statistics
+      std::fill(mean, mean + C, std::numeric_limits<float>::quiet_NaN());
+      std::fill(corrected_variance, corrected_variance + C,
+                std::numeric_limits<float>::quiet_NaN());
+      return;
+    }
+    const S* x = reinterpret_cast<const S*>(x_t.flat<T>().data());
+    S* y = reinterpret_cast<S*>(y_t->flat<T>().data());
+    const float* gamma = context->input(1).flat<float>().data();
+    const float* beta = context->input(2).flat<float>().data();
+
+    // Sums of x shifted by its first row (no cancellation when |mean| >> std).
+    std::vector<float> shift(C), scale(C);
+    for (int64_t c = 0; c < C; ++c) shift[c] = load(x, c);
+    const Channels shifted{shift.data(), nullptr, nullptr, nullptr, nullptr, nullptr};
+    const std::vector<double> s = blocked_sums(
+        context, N, C, [&](float* s1, float* s2, int64_t r0, int64_t r1) {
+          moments(x, shifted, s1, s2, r0, r1, C);
+        });
+    for (int64_t c = 0; c < C; ++c) {
+      const double m1 = s[c] / N;
+      const double variance = std::max(0.0, s[C + c] / N - m1 * m1);
+      mean[c] = static_cast<float>(shift[c] + m1);
+      corrected_variance[c] = N > 1 ? static_cast<float>(variance * N / (N - 1)) : 0.0f;
+      scale[c] = static_cast<float>(gamma[c] / std::sqrt(variance + epsilon_));
+    }
+    const Channels ch{mean, scale.data(), beta, nullptr, nullptr, nullptr};
+    blocked_rows(context, N, C, [&](int64_t r0, int64_t r1) { output(x, ch, y, r0, r1, C); });
+  }
+
+ private:
+  float epsilon_;
+};
+
+template <typename T, typename S>
+class BatchNormReluGradOp : public OpKernel {
+ public:
+  explicit BatchNormReluGradOp(OpKernelConstruction* context) : OpKernel(context) {}
+
+  void Compute(OpKernelContext* context) override {
+    const Tensor& dy_t = context->input(0);
+    const Tensor& x_t = context->input(1);
+    OP_REQUIRES(context, x_t.dims() >= 1 && dy_t.shape() == x_t.shape(),
+                errors::InvalidArgument("BatchNormReluGrad: dy and x must have one shape "
+                                        "of rank >= 1; received ", dy_t.shape().DebugString(),
+                                        " and ", x_t.shape().DebugString()));
+    int64_t C, N;
+    if (!channels_and_rows(context, "BatchNormReluGrad", "gamma, beta, mean and inv_std",
+                           x_t, 2, 6, &C, &N)) return;
+    Tensor *dx_t, *dgamma_t, *dbeta_t;
+    OP_REQUIRES_OK(context, context->allocate_output(0, x_t.shape(), &dx_t));
+    OP_REQUIRES_OK(context, context->allocate_output(1, TensorShape({C}), &dgamma_t));
+    OP_REQUIRES_OK(context, context->allocate_output(2, TensorShape({C}), &dbeta_t));
+    float* dgamma = dgamma_t->flat<float>().data();
+    float* dbeta = dbeta_t->flat<float>().data();
+    std::fill(dgamma, dgamma + C, 0.0f);
+    std::fill(dbeta, dbeta + C, 0.0f);
+    if (N == 0 || C == 0) return;
+
+    const S* dy = reinterpret_cast<const S*>(dy_t.flat<T>().data());
+    const S* x = reinterpret_cast<const S*>(x_t.flat<T>().data());
+    S* dx = reinterpret_cast<S*>(dx_t->flat<T>().data());
+    const float* gamma = context->input(2).flat<float>().data();
+    const float* mean = context->input(4).flat<float>().data();
+    const float* inv_std = context->input(5).flat<float>().data();
+    std::vector<float> scale(C), a(C), k(C), m(C);
+    for (int64_t c = 0; c < C; ++c) scale[c] = gamma[c] * inv_std[c];
+    const Channels ch{mean, scale.data(), context->input(3).flat<float>().data(),
+                      a.data(), k.data(), m.data()};
+
+    const std::vector<double> s = blocked_sums(
+        context, N, C, [&](float* sg, float* sgx, int64_t r0, int64_t r1) {
+          sums(dy, x, ch, sg, sgx, r0, r1, C);
+        });
+    for (int64_t c = 0; c < C; ++c) {
+      const double sg = s[c], sgx = s[C + c];
+      const double q = sgx / N * inv_std[c] * inv_std[c];
+      const double scale_c = static_cast<double>(gamma[c]) * inv_std[c];
+      dbeta[c] = static_cast<float>(sg);
+      dgamma[c] = static_cast<float>(sgx * inv_std[c]);
+      a[c] = static_cast<float>(scale_c);
+      k[c] = static_cast<float>(-scale_c * q);
+      m[c] = static_cast<float>(scale_c * (q * mean[c] - sg / N));
+    }
+    blocked_rows(context, N, C, [&](int64_t r0, int64_t r1) {
+      input_gradient(dy, x, ch, dx, r0, r1, C);
+    });
+  }
+};
+
+REGISTER_KERNEL_BUILDER(
+    Name("BatchNormRelu").Device(DEVICE_CPU).TypeConstraint<bfloat16>("T"),
+    BatchNormReluOp<bfloat16, uint16_t>);
+REGISTER_KERNEL_BUILDER(
+    Name("BatchNormRelu").Device(DEVICE_CPU).TypeConstraint<float>("T"),
+    BatchNormReluOp<float, float>);
+REGISTER_KERNEL_BUILDER(
+    Name("BatchNormReluGrad").Device(DEVICE_CPU).TypeConstraint<bfloat16>("T"),
+    BatchNormReluGradOp<bfloat16, uint16_t>);
+REGISTER_KERNEL_BUILDER(
+    Name("BatchNormReluGrad").Device(DEVICE_CPU).TypeConstraint<float>("T"),
+    BatchNormReluGradOp<float, float>);
