@@ -1,7 +1,8 @@
 """Builds the batch-norm + ReLU kernel (`batch_norm_relu.cc`: the TensorFlow custom ops
 `BatchNormRelu` and `BatchNormReluGrad`) on first use into the ops cache, and loads it
-(kerasnotes/ops/custom_op_build.py: the recipe and cache). `load_batch_norm_relu_kernel` raises `KernelUnavailable` with a
-one-line reason when there is no compiler or the build fails.
+(kerasnotes/ops/custom_op_build.py: the recipe and cache). `load_batch_norm_relu_kernel`
+raises `KernelUnavailable` with a one-line reason when there is no compiler or the build
+fails.
 """
 
 import os
