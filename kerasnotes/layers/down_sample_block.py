@@ -17,8 +17,8 @@ class DownSampleBlock(keras.layers.Layer):
         x <- relu(batch_norm(conv3x3(x)))      twice, `filters` channels each
         y = maxpool2x2_stride2(x)
 
-    (each batch norm and its ReLU are one `FusedBatchNormReLU` layer, whose gradient is one
-    fused kernel).
+    (each batch norm and its ReLU are one `FusedBatchNormReLU` layer; in training the second
+    one and the pooling run as one fused kernel, `FusedBatchNormReLU.call_then_pool`).
 
     Every output pixel therefore sees a 10x10 window of the input (the receptive field
     grows, so deeper blocks detect larger objects).
@@ -67,10 +67,9 @@ class DownSampleBlock(keras.layers.Layer):
         self.pool.build(shape)
 
     def call(self, inputs, training=None):
-        x = inputs
-        for conv, norm in zip(self.convs, self.norms, strict=True):
-            x = norm(conv(x), training=training)  # batch norm, then ReLU
-        return self.pool(x)
+        x = self.norms[0](self.convs[0](inputs), training=training)  # batch norm, then ReLU
+        # batch norm, ReLU, then the pooling
+        return self.norms[1].call_then_pool(self.convs[1](x), self.pool, training=training)
 
     def compute_output_shape(self, input_shape):
         shape = tuple(input_shape)

@@ -42,13 +42,18 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
     def call(self, inputs, training=None, mask=None):
         if not self._uses_fused_kernel(inputs, training, mask):
             return super().call(inputs, training=training, mask=mask)
+        return self._training_call(inputs, self._fused_batch_norm)
+
+    def _training_call(self, inputs, batch_norm):
+        """The training pass through `batch_norm(x, gamma, beta) -> (y, batch mean, batch
+        variance with Bessel's correction)`, with the moving averages updated."""
         x = tf.convert_to_tensor(inputs)
         if x.dtype not in (tf.float32, tf.bfloat16, tf.float16):
             x = tf.cast(x, tf.float32)
         channels = x.shape[-1]
         gamma = tf.cast(self.gamma, tf.float32) if self.scale else tf.ones([channels])
         beta = tf.cast(self.beta, tf.float32) if self.center else tf.zeros([channels])
-        y, mean, corrected_variance = self._fused_batch_norm(x, gamma, beta)
+        y, mean, corrected_variance = batch_norm(x, gamma, beta)
         count = tf.cast(tf.reduce_prod(tf.shape(x)[:-1]), tf.float32)
         variance = tf.where(count > 1.0, corrected_variance * (count - 1.0) / count, 0.0)
         self.moving_mean.assign(self.moving_mean * self.momentum

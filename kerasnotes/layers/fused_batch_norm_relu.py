@@ -28,6 +28,13 @@ def _kernel():
     return _KERNEL["ops"]
 
 
+def _inv_std(x, corrected_variance, epsilon):
+    """1 / sqrt(biased batch variance + epsilon), from the kernel's corrected variance."""
+    count = tf.cast(tf.reduce_prod(tf.shape(x)[:-1]), tf.float32)
+    variance = tf.where(count > 1.0, corrected_variance * (count - 1.0) / count, 0.0)
+    return tf.math.rsqrt(variance + epsilon)
+
+
 def fused_batch_norm_relu(x, gamma, beta, epsilon, ops):
     """`(relu(y), mean, corrected variance)` as `FusedBatchNormV3` in training then ReLU,
     channels last, in one `BatchNormRelu` op of the kernel module `ops`; the gradient is one
@@ -38,14 +45,40 @@ def fused_batch_norm_relu(x, gamma, beta, epsilon, ops):
         y, mean, corrected_variance = ops.batch_norm_relu(x, gamma, beta, epsilon=epsilon)
 
         def gradient(dy, unused_dmean, unused_dvariance):
-            count = tf.cast(tf.reduce_prod(tf.shape(x)[:-1]), tf.float32)
-            variance = tf.where(count > 1.0, corrected_variance * (count - 1.0) / count, 0.0)
-            inv_std = tf.math.rsqrt(variance + epsilon)
+            inv_std = _inv_std(x, corrected_variance, epsilon)
             return ops.batch_norm_relu_grad(tf.cast(dy, x.dtype), x, gamma, beta, mean, inv_std)
 
         return (y, mean, corrected_variance), gradient
 
     return forward(x, gamma, beta)
+
+
+def fused_batch_norm_relu_max_pool(x, gamma, beta, epsilon, ops):
+    """`(max_pool_2x2(relu(y)), mean, corrected variance)` (2x2 window, stride 2, no padding)
+    of a 4-D channels-last `x` in one `BatchNormReluMaxPool` op of the kernel module `ops`;
+    the gradient is one `BatchNormReluMaxPoolGrad` op."""
+
+    @tf.custom_gradient
+    def forward(x, gamma, beta):
+        p, mean, corrected_variance = ops.batch_norm_relu_max_pool(x, gamma, beta,
+                                                                   epsilon=epsilon)
+
+        def gradient(dp, unused_dmean, unused_dvariance):
+            inv_std = _inv_std(x, corrected_variance, epsilon)
+            return ops.batch_norm_relu_max_pool_grad(tf.cast(dp, x.dtype), x, gamma, beta,
+                                                     mean, inv_std)
+
+        return (p, mean, corrected_variance), gradient
+
+    return forward(x, gamma, beta)
+
+
+def is_max_pool_2x2(pool):
+    """Whether `pool` is `keras.layers.MaxPooling2D(2)`: 2x2 windows, stride 2, no padding,
+    channels last."""
+    return (isinstance(pool, keras.layers.MaxPooling2D) and tuple(pool.pool_size) == (2, 2)
+            and tuple(pool.strides) == (2, 2) and pool.padding == "valid"
+            and pool.data_format == "channels_last")
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -81,6 +114,26 @@ class FusedBatchNormReLU(FusedBatchNormalization):
         if self._uses_fused_kernel(inputs, training, mask):
             return y  # `_fused_batch_norm` applied the ReLU
         return keras.activations.relu(y)
+
+    def call_then_pool(self, inputs, pool, training=None):
+        """`pool(self(inputs, training=training))`; in training, when `pool` is
+        `keras.layers.MaxPooling2D(2)` (`is_max_pool_2x2`), the batch norm, the ReLU and the
+        pooling run as one C++ kernel, `BatchNormReluMaxPool`, whose gradient is one
+        `BatchNormReluMaxPoolGrad`: the full-size ReLU output and its gradient are never
+        written (TinySSD's down-sample blocks end this way; benchmarks/RESULTS.md).
+
+        The pooling gradient goes to the first maximum of each window in row-major order, as
+        TF's `MaxPoolGrad` does (compared as stored: in bfloat16 after rounding). Values,
+        gradients and moving statistics equal the three layers one after the other
+        (tests/layers/test_fused_batch_norm_relu.py).
+        """
+        x = tf.convert_to_tensor(inputs)
+        ops = _kernel() if x.dtype in (tf.float32, tf.bfloat16) else None
+        if ops is None or not is_max_pool_2x2(pool) or not self._uses_fused_kernel(
+                x, training, None):
+            return pool(self(inputs, training=training))
+        return self._training_call(x, lambda x, gamma, beta: fused_batch_norm_relu_max_pool(
+            x, gamma, beta, self.epsilon, ops))
 
     def _fused_batch_norm(self, x, gamma, beta):
         ops = _kernel() if x.dtype in (tf.float32, tf.bfloat16) else None

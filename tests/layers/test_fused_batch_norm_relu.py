@@ -13,6 +13,7 @@ from tests.test_case import (
     assert_same_values_and_gradients,
     random_inputs,
     run_layer_checks,
+    values_and_gradients,
 )
 
 
@@ -274,3 +275,142 @@ def test_without_a_compiler_the_layer_warns_once_and_uses_tf_ops(tmp_path, monke
                 [x], layer.trainable_variables, reference.trainable_variables)
     warnings = [r.getMessage() for r in caplog.records if "FusedBatchNormReLU" in r.getMessage()]
     assert len(warnings) == 1 and "no C++ compiler" in warnings[0]
+
+
+def tf_batch_norm_relu_max_pool(x, gamma, beta, epsilon=1e-3):
+    """TF's ops one after the other: FusedBatchNormV3, ReLU, 2x2 max pooling (stride 2)."""
+    y, mean, variance = tf.compat.v1.nn.fused_batch_norm(x, gamma, beta, epsilon=epsilon,
+                                                         is_training=True)
+    return tf.nn.max_pool2d(tf.nn.relu(y), 2, 2, "VALID"), mean, variance
+
+
+# Odd heights and widths (the last row or column is outside every window), channels on the
+# AVX-512 loops (16, 48) and on the plain ones (3, 20).
+@pytest.mark.parametrize("shape", [(2, 4, 4, 16), (2, 5, 7, 16), (3, 6, 6, 48), (2, 5, 7, 3),
+                                   (1, 3, 2, 20), (2, 3, 4, 16)])
+def test_max_pool_kernels_equal_tf_ops_in_values_and_gradients(shape):
+    ops = load_batch_norm_relu_kernel()
+    rng = np.random.default_rng(11)
+    x = tf.constant(rng.normal(size=shape), tf.float32)
+    gamma = tf.constant(rng.uniform(0.5, 1.5, shape[-1]), tf.float32)
+    beta = tf.constant(rng.uniform(-0.5, 0.5, shape[-1]), tf.float32)
+    weights = tf.constant(rng.normal(size=(shape[0], shape[1] // 2, shape[2] // 2, shape[3])),
+                          tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch([x, gamma, beta])
+        expected = tf_batch_norm_relu_max_pool(x, gamma, beta)
+        loss = tf.reduce_sum(expected[0] * weights)
+    expected_gradients = tape.gradient(loss, [x, gamma, beta])
+    p, mean, variance = ops.batch_norm_relu_max_pool(x, gamma, beta, epsilon=1e-3)
+    for ours, theirs in zip((p, mean, variance), expected, strict=True):
+        np.testing.assert_allclose(np.array(ours), np.array(theirs), atol=1e-5)
+    inv_std = fused_batch_norm_relu._inv_std(x, variance, 1e-3)
+    gradients = ops.batch_norm_relu_max_pool_grad(weights, x, gamma, beta, mean, inv_std)
+    for ours, theirs in zip(gradients, expected_gradients, strict=True):
+        np.testing.assert_allclose(np.array(ours), np.array(theirs), atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [tf.float32, tf.bfloat16])
+@pytest.mark.parametrize("channels", [16, 3])
+def test_max_pool_gradient_goes_to_the_first_maximum_of_each_window(dtype, channels):
+    """Ties (equal values in a window): the first in row-major order takes the gradient, as
+    in TF's MaxPoolGrad; the values tie exactly here in both float32 and bfloat16."""
+    ops = load_batch_norm_relu_kernel()
+    windows = np.array([[1.0, 3.0, 2.0, 2.0], [3.0, -2.0, 2.0, 0.5]])  # two windows, tied
+    x32 = tf.constant(np.repeat(windows[None, :, :, None], channels, axis=-1), tf.float32)
+    x = tf.cast(x32, dtype)
+    gamma = tf.ones(channels)
+    beta = tf.constant(np.linspace(-0.2, 0.2, channels), tf.float32)
+    dp = tf.ones((1, 1, 2, channels))
+    with tf.GradientTape() as tape:
+        tape.watch(x32)
+        expected_p, mean, variance = tf_batch_norm_relu_max_pool(x32, gamma, beta)
+        loss = tf.reduce_sum(expected_p * dp)
+    expected_dx = np.array(tape.gradient(loss, x32))
+    inv_std = fused_batch_norm_relu._inv_std(x32, variance, 1e-3)
+    dx, _, _ = ops.batch_norm_relu_max_pool_grad(tf.cast(dp, dtype), x, gamma, beta, mean,
+                                                 inv_std)
+    np.testing.assert_allclose(np.array(tf.cast(dx, tf.float32)), expected_dx, atol=2e-2)
+
+
+def test_max_pool_kernel_in_bfloat16_matches_tf_ops_to_one_rounding():
+    ops = load_batch_norm_relu_kernel()
+    rng = np.random.default_rng(12)
+    x = tf.cast(rng.normal(size=(4, 8, 6, 32)), tf.bfloat16)
+    gamma = rng.uniform(0.5, 1.5, 32).astype("float32")
+    beta = rng.uniform(-0.5, 0.5, 32).astype("float32")
+    p, _, _ = ops.batch_norm_relu_max_pool(x, gamma, beta, epsilon=1e-3)
+    expected, _, _ = tf_batch_norm_relu_max_pool(tf.cast(x, tf.float32), gamma, beta)
+    assert p.dtype == tf.bfloat16 and p.shape == (4, 4, 3, 32)
+    np.testing.assert_allclose(np.array(tf.cast(p, tf.float32)), np.array(expected),
+                               rtol=2 ** -8, atol=1e-5)
+
+
+def test_max_pool_kernels_reject_bad_shapes():
+    ops = load_batch_norm_relu_kernel()
+    c = tf.ones(4)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="4-D"):
+        ops.batch_norm_relu_max_pool(tf.ones((2, 3, 4)), c, c, epsilon=1e-3)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="pooled shape"):
+        ops.batch_norm_relu_max_pool_grad(tf.ones((2, 2, 2, 4)), tf.ones((2, 6, 4, 4)), c, c,
+                                          c, c)
+
+
+def pooled_pair(policy):
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        layer, reference = built_pair(input_shape=(2, 6, 5, 16), momentum=0.9)
+        return layer, reference, keras.layers.MaxPooling2D(2)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def test_call_then_pool_equals_the_layer_then_max_pooling(kernel_or_not):
+    layer, reference, pool = pooled_pair("float32")
+    x = random_inputs((2, 6, 5, 16), seed=13, low=-2.0, high=3.0)
+    assert_same_values_and_gradients(
+        lambda x: layer.call_then_pool(x, pool, training=True),
+        lambda x: pool(reference(x, training=True)),
+        [x], layer.trainable_variables, reference.trainable_variables)
+    np.testing.assert_allclose(layer.moving_mean, reference.layers[0].moving_mean, atol=1e-6)
+    np.testing.assert_allclose(layer.moving_variance, reference.layers[0].moving_variance,
+                               atol=1e-5)
+
+
+def test_call_then_pool_in_mixed_bfloat16_equals_the_layers_up_to_near_ties():
+    """In bfloat16 two elements of a window can round to one value in one implementation
+    and not in the other, so the pooling gradient can go to the other element of that
+    window: the gradient then differs in those two elements, and its sum over the window
+    stays the same."""
+    layer, reference, pool = pooled_pair("mixed_bfloat16")
+    x = random_inputs((2, 6, 5, 16), seed=13, low=-2.0, high=3.0)
+    out, grads = values_and_gradients(
+        lambda x: tf.cast(layer.call_then_pool(x, pool, training=True), tf.float32), [x],
+        layer.trainable_variables)
+    expected_out, expected = values_and_gradients(
+        lambda x: tf.cast(pool(reference(x, training=True)), tf.float32), [x],
+        reference.trainable_variables)
+    np.testing.assert_allclose(out, expected_out, rtol=2 ** -7, atol=1e-2)
+    dx, expected_dx = grads[0], expected[0]
+    assert np.mean(np.abs(dx - expected_dx) <= 2e-2) >= 0.99
+    window_sums = [4 * np.array(tf.nn.avg_pool2d(g, 2, 2, "VALID")) for g in (dx, expected_dx)]
+    np.testing.assert_allclose(window_sums[0], window_sums[1], atol=3e-2)
+    for ours, theirs in zip(grads[1:], expected[1:], strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=2e-2, atol=5e-2)
+
+
+def test_call_then_pool_uses_one_kernel_op_only_for_a_2x2_max_pooling():
+    layer, _ = built_pair(input_shape=(2, 6, 6, 16))
+
+    def op_kinds(pool):
+        graph = tf.function(lambda x: layer.call_then_pool(x, pool, training=True)
+                            ).get_concrete_function(tf.TensorSpec((2, 6, 6, 16))).graph
+        return {op.type for op in graph.get_operations()}
+
+    assert "BatchNormReluMaxPool" in op_kinds(keras.layers.MaxPooling2D(2))
+    assert "MaxPool" not in op_kinds(keras.layers.MaxPooling2D(2))
+    for other in (keras.layers.MaxPooling2D(3), keras.layers.MaxPooling2D(2, padding="same"),
+                  keras.layers.AveragePooling2D(2)):
+        kinds = op_kinds(other)
+        assert "BatchNormReluMaxPool" not in kinds and "BatchNormRelu" in kinds
