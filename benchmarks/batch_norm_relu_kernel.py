@@ -1,14 +1,16 @@
-"""Time of the batch-norm + ReLU kernel (`BatchNormRelu`, `BatchNormReluGrad`) against the
-TensorFlow ops it replaces, on TinySSD's 12 batch norms.
+"""Time of the batch-norm + ReLU kernels against the TensorFlow ops they replace, on
+TinySSD's 12 batch norms.
 
-`FusedBatchNormReLU` (kerasnotes/layers/fused_batch_norm_relu.py) runs TinySSD's 12 batch
-norms + ReLU in training as two C++ ops (kerasnotes/ops/batch_norm_relu_kernel). TF's own
-path for the same values is `FusedBatchNormV3` + `Relu` forward (fused by TF into one oneDNN
-kernel) and `ReluGrad` + `FusedBatchNormGradV3` backward. Each side runs the 12 shapes of
-TinySSD at `--size` (batch `--batch`; the channels and sizes of its base network and down-
-sample blocks) in one `tf.function`, alternately in rounds (A B, then B A), in the same
-process and threads; the outputs are checked equal first (bfloat16: to one unit in the
-last place).
+`FusedBatchNormReLU` (kerasnotes/layers/fused_batch_norm_relu.py) runs TinySSD's batch
+norms + ReLU in training as C++ ops (kerasnotes/ops/batch_norm_relu_kernel): the first norm
+of each down-sample block as `BatchNormRelu` / `BatchNormReluGrad`, the second, with the
+block's 2x2 max pooling, as `BatchNormReluMaxPool` / `BatchNormReluMaxPoolGrad`. TF's own
+path for the same values is `FusedBatchNormV3` + `Relu` (fused by TF into one oneDNN
+kernel) [+ `MaxPool`] forward and [`MaxPoolGrad` +] `ReluGrad` + `FusedBatchNormGradV3`
+backward. Each side runs the 6 shapes of either kind of TinySSD at `--size` (batch
+`--batch`; the channels and sizes of its base network and down-sample blocks) in one
+`tf.function`, alternately in rounds (A B, then B A), in the same process and threads; the
+outputs are checked equal first (bfloat16: to one unit in the last place).
 
     python -m benchmarks.batch_norm_relu_kernel [--size 128] [--rounds 8] [--dtype bfloat16]
     python -m benchmarks.batch_norm_relu_kernel --size 32 --batch 2 --rounds 1   # smoke run
@@ -26,13 +28,11 @@ EPSILON = 1e-5
 
 
 def tinyssd_shapes(size, batch):
-    """The inputs of TinySSD's 12 batch norms at `size`: two per block, channels 16, 32, 64
-    in the base network, then 128 in each down-sample block, the size halved by every block."""
-    shapes = []
-    for block, channels in enumerate([16, 32, 64, 128, 128, 128]):
-        side = max(1, size >> block)
-        shapes += [(batch, side, side, channels)] * 2
-    return shapes
+    """The inputs of TinySSD's 6 down-sample blocks' batch norms at `size` (each block has
+    two of this shape): channels 16, 32, 64 in the base network, then 128, the size halved
+    by every block."""
+    return [(batch, max(2, size >> block), max(2, size >> block), channels)
+            for block, channels in enumerate([16, 32, 64, 128, 128, 128])]
 
 
 def make_cases(shapes, dtype, seed=0):
@@ -44,6 +44,8 @@ def make_cases(shapes, dtype, seed=0):
         channels = shape[-1]
         x = tf.constant(rng.normal(size=shape) * 2.0 + 0.3, dtype)
         dy = tf.constant(rng.normal(size=shape), dtype)
+        pooled_shape = (shape[0], shape[1] // 2, shape[2] // 2, channels)
+        dp = tf.constant(rng.normal(size=pooled_shape), dtype)
         gamma = tf.constant(rng.uniform(0.5, 1.5, channels), tf.float32)
         beta = tf.constant(rng.normal(0.0, 0.3, channels), tf.float32)
         empty = tf.constant([], tf.float32)
@@ -52,7 +54,7 @@ def make_cases(shapes, dtype, seed=0):
                                               data_format="NHWC", is_training=True)
         count = int(np.prod(shape[:-1]))
         inv_std = tf.math.rsqrt(forward.batch_variance * (count - 1) / count + EPSILON)
-        cases.append(dict(x=x, dy=dy, gamma=gamma, beta=beta, y=tf.nn.relu(forward.y),
+        cases.append(dict(x=x, dy=dy, dp=dp, gamma=gamma, beta=beta, y=tf.nn.relu(forward.y),
                           forward=forward, mean=forward.batch_mean, inv_std=inv_std))
     return cases
 
@@ -70,6 +72,35 @@ def tf_gradient(cases):
         reserve_space_2=c["forward"].reserve_space_2,
         reserve_space_3=c["forward"].reserve_space_3, epsilon=EPSILON, data_format="NHWC",
         is_training=True)[:3] for c in cases]
+
+
+def tf_forward_max_pool(cases):
+    return [tf.nn.max_pool2d(y, 2, 2, "VALID") for y in tf_forward(cases)]
+
+
+def tf_gradient_max_pool(cases):
+    outputs = []
+    for c in cases:
+        pooled = tf.nn.max_pool2d(c["y"], 2, 2, "VALID")
+        dy = tf.raw_ops.MaxPoolGrad(orig_input=c["y"], orig_output=pooled, grad=c["dp"],
+                                    ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding="VALID")
+        outputs.append(tf.raw_ops.FusedBatchNormGradV3(
+            y_backprop=tf.raw_ops.ReluGrad(gradients=dy, features=c["y"]), x=c["x"],
+            scale=c["gamma"], reserve_space_1=c["forward"].reserve_space_1,
+            reserve_space_2=c["forward"].reserve_space_2,
+            reserve_space_3=c["forward"].reserve_space_3, epsilon=EPSILON, data_format="NHWC",
+            is_training=True)[:3])
+    return outputs
+
+
+def ours_forward_max_pool(ops, cases):
+    return [ops.batch_norm_relu_max_pool(c["x"], c["gamma"], c["beta"], epsilon=EPSILON)[0]
+            for c in cases]
+
+
+def ours_gradient_max_pool(ops, cases):
+    return [ops.batch_norm_relu_max_pool_grad(c["dp"], c["x"], c["gamma"], c["beta"],
+                                              c["mean"], c["inv_std"]) for c in cases]
 
 
 def ours_forward(ops, cases):
@@ -109,12 +140,15 @@ def main(argv=None):
         shapes = tinyssd_shapes(args.size, args.batch)
         cases = make_cases(shapes, dtype)
         elements = sum(int(np.prod(s)) for s in shapes)
-        print(f"TinySSD {args.size}x{args.size}, batch {args.batch}, {args.dtype}: 12 batch "
-              f"norms, {elements / 1e6:.1f}M elements; medians of {args.rounds} rounds of "
-              f"{args.steps} calls")
+        print(f"TinySSD {args.size}x{args.size}, batch {args.batch}, {args.dtype}: 6 batch "
+              f"norms of each kind, {elements / 1e6:.1f}M elements each; medians of "
+              f"{args.rounds} rounds of {args.steps} calls")
         speeds = {}
-        for part, ours_fn, tf_fn in [("forward", ours_forward, tf_forward),
-                                     ("gradient", ours_gradient, tf_gradient)]:
+        for part, ours_fn, tf_fn in [
+                ("forward", ours_forward, tf_forward),
+                ("gradient", ours_gradient, tf_gradient),
+                ("forward + max pool", ours_forward_max_pool, tf_forward_max_pool),
+                ("gradient + max pool", ours_gradient_max_pool, tf_gradient_max_pool)]:
             ours = tf.function(lambda f=ours_fn: f(ops, cases))
             theirs = tf.function(lambda f=tf_fn: f(cases))
             worst = check_equal(ours(), theirs(), dtype)

@@ -194,6 +194,10 @@ class KerasBatchNormReLU(keras.layers.BatchNormalization):
     def call(self, inputs, training=None, mask=None):
         return keras.activations.relu(super().call(inputs, training=training, mask=mask))
 
+    def call_then_pool(self, inputs, pool, training=None):
+        """As `FusedBatchNormReLU.call_then_pool`, with no fused kernel: the pooling after."""
+        return pool(self(inputs, training=training))
+
 
 class Ours:
     """The app's training job at one size and precision (`before`: Keras' batch norm and
