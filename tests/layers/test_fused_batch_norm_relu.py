@@ -346,6 +346,24 @@ def test_max_pool_kernel_in_bfloat16_matches_tf_ops_to_one_rounding():
                                rtol=2 ** -8, atol=1e-5)
 
 
+@pytest.mark.parametrize("shape", [(2, 1, 4, 16), (2, 4, 1, 3)])
+def test_max_pool_kernels_on_images_too_small_for_one_window(shape):
+    """Height or width 1: no window, so an empty output and no gradient (TF's oneDNN
+    MaxPool refuses these shapes)."""
+    ops = load_batch_norm_relu_kernel()
+    rng = np.random.default_rng(15)
+    x = tf.constant(rng.normal(size=shape), tf.float32)
+    ones = tf.ones(shape[-1])
+    p, mean, variance = ops.batch_norm_relu_max_pool(x, ones, ones, epsilon=1e-3)
+    assert p.shape == (shape[0], shape[1] // 2, shape[2] // 2, shape[3])
+    np.testing.assert_allclose(np.array(mean), np.array(x).mean((0, 1, 2)), rtol=1e-5)
+    dp = tf.zeros(p.shape)
+    dx, dgamma, dbeta = ops.batch_norm_relu_max_pool_grad(dp, x, ones, ones, mean, ones)
+    assert dx.shape == shape
+    for gradient in (dx, dgamma, dbeta):
+        np.testing.assert_array_equal(np.array(gradient), 0.0)
+
+
 def test_max_pool_kernels_reject_bad_shapes():
     ops = load_batch_norm_relu_kernel()
     c = tf.ones(4)

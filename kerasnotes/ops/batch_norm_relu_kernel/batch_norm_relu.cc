@@ -639,6 +639,7 @@ void pooled_input_gradient(const S* dp, const S* x, const Channels& ch, S* dx,
 template <typename Pass>
 std::vector<double> blocked_sums(OpKernelContext* context, int64_t N, int64_t C,
                                  const Pass& pass, int64_t chunk_rows = kChunkRows) {
+  if (N == 0) return std::vector<double>(2 * C, 0.0);
   const int64_t blocks = std::min(N, kBlocks);
   const int64_t rows = (N + blocks - 1) / blocks;
   std::vector<double> partial(blocks * 2 * C, 0.0);
