@@ -134,8 +134,9 @@ def main(argv=None):
     parser.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float32"])
     args = parser.parse_args(argv)
     dtype = tf.as_dtype(args.dtype)
-    with harness.session("BatchNormRelu / BatchNormReluGrad vs TF's FusedBatchNormV3 + Relu "
-                         "/ ReluGrad + FusedBatchNormGradV3", threads=args.threads):
+    with harness.session("Our batch norm + ReLU (+ 2x2 max pool) kernels vs TF's ops "
+                         "(FusedBatchNormV3, Relu, MaxPool and their gradients)",
+                         threads=args.threads):
         ops = load_batch_norm_relu_kernel()
         shapes = tinyssd_shapes(args.size, args.batch)
         cases = make_cases(shapes, dtype)
