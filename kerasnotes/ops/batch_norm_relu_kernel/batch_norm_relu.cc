@@ -1,5 +1,6 @@
-// The fused batch-norm + ReLU kernel: batch norm in training mode over every axis but the
-// last (channels), followed by ReLU, forward and gradient, for float32 and bfloat16.
+// The fused batch-norm + ReLU kernels: batch norm in training mode over every axis but the
+// last (channels), followed by ReLU (and, in the MaxPool pair, by a 2x2 max pooling),
+// forward and gradient, for float32 and bfloat16.
 //
 // BatchNormRelu, the forward pass:
 //
@@ -10,7 +11,7 @@
 // It returns the variance with Bessel's correction, as TF's FusedBatchNormV3 does (0 for a
 // single row, NaN for none). Two passes over x: the sums (shifted by the first row, in
 // float per 256 rows and in double across them), then y. TF's oneDNN kernel for the same
-// takes 1.6x the time in bf16 on TinySSD's shapes (benchmarks/RESULTS.md).
+// takes about 1.5x the time in bf16 on TinySSD's shapes (benchmarks/RESULTS.md).
 //
 // BatchNormReluGrad, its gradient. TensorFlow on CPU computes it as ReluGrad then
 // FusedBatchNormGradV3 (TF's remapper fuses the two on GPU only), and its bfloat16 ReluGrad
@@ -25,9 +26,20 @@
 // dy and x twice and writes dx, five full-size streams where reading y too would take
 // seven; on these CPUs the op is limited by that memory traffic.
 //
-// Both ops work in fixed row blocks whose sums are added in a fixed order, so the results
-// do not depend on the thread scheduling. With AVX-512 (and channels a multiple of 16) each
-// row's channels stay in registers.
+// BatchNormReluMaxPool and BatchNormReluMaxPoolGrad: the same, followed by a 2x2 max
+// pooling with stride 2 (NHWC; height and width halved, rounded down):
+//
+//   p[i, j] = max(y[2i, 2j], y[2i, 2j + 1], y[2i + 1, 2j], y[2i + 1, 2j + 1])
+//
+// The forward writes only p. The gradient gives each window's dp to its first maximum in
+// row-major order (as TF's MaxPoolGrad), comparing the y values as the forward stores them
+// (rounded to bfloat16 for bfloat16), recomputed from x: the full-size y and its gradient
+// are never written. Elements outside every window (the last row or column of an odd
+// size) get no gradient through the ReLU.
+//
+// All four ops work in fixed row blocks whose sums are added in a fixed order, so the
+// results do not depend on the thread scheduling. With AVX-512 (and channels a multiple of
+// 16) each row's channels stay in registers.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
