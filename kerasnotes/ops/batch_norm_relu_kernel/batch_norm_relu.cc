@@ -343,6 +343,15 @@ inline void store16(float* p, __m512 v) { _mm512_storeu_ps(p, v); }
 inline void store16(uint16_t* p, __m512 v) {  // round to nearest even
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), (__m256i)_mm512_cvtneps_pbh(v));
 }
+// Registers r[v] = p[c0 + 16 v .. c0 + 16 v + 15], v < NV (a group of channels), and back.
+template <int NV>
+inline void load_group(const float* p, int64_t c0, __m512 (&r)[NV]) {
+  for (int v = 0; v < NV; ++v) r[v] = _mm512_loadu_ps(p + c0 + 16 * v);
+}
+template <int NV>
+inline void store_group(float* p, int64_t c0, const __m512 (&r)[NV]) {
+  for (int v = 0; v < NV; ++v) _mm512_storeu_ps(p + c0 + 16 * v, r[v]);
+}
 // (x - mean) * scale + beta
 inline __m512 normalized(__m512 x, __m512 mean, __m512 scale, __m512 beta) {
   return _mm512_fmadd_ps(_mm512_sub_ps(x, mean), scale, beta);
@@ -355,11 +364,9 @@ template <int NV, typename S>
 void row_moments16(const S* __restrict x, const Channels& ch, float* __restrict s1,
                    float* __restrict s2, int64_t r0, int64_t r1, int64_t C, int64_t c0) {
   __m512 sum1[NV], sum2[NV], shift[NV];
-  for (int v = 0; v < NV; ++v) {
-    sum1[v] = _mm512_loadu_ps(s1 + c0 + 16 * v);
-    sum2[v] = _mm512_loadu_ps(s2 + c0 + 16 * v);
-    shift[v] = _mm512_loadu_ps(ch.mean + c0 + 16 * v);
-  }
+  load_group(s1, c0, sum1);
+  load_group(s2, c0, sum2);
+  load_group(ch.mean, c0, shift);
   for (int64_t r = r0; r < r1; ++r) {
     const int64_t o = r * C + c0;
     for (int v = 0; v < NV; ++v) {
@@ -368,21 +375,17 @@ void row_moments16(const S* __restrict x, const Channels& ch, float* __restrict 
       sum2[v] = _mm512_fmadd_ps(d, d, sum2[v]);
     }
   }
-  for (int v = 0; v < NV; ++v) {
-    _mm512_storeu_ps(s1 + c0 + 16 * v, sum1[v]);
-    _mm512_storeu_ps(s2 + c0 + 16 * v, sum2[v]);
-  }
+  store_group(s1, c0, sum1);
+  store_group(s2, c0, sum2);
 }
 
 template <int NV, typename S>
 void row_y16(const S* __restrict x, const Channels& ch, S* __restrict y, int64_t r0,
              int64_t r1, int64_t C, int64_t c0) {
   __m512 mean[NV], scale[NV], beta[NV];
-  for (int v = 0; v < NV; ++v) {
-    mean[v] = _mm512_loadu_ps(ch.mean + c0 + 16 * v);
-    scale[v] = _mm512_loadu_ps(ch.scale + c0 + 16 * v);
-    beta[v] = _mm512_loadu_ps(ch.beta + c0 + 16 * v);
-  }
+  load_group(ch.mean, c0, mean);
+  load_group(ch.scale, c0, scale);
+  load_group(ch.beta, c0, beta);
   for (int64_t r = r0; r < r1; ++r) {
     const int64_t o = r * C + c0;
     for (int v = 0; v < NV; ++v) {
@@ -397,14 +400,11 @@ void row_sums16(const S* __restrict dy, const S* __restrict x, const Channels& c
                 float* __restrict sg, float* __restrict sgx, int64_t r0, int64_t r1,
                 int64_t C, int64_t c0) {
   __m512 g_sum[NV], gx_sum[NV], mean[NV], scale[NV], beta[NV];
-  for (int v = 0; v < NV; ++v) {
-    const int64_t c = c0 + 16 * v;
-    g_sum[v] = _mm512_loadu_ps(sg + c);
-    gx_sum[v] = _mm512_loadu_ps(sgx + c);
-    mean[v] = _mm512_loadu_ps(ch.mean + c);
-    scale[v] = _mm512_loadu_ps(ch.scale + c);
-    beta[v] = _mm512_loadu_ps(ch.beta + c);
-  }
+  load_group(sg, c0, g_sum);
+  load_group(sgx, c0, gx_sum);
+  load_group(ch.mean, c0, mean);
+  load_group(ch.scale, c0, scale);
+  load_group(ch.beta, c0, beta);
   for (int64_t r = r0; r < r1; ++r) {
     const int64_t o = r * C + c0;
     for (int v = 0; v < NV; ++v) {
@@ -415,25 +415,20 @@ void row_sums16(const S* __restrict dy, const S* __restrict x, const Channels& c
       gx_sum[v] = _mm512_fmadd_ps(g, centered, gx_sum[v]);
     }
   }
-  for (int v = 0; v < NV; ++v) {
-    _mm512_storeu_ps(sg + c0 + 16 * v, g_sum[v]);
-    _mm512_storeu_ps(sgx + c0 + 16 * v, gx_sum[v]);
-  }
+  store_group(sg, c0, g_sum);
+  store_group(sgx, c0, gx_sum);
 }
 
 template <int NV, typename S>
 void row_dx16(const S* __restrict dy, const S* __restrict x, const Channels& ch,
               S* __restrict dx, int64_t r0, int64_t r1, int64_t C, int64_t c0) {
   __m512 mean[NV], scale[NV], beta[NV], a[NV], k[NV], m[NV];
-  for (int v = 0; v < NV; ++v) {
-    const int64_t c = c0 + 16 * v;
-    mean[v] = _mm512_loadu_ps(ch.mean + c);
-    scale[v] = _mm512_loadu_ps(ch.scale + c);
-    beta[v] = _mm512_loadu_ps(ch.beta + c);
-    a[v] = _mm512_loadu_ps(ch.a + c);
-    k[v] = _mm512_loadu_ps(ch.k + c);
-    m[v] = _mm512_loadu_ps(ch.m + c);
-  }
+  load_group(ch.mean, c0, mean);
+  load_group(ch.scale, c0, scale);
+  load_group(ch.beta, c0, beta);
+  load_group(ch.a, c0, a);
+  load_group(ch.k, c0, k);
+  load_group(ch.m, c0, m);
   for (int64_t r = r0; r < r1; ++r) {
     const int64_t o = r * C + c0;
     for (int v = 0; v < NV; ++v) {
@@ -471,11 +466,9 @@ void pool_rows16(const S* __restrict x, const Channels& ch, S* __restrict p, con
                  int64_t q0, int64_t q1, int64_t c0) {
   const int64_t C = P.C, offsets[4] = {0, C, P.W * C, P.W * C + C};
   __m512 mean[NV], scale[NV], beta[NV];
-  for (int v = 0; v < NV; ++v) {
-    mean[v] = _mm512_loadu_ps(ch.mean + c0 + 16 * v);
-    scale[v] = _mm512_loadu_ps(ch.scale + c0 + 16 * v);
-    beta[v] = _mm512_loadu_ps(ch.beta + c0 + 16 * v);
-  }
+  load_group(ch.mean, c0, mean);
+  load_group(ch.scale, c0, scale);
+  load_group(ch.beta, c0, beta);
   for (int64_t q = q0; q < q1; ++q) {
     for (int64_t j = 0; j < P.Wo; ++j) {
       const int64_t w = P.window(q, j) + c0, o = (q * P.Wo + j) * C + c0;
@@ -497,14 +490,11 @@ void pool_row_sums16(const S* __restrict dp, const S* __restrict x, const Channe
                      int64_t q0, int64_t q1, int64_t c0) {
   const int64_t C = P.C, offsets[4] = {0, C, P.W * C, P.W * C + C};
   __m512 g_sum[NV], gx_sum[NV], mean[NV], scale[NV], beta[NV];
-  for (int v = 0; v < NV; ++v) {
-    const int64_t c = c0 + 16 * v;
-    g_sum[v] = _mm512_loadu_ps(sg + c);
-    gx_sum[v] = _mm512_loadu_ps(sgx + c);
-    mean[v] = _mm512_loadu_ps(ch.mean + c);
-    scale[v] = _mm512_loadu_ps(ch.scale + c);
-    beta[v] = _mm512_loadu_ps(ch.beta + c);
-  }
+  load_group(sg, c0, g_sum);
+  load_group(sgx, c0, gx_sum);
+  load_group(ch.mean, c0, mean);
+  load_group(ch.scale, c0, scale);
+  load_group(ch.beta, c0, beta);
   for (int64_t q = q0; q < q1; ++q) {
     for (int64_t j = 0; j < P.Wo; ++j) {
       const int64_t w = P.window(q, j) + c0, o = (q * P.Wo + j) * C + c0;
@@ -522,10 +512,8 @@ void pool_row_sums16(const S* __restrict dp, const S* __restrict x, const Channe
       }
     }
   }
-  for (int v = 0; v < NV; ++v) {
-    _mm512_storeu_ps(sg + c0 + 16 * v, g_sum[v]);
-    _mm512_storeu_ps(sgx + c0 + 16 * v, gx_sum[v]);
-  }
+  store_group(sg, c0, g_sum);
+  store_group(sgx, c0, gx_sum);
 }
 
 template <int NV, typename S>
@@ -533,15 +521,12 @@ void pool_row_dx16(const S* __restrict dp, const S* __restrict x, const Channels
                    S* __restrict dx, const Pooling& P, int64_t q0, int64_t q1, int64_t c0) {
   const int64_t C = P.C, offsets[4] = {0, C, P.W * C, P.W * C + C};
   __m512 mean[NV], scale[NV], beta[NV], a[NV], k[NV], m[NV];
-  for (int v = 0; v < NV; ++v) {
-    const int64_t c = c0 + 16 * v;
-    mean[v] = _mm512_loadu_ps(ch.mean + c);
-    scale[v] = _mm512_loadu_ps(ch.scale + c);
-    beta[v] = _mm512_loadu_ps(ch.beta + c);
-    a[v] = _mm512_loadu_ps(ch.a + c);
-    k[v] = _mm512_loadu_ps(ch.k + c);
-    m[v] = _mm512_loadu_ps(ch.m + c);
-  }
+  load_group(ch.mean, c0, mean);
+  load_group(ch.scale, c0, scale);
+  load_group(ch.beta, c0, beta);
+  load_group(ch.a, c0, a);
+  load_group(ch.k, c0, k);
+  load_group(ch.m, c0, m);
   for (int64_t q = q0; q < q1; ++q) {
     for (int64_t j = 0; j < P.Wo; ++j) {
       const int64_t w = P.window(q, j) + c0, o = (q * P.Wo + j) * C + c0;
@@ -753,6 +738,57 @@ void no_statistics(int64_t C, float* mean, float* corrected_variance) {
 
 }  // namespace
 
+// The body of both forward ops once x (N rows of C channels) is checked: the outputs
+// (`output_shape`, the mean, the corrected variance), the statistics, then
+// `write_output(x, channels, output)`.
+template <typename T, typename S, typename WriteOutput>
+void forward(OpKernelContext* context, const Tensor& x_t, int64_t C, int64_t N,
+             const TensorShape& output_shape, float epsilon, const WriteOutput& write_output) {
+  Tensor *out_t, *mean_t, *variance_t;
+  OP_REQUIRES_OK(context, context->allocate_output(0, output_shape, &out_t));
+  OP_REQUIRES_OK(context, context->allocate_output(1, TensorShape({C}), &mean_t));
+  OP_REQUIRES_OK(context, context->allocate_output(2, TensorShape({C}), &variance_t));
+  float* mean = mean_t->flat<float>().data();
+  float* corrected_variance = variance_t->flat<float>().data();
+  if (N == 0) return no_statistics(C, mean, corrected_variance);
+  const S* x = reinterpret_cast<const S*>(x_t.flat<T>().data());
+  std::vector<float> scale(C);
+  forward_statistics(context, x, N, C, context->input(1).flat<float>().data(), epsilon, mean,
+                     corrected_variance, scale.data());
+  const Channels ch{mean, scale.data(), context->input(2).flat<float>().data(),
+                    nullptr, nullptr, nullptr};
+  write_output(x, ch, reinterpret_cast<S*>(out_t->flat<T>().data()));
+}
+
+// The body of both gradients once dy (or dp) and x are checked: the outputs dx, dgamma,
+// dbeta, the per-channel constants, `sums_of(x, channels)` (the 2 * C sums of the first
+// pass), then `write_dx(x, channels, dx)`.
+template <typename T, typename S, typename SumsOf, typename WriteDx>
+void gradient(OpKernelContext* context, const Tensor& x_t, int64_t C, int64_t N,
+              const SumsOf& sums_of, const WriteDx& write_dx) {
+  Tensor *dx_t, *dgamma_t, *dbeta_t;
+  OP_REQUIRES_OK(context, context->allocate_output(0, x_t.shape(), &dx_t));
+  OP_REQUIRES_OK(context, context->allocate_output(1, TensorShape({C}), &dgamma_t));
+  OP_REQUIRES_OK(context, context->allocate_output(2, TensorShape({C}), &dbeta_t));
+  float* dgamma = dgamma_t->flat<float>().data();
+  float* dbeta = dbeta_t->flat<float>().data();
+  std::fill(dgamma, dgamma + C, 0.0f);
+  std::fill(dbeta, dbeta + C, 0.0f);
+  if (N == 0 || C == 0) return;
+
+  const S* x = reinterpret_cast<const S*>(x_t.flat<T>().data());
+  const float* gamma = context->input(2).flat<float>().data();
+  const float* mean = context->input(4).flat<float>().data();
+  const float* inv_std = context->input(5).flat<float>().data();
+  std::vector<float> scale(C), a(C), k(C), m(C);
+  for (int64_t c = 0; c < C; ++c) scale[c] = gamma[c] * inv_std[c];
+  const Channels ch{mean, scale.data(), context->input(3).flat<float>().data(),
+                    a.data(), k.data(), m.data()};
+  gradient_constants(N, C, sums_of(x, ch), gamma, mean, inv_std, dgamma, dbeta, a.data(),
+                     k.data(), m.data());
+  write_dx(x, ch, reinterpret_cast<S*>(dx_t->flat<T>().data()));
+}
+
 template <typename T, typename S>  // S: the storage of T (float, or bfloat16's 16 bits)
 class BatchNormReluOp : public OpKernel {
  public:
@@ -769,21 +805,12 @@ class BatchNormReluOp : public OpKernel {
     if (!channels_and_rows(context, "BatchNormRelu", "gamma and beta", x_t, 1, 3, &C, &N)) {
       return;
     }
-    Tensor *y_t, *mean_t, *variance_t;
-    OP_REQUIRES_OK(context, context->allocate_output(0, x_t.shape(), &y_t));
-    OP_REQUIRES_OK(context, context->allocate_output(1, TensorShape({C}), &mean_t));
-    OP_REQUIRES_OK(context, context->allocate_output(2, TensorShape({C}), &variance_t));
-    float* mean = mean_t->flat<float>().data();
-    float* corrected_variance = variance_t->flat<float>().data();
-    if (N == 0) return no_statistics(C, mean, corrected_variance);
-    const S* x = reinterpret_cast<const S*>(x_t.flat<T>().data());
-    S* y = reinterpret_cast<S*>(y_t->flat<T>().data());
-    std::vector<float> scale(C);
-    forward_statistics(context, x, N, C, context->input(1).flat<float>().data(), epsilon_,
-                       mean, corrected_variance, scale.data());
-    const Channels ch{mean, scale.data(), context->input(2).flat<float>().data(),
-                      nullptr, nullptr, nullptr};
-    blocked_rows(context, N, C, [&](int64_t r0, int64_t r1) { output(x, ch, y, r0, r1, C); });
+    forward<T, S>(context, x_t, C, N, x_t.shape(), epsilon_,
+                  [&](const S* x, const Channels& ch, S* y) {
+                    blocked_rows(context, N, C, [&](int64_t r0, int64_t r1) {
+                      output(x, ch, y, r0, r1, C);
+                    });
+                  });
   }
 
  private:
@@ -807,35 +834,20 @@ class BatchNormReluGradOp : public OpKernel {
                            x_t, 2, 6, &C, &N)) {
       return;
     }
-    Tensor *dx_t, *dgamma_t, *dbeta_t;
-    OP_REQUIRES_OK(context, context->allocate_output(0, x_t.shape(), &dx_t));
-    OP_REQUIRES_OK(context, context->allocate_output(1, TensorShape({C}), &dgamma_t));
-    OP_REQUIRES_OK(context, context->allocate_output(2, TensorShape({C}), &dbeta_t));
-    float* dgamma = dgamma_t->flat<float>().data();
-    float* dbeta = dbeta_t->flat<float>().data();
-    std::fill(dgamma, dgamma + C, 0.0f);
-    std::fill(dbeta, dbeta + C, 0.0f);
-    if (N == 0 || C == 0) return;
-
     const S* dy = reinterpret_cast<const S*>(dy_t.flat<T>().data());
-    const S* x = reinterpret_cast<const S*>(x_t.flat<T>().data());
-    S* dx = reinterpret_cast<S*>(dx_t->flat<T>().data());
-    const float* gamma = context->input(2).flat<float>().data();
-    const float* mean = context->input(4).flat<float>().data();
-    const float* inv_std = context->input(5).flat<float>().data();
-    std::vector<float> scale(C), a(C), k(C), m(C);
-    for (int64_t c = 0; c < C; ++c) scale[c] = gamma[c] * inv_std[c];
-    const Channels ch{mean, scale.data(), context->input(3).flat<float>().data(),
-                      a.data(), k.data(), m.data()};
-    const std::vector<double> s = blocked_sums(
-        context, N, C, [&](float* sg, float* sgx, int64_t r0, int64_t r1) {
-          sums(dy, x, ch, sg, sgx, r0, r1, C);
+    gradient<T, S>(
+        context, x_t, C, N,
+        [&](const S* x, const Channels& ch) {
+          return blocked_sums(context, N, C, [&](float* sg, float* sgx, int64_t r0,
+                                                 int64_t r1) {
+            sums(dy, x, ch, sg, sgx, r0, r1, C);
+          });
+        },
+        [&](const S* x, const Channels& ch, S* dx) {
+          blocked_rows(context, N, C, [&](int64_t r0, int64_t r1) {
+            input_gradient(dy, x, ch, dx, r0, r1, C);
+          });
         });
-    gradient_constants(N, C, s, gamma, mean, inv_std, dgamma, dbeta, a.data(), k.data(),
-                       m.data());
-    blocked_rows(context, N, C, [&](int64_t r0, int64_t r1) {
-      input_gradient(dy, x, ch, dx, r0, r1, C);
-    });
   }
 };
 
@@ -868,24 +880,13 @@ class BatchNormReluMaxPoolOp : public OpKernel {
                            &N)) {
       return;
     }
-    Tensor *p_t, *mean_t, *variance_t;
-    OP_REQUIRES_OK(context, context->allocate_output(0, TensorShape({P.N, P.Ho, P.Wo, C}),
-                                                     &p_t));
-    OP_REQUIRES_OK(context, context->allocate_output(1, TensorShape({C}), &mean_t));
-    OP_REQUIRES_OK(context, context->allocate_output(2, TensorShape({C}), &variance_t));
-    float* mean = mean_t->flat<float>().data();
-    float* corrected_variance = variance_t->flat<float>().data();
-    if (N == 0) return no_statistics(C, mean, corrected_variance);
-    const S* x = reinterpret_cast<const S*>(x_t.flat<T>().data());
-    S* p = reinterpret_cast<S*>(p_t->flat<T>().data());
-    std::vector<float> scale(C);
-    forward_statistics(context, x, N, C, context->input(1).flat<float>().data(), epsilon_,
-                       mean, corrected_variance, scale.data());
-    const Channels ch{mean, scale.data(), context->input(2).flat<float>().data(),
-                      nullptr, nullptr, nullptr};
-    blocked_rows(context, P.N * P.Ho, 4 * P.Wo * C, [&](int64_t q0, int64_t q1) {
-      pooled_output(x, ch, p, P, q0, q1);
-    });
+    forward<T, S>(context, x_t, C, N, TensorShape({P.N, P.Ho, P.Wo, C}), epsilon_,
+                  [&](const S* x, const Channels& ch, S* p) {
+                    blocked_rows(context, P.N * P.Ho, 4 * P.Wo * C,
+                                 [&](int64_t q0, int64_t q1) {
+                                   pooled_output(x, ch, p, P, q0, q1);
+                                 });
+                  });
   }
 
  private:
@@ -911,49 +912,34 @@ class BatchNormReluMaxPoolGradOp : public OpKernel {
                 errors::InvalidArgument("BatchNormReluMaxPoolGrad: dp must have the pooled "
                                         "shape of x ", x_t.shape().DebugString(), "; received ",
                                         dp_t.shape().DebugString()));
-    Tensor *dx_t, *dgamma_t, *dbeta_t;
-    OP_REQUIRES_OK(context, context->allocate_output(0, x_t.shape(), &dx_t));
-    OP_REQUIRES_OK(context, context->allocate_output(1, TensorShape({C}), &dgamma_t));
-    OP_REQUIRES_OK(context, context->allocate_output(2, TensorShape({C}), &dbeta_t));
-    float* dgamma = dgamma_t->flat<float>().data();
-    float* dbeta = dbeta_t->flat<float>().data();
-    std::fill(dgamma, dgamma + C, 0.0f);
-    std::fill(dbeta, dbeta + C, 0.0f);
-    if (N == 0 || C == 0) return;
-
     const S* dp = reinterpret_cast<const S*>(dp_t.flat<T>().data());
-    const S* x = reinterpret_cast<const S*>(x_t.flat<T>().data());
-    S* dx = reinterpret_cast<S*>(dx_t->flat<T>().data());
-    const float* gamma = context->input(2).flat<float>().data();
-    const float* mean = context->input(4).flat<float>().data();
-    const float* inv_std = context->input(5).flat<float>().data();
-    std::vector<float> scale(C), a(C), k(C), m(C);
-    for (int64_t c = 0; c < C; ++c) scale[c] = gamma[c] * inv_std[c];
-    const Channels ch{mean, scale.data(), context->input(3).flat<float>().data(),
-                      a.data(), k.data(), m.data()};
-    // Sums over the windows of 64 pooled positions at a time (4 x 64 elements).
-    const int64_t Q = P.N * P.Ho;
-    const std::vector<double> s = blocked_sums(
-        context, Q, C, [&](float* sg, float* sgx, int64_t q0, int64_t q1) {
-          pooled_sums(dp, x, ch, sg, sgx, P, q0, q1);
-        }, std::max<int64_t>(1, 64 / std::max<int64_t>(1, P.Wo)));
-    gradient_constants(N, C, s, gamma, mean, inv_std, dgamma, dbeta, a.data(), k.data(),
-                       m.data());
-    blocked_rows(context, Q, 4 * P.Wo * C, [&](int64_t q0, int64_t q1) {
-      pooled_input_gradient(dp, x, ch, dx, P, q0, q1);
-    });
-    if (P.H % 2 == 1) {  // the last row of each image is outside every window: g = 0
-      const int64_t row = P.W * C;
-      blocked_rows(context, P.N, row, [&](int64_t n0, int64_t n1) {
-        for (int64_t n = n0; n < n1; ++n) {
-          const int64_t o = ((n + 1) * P.H - 1) * row;
-          for (int64_t i = 0; i < row; ++i) {
-            const int64_t c = i % C;
-            store(dx, o + i, k[c] * load(x, o + i) + m[c]);
-          }
-        }
-      });
-    }
+    const int64_t Q = P.N * P.Ho;  // pooled rows
+    gradient<T, S>(
+        context, x_t, C, N,
+        [&](const S* x, const Channels& ch) {
+          // Sums over the windows of 64 pooled positions at a time (4 x 64 elements).
+          return blocked_sums(context, Q, C, [&](float* sg, float* sgx, int64_t q0,
+                                                 int64_t q1) {
+            pooled_sums(dp, x, ch, sg, sgx, P, q0, q1);
+          }, std::max<int64_t>(1, 64 / std::max<int64_t>(1, P.Wo)));
+        },
+        [&](const S* x, const Channels& ch, S* dx) {
+          blocked_rows(context, Q, 4 * P.Wo * C, [&](int64_t q0, int64_t q1) {
+            pooled_input_gradient(dp, x, ch, dx, P, q0, q1);
+          });
+          if (P.H % 2 == 0) return;
+          // The last row of each image is outside every window: g = 0.
+          const int64_t row = P.W * C;
+          blocked_rows(context, P.N, row, [&](int64_t n0, int64_t n1) {
+            for (int64_t n = n0; n < n1; ++n) {
+              const int64_t o = ((n + 1) * P.H - 1) * row;
+              for (int64_t i = 0; i < row; ++i) {
+                const int64_t c = i % C;
+                store(dx, o + i, ch.k[c] * load(x, o + i) + ch.m[c]);
+              }
+            }
+          });
+        });
   }
 };
 
