@@ -31,9 +31,9 @@ def ssd_loss(y_true, y_pred, negative_ratio=None):
     averaged over its non-batch axes). Averaging over the batch is the caller's job.
 
     With `negative_ratio=k` (the SSD paper's hard negative mining, not in the notes): with
-    `P` positive anchors in the image, only the `k * P` background anchors of largest
-    cross-entropy (at least `k` when `P = 0`) count besides the positives, and both terms
-    are normalized by the positives instead of the anchors:
+    `P` positive anchors in the image, only the `floor(max(k * P, k))` background anchors of
+    largest cross-entropy (the lower index first among equal ones) count besides the
+    positives, and both terms are normalized by the positives instead of the anchors:
 
         l = (sum_{a in pos or hard negatives} CE_a + sum_k |m_k * (p_k - t_k)|) / max(P, 1)
 
@@ -86,17 +86,24 @@ def ssd_loss(y_true, y_pred, negative_ratio=None):
     box_error = ops.abs(mask * (offsets - target))
     if negative_ratio is None:
         return ops.mean(cross_entropy, axis=1) + ops.mean(box_error, axis=1)
-    positive = ops.cast(labels > 0, logits.dtype)
-    num_positive = ops.sum(positive, axis=1, keepdims=True)
-    num_negative = ops.maximum(negative_ratio * num_positive, negative_ratio)
-    # Rank of every background anchor by decreasing loss (positives ranked last).
-    negative_loss = ops.where(labels > 0, -1.0, ops.stop_gradient(cross_entropy))
-    order = ops.argsort(-negative_loss, axis=1)
-    rank = ops.cast(ops.argsort(order, axis=1), logits.dtype)
-    hard_negative = ops.cast(rank < num_negative, logits.dtype) * (1.0 - positive)
-    selected = ops.sum(cross_entropy * (positive + hard_negative), axis=1)
-    return (selected + ops.sum(box_error, axis=1)) / ops.maximum(num_positive[:, 0], 1.0)
-
+    # Counts in float32 and int32 whatever the logits' dtype (bfloat16 is exact to 256).
+    is_positive = labels > 0
+    num_positive = ops.sum(ops.cast(is_positive, "float32"), axis=1, keepdims=True)
+    num_negative = ops.cast(
+        ops.floor(ops.maximum(negative_ratio * num_positive, negative_ratio)), "int32")
+    # The hardest background anchors of each image, by decreasing loss (positives last,
+    # the lower index first among equal losses): one top-k for the largest count needed.
+    negative_loss = ops.where(is_positive, -1.0, ops.stop_gradient(cross_entropy))
+    k = ops.minimum(ops.max(num_negative), ops.shape(labels)[1])
+    _, hardest = ops.top_k(negative_loss, k)
+    chosen = ops.cast(ops.arange(k)[None, :] < num_negative, logits.dtype)
+    image = ops.broadcast_to(ops.arange(ops.shape(labels)[0])[:, None], ops.shape(hardest))
+    hard_negative = ops.scatter(ops.reshape(ops.stack([image, hardest], axis=-1), (-1, 2)),
+                                ops.reshape(chosen, (-1,)), ops.shape(labels))
+    positive = ops.cast(is_positive, logits.dtype)
+    selected = ops.sum(cross_entropy * (positive + hard_negative * (1.0 - positive)), axis=1)
+    normalizer = ops.cast(ops.maximum(num_positive[:, 0], 1.0), logits.dtype)
+    return (selected + ops.sum(box_error, axis=1)) / normalizer
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
 class SSDLoss(keras.losses.Loss):

@@ -114,6 +114,99 @@ def test_hard_negative_mining_hand_worked():
                                [np.log(2) + np.log(1 + np.e ** 2)], rtol=1e-6)
 
 
+
+@pytest.mark.parametrize("ratio", [0.5, 1.5, 2.7])
+def test_hard_negative_count_is_rounded_down(ratio):
+    labels, target, mask, logits, offsets = example(batch=5, anchors=20, seed=9)
+    labels[0] = 0  # P = 0: floor(ratio) negatives
+    mask[0] = 0
+    y_true = {"class_labels": labels, "bbox_offsets": target * mask, "bbox_mask": mask}
+    y_pred = {"class_logits": logits, "bbox_offsets": offsets}
+    expected = numpy_hard_negative_loss(labels, target * mask, mask, logits, offsets, ratio)
+    np.testing.assert_allclose(ssd_loss(y_true, y_pred, negative_ratio=ratio), expected,
+                               rtol=1e-5)
+
+
+def test_hard_negatives_tie_break_by_lower_index_and_stop_at_the_background():
+    # Image 0: one positive and five negatives of equal loss: ratio 2 keeps anchors 1 and 2.
+    # Image 1: one positive and two negatives: ratio 5 wants 5, gets both, not the positive.
+    logits = np.zeros((2, 6, 2), "float32")
+    logits[0, 0] = [0.0, 3.0]
+    logits[1, 3:] = [0.0, 50.0]  # absent from image 1's sum: their CE would be ~50
+    labels = np.array([[1, 0, 0, 0, 0, 0], [1, 0, 0, 1, 1, 1]], "int32")
+    labels[1, 3:] = 1
+    mask = np.zeros((2, 24), "float32")
+    y_true = {"class_labels": labels, "bbox_offsets": mask, "bbox_mask": mask}
+    y_pred = {"class_logits": logits, "bbox_offsets": mask}
+    log2 = np.log(2.0)
+    ce_positive = np.log(1 + np.exp(-3.0))
+    np.testing.assert_allclose(ssd_loss(y_true, y_pred, negative_ratio=2)[0],
+                               ce_positive + 2 * log2, rtol=1e-6)
+    losses = ssd_loss(y_true, y_pred, negative_ratio=5)
+    positives_1 = log2 + 3 * np.log(1 + np.exp(-50.0))
+    np.testing.assert_allclose(losses[1], (positives_1 + 2 * log2) / 4, rtol=1e-6)
+    # Which negatives: image 0 with ratio 2 picks the lowest indices among equal losses.
+    grad_logits = tf.Variable(logits)
+    with tf.GradientTape() as tape:
+        loss = ssd_loss(y_true, {"class_logits": grad_logits, "bbox_offsets": mask},
+                        negative_ratio=2)[0]
+    touched = np.abs(tape.gradient(loss, grad_logits).numpy()[0]).sum(-1) > 0
+    assert touched.tolist() == [True, True, True, False, False, False]
+
+
+def test_hard_negative_counts_are_exact_with_bfloat16_logits():
+    # 301 positives and ratio 3: 903 negatives of 1,500 anchors; bfloat16 holds neither 301
+    # nor 903 (they round to 300 and 904), so the counts must not be kept in its dtype.
+    rng = np.random.default_rng(3)
+    labels = np.zeros((1, 1500), "int32")
+    labels[0, rng.choice(1500, 301, replace=False)] = 1
+    logits = tf.Variable(tf.constant(rng.uniform(-3, 3, (1, 1500, 2)), tf.bfloat16))
+    zeros = tf.zeros((1, 6000), tf.bfloat16)
+    y_true = {"class_labels": labels, "bbox_offsets": zeros, "bbox_mask": zeros}
+    with tf.GradientTape() as tape:
+        loss = ssd_loss(y_true, {"class_logits": logits, "bbox_offsets": zeros},
+                        negative_ratio=3)
+    selected = np.abs(tf.cast(tape.gradient(loss, logits), tf.float32).numpy()).sum(-1) > 0
+    assert selected.sum() == 301 + 903
+    rounded = tf.cast(logits, tf.float32).numpy()
+    expected = numpy_hard_negative_loss(labels, np.zeros((1, 6000)), np.zeros((1, 6000)),
+                                        rounded, np.zeros((1, 6000)), 3)
+    np.testing.assert_allclose(tf.cast(loss, tf.float32), expected, rtol=1e-2)
+
+
+def test_hard_negative_mining_with_unknown_batch_and_anchors_and_gradients():
+    labels, target, mask, logits, offsets = example(batch=4, anchors=30, seed=11)
+    y_true = {"class_labels": labels, "bbox_offsets": target * mask, "bbox_mask": mask}
+    expected = numpy_hard_negative_loss(labels, target * mask, mask, logits, offsets, 3)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32),
+                                  tf.TensorSpec([None, None], tf.float32),
+                                  tf.TensorSpec([None, None], tf.float32),
+                                  tf.TensorSpec([None, None, logits.shape[-1]], tf.float32),
+                                  tf.TensorSpec([None, None], tf.float32)])
+    def loss_and_gradient(labels, target, mask, logits, offsets):
+        with tf.GradientTape() as tape:
+            tape.watch(logits)
+            loss = ssd_loss({"class_labels": labels, "bbox_offsets": target, "bbox_mask": mask},
+                            {"class_logits": logits, "bbox_offsets": offsets},
+                            negative_ratio=3)
+        return loss, tape.gradient(loss, logits)
+
+    loss, gradient = loss_and_gradient(labels, target * mask, mask, logits, offsets)
+    np.testing.assert_allclose(loss, expected, rtol=1e-5)
+    # The gradient: softmax - one-hot on the positives and the selected negatives only.
+    probs = tf.nn.softmax(logits).numpy()
+    selected = np.abs(gradient.numpy()).sum(-1) > 0
+    one_hot = np.eye(logits.shape[-1])[labels]
+    num_positive = np.maximum((labels > 0).sum(1), 1)[:, None, None]
+    np.testing.assert_allclose(gradient, selected[..., None] * (probs - one_hot) / num_positive,
+                               atol=1e-6)
+    assert (selected.sum(1) == (labels > 0).sum(1) + np.minimum(
+        3 * (labels > 0).sum(1), (labels == 0).sum(1))).all()
+    y_pred = {"class_logits": logits, "bbox_offsets": offsets}
+    assert float(SSDLoss(negative_ratio=3)(y_true, y_pred)) == pytest.approx(expected.mean(),
+                                                                             rel=1e-5)
+
 def test_bad_input():
     with pytest.raises(ValueError, match="negative_ratio=0"):
         SSDLoss(negative_ratio=0)
