@@ -57,6 +57,14 @@
 
 using namespace tensorflow;
 
+// Both gradients: dx of x's shape, dgamma and dbeta of gamma's.
+Status GradientShape(shape_inference::InferenceContext* c) {
+  c->set_output(0, c->input(1));
+  c->set_output(1, c->input(2));
+  c->set_output(2, c->input(2));
+  return OkStatus();
+}
+
 REGISTER_OP("BatchNormRelu")
     .Input("x: T")
     .Input("gamma: float")
@@ -84,12 +92,7 @@ REGISTER_OP("BatchNormReluGrad")
     .Output("dgamma: float")
     .Output("dbeta: float")
     .Attr("T: {bfloat16, float}")
-    .SetShapeFn([](shape_inference::InferenceContext* c) {
-      c->set_output(0, c->input(1));
-      c->set_output(1, c->input(2));
-      c->set_output(2, c->input(2));
-      return OkStatus();
-    });
+    .SetShapeFn(GradientShape);
 
 REGISTER_OP("BatchNormReluMaxPool")
     .Input("x: T")
@@ -123,12 +126,7 @@ REGISTER_OP("BatchNormReluMaxPoolGrad")
     .Output("dgamma: float")
     .Output("dbeta: float")
     .Attr("T: {bfloat16, float}")
-    .SetShapeFn([](shape_inference::InferenceContext* c) {
-      c->set_output(0, c->input(1));
-      c->set_output(1, c->input(2));
-      c->set_output(2, c->input(2));
-      return OkStatus();
-    });
+    .SetShapeFn(GradientShape);
 
 namespace {
 
@@ -359,6 +357,26 @@ inline __m512 normalized(__m512 x, __m512 mean, __m512 scale, __m512 beta) {
 inline __mmask16 positive(__m512 z) {
   return _mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_GT_OQ);
 }
+// The per-channel constants of a pass for NV registers of 16 channels from c0, loaded once
+// for all of its rows: the normalization's, and with Dx those of dx = a * g + k * x + m.
+template <int NV, bool Dx = false>
+struct GroupConstants {
+  __m512 mean[NV], scale[NV], beta[NV], a[NV], k[NV], m[NV];
+  GroupConstants(const Channels& ch, int64_t c0) {
+    load_group(ch.mean, c0, mean);
+    load_group(ch.scale, c0, scale);
+    load_group(ch.beta, c0, beta);
+    if constexpr (Dx) {
+      load_group(ch.a, c0, a);
+      load_group(ch.k, c0, k);
+      load_group(ch.m, c0, m);
+    }
+  }
+  __m512 z(__m512 x, int v) const { return normalized(x, mean[v], scale[v], beta[v]); }
+  __m512 dx(__m512 g, __m512 x, int v) const {
+    return _mm512_fmadd_ps(a[v], g, _mm512_fmadd_ps(k[v], x, m[v]));
+  }
+};
 
 template <int NV, typename S>
 void row_moments16(const S* __restrict x, const Channels& ch, float* __restrict s1,
@@ -382,14 +400,11 @@ void row_moments16(const S* __restrict x, const Channels& ch, float* __restrict 
 template <int NV, typename S>
 void row_y16(const S* __restrict x, const Channels& ch, S* __restrict y, int64_t r0,
              int64_t r1, int64_t C, int64_t c0) {
-  __m512 mean[NV], scale[NV], beta[NV];
-  load_group(ch.mean, c0, mean);
-  load_group(ch.scale, c0, scale);
-  load_group(ch.beta, c0, beta);
+  const GroupConstants<NV> n(ch, c0);
   for (int64_t r = r0; r < r1; ++r) {
     const int64_t o = r * C + c0;
     for (int v = 0; v < NV; ++v) {
-      const __m512 z = normalized(load16(x + o + 16 * v), mean[v], scale[v], beta[v]);
+      const __m512 z = n.z(load16(x + o + 16 * v), v);
       store16(y + o + 16 * v, _mm512_max_ps(z, _mm512_setzero_ps()));
     }
   }
@@ -399,17 +414,15 @@ template <int NV, typename S>
 void row_sums16(const S* __restrict dy, const S* __restrict x, const Channels& ch,
                 float* __restrict sg, float* __restrict sgx, int64_t r0, int64_t r1,
                 int64_t C, int64_t c0) {
-  __m512 g_sum[NV], gx_sum[NV], mean[NV], scale[NV], beta[NV];
+  __m512 g_sum[NV], gx_sum[NV];
   load_group(sg, c0, g_sum);
   load_group(sgx, c0, gx_sum);
-  load_group(ch.mean, c0, mean);
-  load_group(ch.scale, c0, scale);
-  load_group(ch.beta, c0, beta);
+  const GroupConstants<NV> n(ch, c0);
   for (int64_t r = r0; r < r1; ++r) {
     const int64_t o = r * C + c0;
     for (int v = 0; v < NV; ++v) {
-      const __m512 centered = _mm512_sub_ps(load16(x + o + 16 * v), mean[v]);
-      const __mmask16 on = positive(_mm512_fmadd_ps(centered, scale[v], beta[v]));
+      const __m512 centered = _mm512_sub_ps(load16(x + o + 16 * v), n.mean[v]);
+      const __mmask16 on = positive(_mm512_fmadd_ps(centered, n.scale[v], n.beta[v]));
       const __m512 g = _mm512_maskz_mov_ps(on, load16(dy + o + 16 * v));
       g_sum[v] = _mm512_add_ps(g_sum[v], g);
       gx_sum[v] = _mm512_fmadd_ps(g, centered, gx_sum[v]);
@@ -422,20 +435,14 @@ void row_sums16(const S* __restrict dy, const S* __restrict x, const Channels& c
 template <int NV, typename S>
 void row_dx16(const S* __restrict dy, const S* __restrict x, const Channels& ch,
               S* __restrict dx, int64_t r0, int64_t r1, int64_t C, int64_t c0) {
-  __m512 mean[NV], scale[NV], beta[NV], a[NV], k[NV], m[NV];
-  load_group(ch.mean, c0, mean);
-  load_group(ch.scale, c0, scale);
-  load_group(ch.beta, c0, beta);
-  load_group(ch.a, c0, a);
-  load_group(ch.k, c0, k);
-  load_group(ch.m, c0, m);
+  const GroupConstants<NV, true> n(ch, c0);
   for (int64_t r = r0; r < r1; ++r) {
     const int64_t o = r * C + c0;
     for (int v = 0; v < NV; ++v) {
       const __m512 xv = load16(x + o + 16 * v);
-      const __mmask16 on = positive(normalized(xv, mean[v], scale[v], beta[v]));
+      const __mmask16 on = positive(n.z(xv, v));
       const __m512 g = _mm512_maskz_mov_ps(on, load16(dy + o + 16 * v));
-      store16(dx + o + 16 * v, _mm512_fmadd_ps(a[v], g, _mm512_fmadd_ps(k[v], xv, m[v])));
+      store16(dx + o + 16 * v, n.dx(g, xv, v));
     }
   }
 }
@@ -465,18 +472,14 @@ template <int NV, typename S>
 void pool_rows16(const S* __restrict x, const Channels& ch, S* __restrict p, const Pooling& P,
                  int64_t q0, int64_t q1, int64_t c0) {
   const int64_t C = P.C, offsets[4] = {0, C, P.W * C, P.W * C + C};
-  __m512 mean[NV], scale[NV], beta[NV];
-  load_group(ch.mean, c0, mean);
-  load_group(ch.scale, c0, scale);
-  load_group(ch.beta, c0, beta);
+  const GroupConstants<NV> n(ch, c0);
   for (int64_t q = q0; q < q1; ++q) {
     for (int64_t j = 0; j < P.Wo; ++j) {
       const int64_t w = P.window(q, j) + c0, o = (q * P.Wo + j) * C + c0;
       for (int v = 0; v < NV; ++v) {
         __m512 top = _mm512_setzero_ps();
         for (int64_t e : offsets) {
-          top = _mm512_max_ps(top, normalized(load16(x + w + e + 16 * v), mean[v], scale[v],
-                                              beta[v]));
+          top = _mm512_max_ps(top, n.z(load16(x + w + e + 16 * v), v));
         }
         store16(p + o + 16 * v, top);
       }
@@ -489,20 +492,18 @@ void pool_row_sums16(const S* __restrict dp, const S* __restrict x, const Channe
                      float* __restrict sg, float* __restrict sgx, const Pooling& P,
                      int64_t q0, int64_t q1, int64_t c0) {
   const int64_t C = P.C, offsets[4] = {0, C, P.W * C, P.W * C + C};
-  __m512 g_sum[NV], gx_sum[NV], mean[NV], scale[NV], beta[NV];
+  __m512 g_sum[NV], gx_sum[NV];
   load_group(sg, c0, g_sum);
   load_group(sgx, c0, gx_sum);
-  load_group(ch.mean, c0, mean);
-  load_group(ch.scale, c0, scale);
-  load_group(ch.beta, c0, beta);
+  const GroupConstants<NV> n(ch, c0);
   for (int64_t q = q0; q < q1; ++q) {
     for (int64_t j = 0; j < P.Wo; ++j) {
       const int64_t w = P.window(q, j) + c0, o = (q * P.Wo + j) * C + c0;
       for (int v = 0; v < NV; ++v) {
         __m512 centered[4], z[4], g[4];
         for (int e = 0; e < 4; ++e) {
-          centered[e] = _mm512_sub_ps(load16(x + w + offsets[e] + 16 * v), mean[v]);
-          z[e] = _mm512_fmadd_ps(centered[e], scale[v], beta[v]);
+          centered[e] = _mm512_sub_ps(load16(x + w + offsets[e] + 16 * v), n.mean[v]);
+          z[e] = _mm512_fmadd_ps(centered[e], n.scale[v], n.beta[v]);
         }
         window_gradients16(x, z, load16(dp + o + 16 * v), g);
         for (int e = 0; e < 4; ++e) {
@@ -520,13 +521,7 @@ template <int NV, typename S>
 void pool_row_dx16(const S* __restrict dp, const S* __restrict x, const Channels& ch,
                    S* __restrict dx, const Pooling& P, int64_t q0, int64_t q1, int64_t c0) {
   const int64_t C = P.C, offsets[4] = {0, C, P.W * C, P.W * C + C};
-  __m512 mean[NV], scale[NV], beta[NV], a[NV], k[NV], m[NV];
-  load_group(ch.mean, c0, mean);
-  load_group(ch.scale, c0, scale);
-  load_group(ch.beta, c0, beta);
-  load_group(ch.a, c0, a);
-  load_group(ch.k, c0, k);
-  load_group(ch.m, c0, m);
+  const GroupConstants<NV, true> n(ch, c0);
   for (int64_t q = q0; q < q1; ++q) {
     for (int64_t j = 0; j < P.Wo; ++j) {
       const int64_t w = P.window(q, j) + c0, o = (q * P.Wo + j) * C + c0;
@@ -534,12 +529,11 @@ void pool_row_dx16(const S* __restrict dp, const S* __restrict x, const Channels
         __m512 xs[4], z[4], g[4];
         for (int e = 0; e < 4; ++e) {
           xs[e] = load16(x + w + offsets[e] + 16 * v);
-          z[e] = normalized(xs[e], mean[v], scale[v], beta[v]);
+          z[e] = n.z(xs[e], v);
         }
         window_gradients16(x, z, load16(dp + o + 16 * v), g);
         for (int e = 0; e < 4; ++e) {
-          store16(dx + w + offsets[e] + 16 * v,
-                  _mm512_fmadd_ps(a[v], g[e], _mm512_fmadd_ps(k[v], xs[e], m[v])));
+          store16(dx + w + offsets[e] + 16 * v, n.dx(g[e], xs[e], v));
         }
       }
     }
