@@ -105,6 +105,7 @@ def ssd_loss(y_true, y_pred, negative_ratio=None):
     normalizer = ops.cast(ops.maximum(num_positive[:, 0], 1.0), logits.dtype)
     return (selected + ops.sum(box_error, axis=1)) / normalizer
 
+
 @keras.saving.register_keras_serializable(package="kerasnotes")
 class SSDLoss(keras.losses.Loss):
     """The SSD loss of `ssd_loss`, averaged over the batch by the Keras reduction.
