@@ -5,7 +5,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerasnotes.losses.ssd_loss import SSDLoss, ssd_loss
+from kerasnotes.losses.ssd_loss import (
+    SSDLoss,
+    _losses_and_gradients,
+    compiled_ssd_loss,
+    hardest_negatives,
+    ssd_loss,
+)
 from tests.test_case import assert_same_values_and_gradients, random_inputs
 
 
@@ -69,6 +75,7 @@ def test_masked_offsets_do_not_count():
 def test_config_round_trip():
     assert SSDLoss.from_config(SSDLoss().get_config()).get_config() == SSDLoss().get_config()
     assert SSDLoss(negative_ratio=3).get_config()["negative_ratio"] == 3.0
+    assert SSDLoss.from_config(SSDLoss(jit_compile=False).get_config()).jit_compile is False
 
 
 def numpy_hard_negative_loss(labels, target, mask, logits, offsets, ratio):
@@ -194,6 +201,87 @@ def test_hard_negative_mining_with_unknown_batch_and_anchors_and_gradients():
     y_pred = {"class_logits": logits, "bbox_offsets": offsets}
     assert float(SSDLoss(negative_ratio=3)(y_true, y_pred)) == pytest.approx(expected.mean(),
                                                                              rel=1e-5)
+
+def test_hardest_negatives_hand_worked():
+    # Keys equal to the threshold go in anchor order; -0.0 and NaN count as 0; a count
+    # larger than the negatives takes them all and never a positive.
+    loss = np.array([[0.5, 2.0, 0.5, 1.0, 0.5],
+                     [-0.0, np.nan, 0.0, 3.0, 1.0]], "float32")
+    is_positive = np.array([[0, 0, 0, 1, 0], [0, 0, 0, 0, 1]]) > 0
+    chosen = hardest_negatives(loss, is_positive, np.array([[3], [9]]))
+    assert np.asarray(chosen).tolist() == [[True, True, True, False, False],
+                                           [True, True, True, True, False]]
+    none = hardest_negatives(loss, is_positive, np.array([[0], [1]]))
+    assert np.asarray(none).tolist() == [[False] * 5, [False, False, False, True, False]]
+
+
+@pytest.mark.parametrize("ratio", [None, 3.0, 0.5])
+def test_compiled_loss_equals_ssd_loss_in_values_and_gradients(ratio):
+    # Several images, each with its own number of positives (0 to 12 of 40 anchors) and
+    # tied losses, weighted per image so the backward pass's u_i * g_i is checked too.
+    rng = np.random.default_rng(7)
+    labels = np.zeros((6, 40), "int32")
+    for i in range(6):
+        labels[i, rng.choice(40, 2 * i, replace=False)] = rng.integers(1, 4, 2 * i)
+    mask = np.repeat(labels > 0, 4, axis=1).astype("float32")
+    logits = np.round(rng.uniform(-2, 2, (6, 40, 4)), 1).astype("float32")
+    y_true = {"class_labels": labels, "bbox_offsets": rng.normal(size=(6, 160)) * mask,
+              "bbox_mask": mask}
+    offsets = rng.normal(size=(6, 160)).astype("float32")
+    weights = tf.constant(rng.uniform(0.5, 2.0, 6), tf.float32)
+
+    @tf.function
+    def losses_and_gradients(loss_fn, logits, offsets):
+        with tf.GradientTape() as tape:
+            tape.watch([logits, offsets])
+            losses = loss_fn(y_true, {"class_logits": logits, "bbox_offsets": offsets}, ratio)
+            total = tf.reduce_sum(weights * losses)
+        return (losses, *tape.gradient(total, [logits, offsets]))
+
+    expected = losses_and_gradients(ssd_loss, tf.constant(logits), tf.constant(offsets))
+    compiled = losses_and_gradients(compiled_ssd_loss, tf.constant(logits),
+                                    tf.constant(offsets))
+    for want, got in zip(expected, compiled, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+    if ratio is not None:
+        expected_losses = numpy_hard_negative_loss(labels, y_true["bbox_offsets"], mask,
+                                                   logits, offsets, ratio)
+        np.testing.assert_allclose(compiled[0], expected_losses, rtol=1e-5)
+    for jit_compile in (True, False):
+        loss = SSDLoss(negative_ratio=ratio, jit_compile=jit_compile)
+        assert float(loss(y_true, {"class_logits": logits, "bbox_offsets": offsets})) == (
+            pytest.approx(float(tf.reduce_mean(expected[0])), rel=1e-5))
+
+
+def test_compiled_loss_compiles_once_for_every_batch_of_labels():
+    # No compile-time constant depends on the labels (a top-k of data-dependent k would
+    # make XLA compile the loss anew for every batch): the loss compiles for abstract
+    # inputs of a fixed shape.
+    specs = [tf.TensorSpec((4, 10), tf.int32), tf.TensorSpec((4, 40)), tf.TensorSpec((4, 40)),
+             tf.TensorSpec((4, 10, 3)), tf.TensorSpec((4, 40))]
+    with_ratio_3 = tf.function(lambda *inputs: _losses_and_gradients(*inputs, 3.0),
+                               jit_compile=True)
+    hlo = with_ratio_3.experimental_get_compiler_ir(*specs)(stage="hlo")
+    assert "ENTRY" in hlo
+
+
+def test_compiled_loss_gives_each_prediction_its_dtype():
+    labels, target, mask, logits, offsets = example(batch=2, anchors=6, seed=2)
+    y_true = {"class_labels": labels, "bbox_offsets": target * mask, "bbox_mask": mask}
+    logits = tf.constant(logits, tf.bfloat16)
+    offsets = tf.constant(offsets, tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch([logits, offsets])
+        losses = compiled_ssd_loss(y_true, {"class_logits": logits, "bbox_offsets": offsets},
+                                   negative_ratio=3)
+    logits_gradient, offsets_gradient = tape.gradient(losses, [logits, offsets])
+    assert (losses.dtype, logits_gradient.dtype, offsets_gradient.dtype) == (
+        tf.bfloat16, tf.bfloat16, tf.float32)
+    expected = ssd_loss(y_true, {"class_logits": logits, "bbox_offsets": offsets},
+                        negative_ratio=3)
+    np.testing.assert_allclose(tf.cast(losses, tf.float32), tf.cast(expected, tf.float32),
+                               rtol=1e-2)
+
 
 def test_bad_input():
     with pytest.raises(ValueError, match="negative_ratio=0"):
