@@ -39,25 +39,39 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
                 and not self.synchronized and len(inputs.shape) == 4
                 and self.axis in (-1, 3))
 
-    def call(self, inputs, training=None, mask=None):
+    def call(self, inputs, training=None, mask=None, bias=None):
+        """`bias`: an optional per-channel bias not yet added to `inputs` (that of the
+        convolution before, left out of it); the result is that of `inputs + bias`."""
         if not self._uses_fused_kernel(inputs, training, mask):
+            if bias is not None:
+                inputs = inputs + tf.cast(bias, inputs.dtype)
             return super().call(inputs, training=training, mask=mask)
-        return self._training_call(inputs, self._fused_batch_norm)
+        return self._training_call(inputs, self._fused_batch_norm, bias)
 
-    def _training_call(self, inputs, batch_norm):
+    def _training_call(self, inputs, batch_norm, bias=None):
         """The training pass through `batch_norm(x, gamma, beta) -> (y, batch mean, batch
-        variance with Bessel's correction)`, with the moving averages updated."""
+        variance with Bessel's correction)`, with the moving averages updated.
+
+        With batch statistics a per-channel `bias` added to `x` is subtracted again with the
+        batch mean: `y` is the same with or without it, and only the moving mean sees it
+        (`moving_mean <- m * moving_mean + (1 - m) * (mu + bias)`). So it is never added to
+        the activations; its gradient, identically zero, is given as zeros (not as no
+        gradient, which optimizers warn about)."""
         x = tf.convert_to_tensor(inputs)
         if x.dtype not in (tf.float32, tf.bfloat16, tf.float16):
             x = tf.cast(x, tf.float32)
         channels = x.shape[-1]
         gamma = tf.cast(self.gamma, tf.float32) if self.scale else tf.ones([channels])
         beta = tf.cast(self.beta, tf.float32) if self.center else tf.zeros([channels])
+        if bias is not None:
+            bias = tf.cast(bias, tf.float32)
+            beta += 0.0 * bias  # the bias's gradient: zeros
         y, mean, corrected_variance = batch_norm(x, gamma, beta)
         count = tf.cast(tf.reduce_prod(tf.shape(x)[:-1]), tf.float32)
         variance = tf.where(count > 1.0, corrected_variance * (count - 1.0) / count, 0.0)
         self.moving_mean.assign(self.moving_mean * self.momentum
-                                + mean * (1.0 - self.momentum))
+                                + (mean if bias is None else mean + bias)
+                                * (1.0 - self.momentum))
         self.moving_variance.assign(self.moving_variance * self.momentum
                                     + variance * (1.0 - self.momentum))
         return tf.cast(y, self.compute_dtype)

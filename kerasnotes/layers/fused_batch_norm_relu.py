@@ -109,13 +109,13 @@ class FusedBatchNormReLU(FusedBatchNormalization):
     array([0., 1.], dtype=float32)
     """
 
-    def call(self, inputs, training=None, mask=None):
-        y = super().call(inputs, training=training, mask=mask)
+    def call(self, inputs, training=None, mask=None, bias=None):
+        y = super().call(inputs, training=training, mask=mask, bias=bias)
         if self._uses_fused_kernel(inputs, training, mask):
             return y  # `_fused_batch_norm` applied the ReLU
         return keras.activations.relu(y)
 
-    def call_then_pool(self, inputs, pool, training=None):
+    def call_then_pool(self, inputs, pool, training=None, bias=None):
         """`pool(self(inputs, training=training))`; in training, when `pool` is
         `keras.layers.MaxPooling2D(2)` (`is_max_pool_2x2`), the batch norm, the ReLU and the
         pooling run as one C++ kernel, `BatchNormReluMaxPool`, whose gradient is one
@@ -125,15 +125,15 @@ class FusedBatchNormReLU(FusedBatchNormalization):
         The pooling gradient goes to the first maximum of each window in row-major order, as
         TF's `MaxPoolGrad` does (compared as stored: in bfloat16 after rounding). Values,
         gradients and moving statistics equal the three layers one after the other
-        (tests/layers/test_fused_batch_norm_relu.py).
+        (tests/layers/test_fused_batch_norm_relu.py). `bias` is as in `call`.
         """
         x = tf.convert_to_tensor(inputs)
         ops = _kernel() if x.dtype in (tf.float32, tf.bfloat16) else None
         if ops is None or not is_max_pool_2x2(pool) or not self._uses_fused_kernel(
                 x, training, None):
-            return pool(self(inputs, training=training))
+            return pool(self(inputs, training=training, bias=bias))
         return self._training_call(x, lambda x, gamma, beta: fused_batch_norm_relu_max_pool(
-            x, gamma, beta, self.epsilon, ops))
+            x, gamma, beta, self.epsilon, ops), bias)
 
     def _fused_batch_norm(self, x, gamma, beta):
         ops = _kernel() if x.dtype in (tf.float32, tf.bfloat16) else None

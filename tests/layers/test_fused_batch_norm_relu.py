@@ -56,6 +56,34 @@ def test_equals_fused_batch_norm_then_relu(training, kwargs, kernel_or_not):
                                atol=1e-6)
 
 
+@pytest.mark.parametrize("then_pool", [False, True])
+@pytest.mark.parametrize("training", [True, False])
+def test_a_bias_left_out_of_the_input_counts_as_added(training, then_pool, kernel_or_not):
+    # The result of (x, bias) is that of x + bias; in training the bias only reaches the
+    # moving mean, and its gradient is zeros (not None).
+    layer, reference = built_pair(momentum=0.8)
+    pool = keras.layers.MaxPooling2D(2)
+    bias = tf.Variable(random_inputs((IMAGES[-1],), seed=4, low=-3.0, high=3.0))
+    x = random_inputs(IMAGES, seed=2, low=-2.0, high=3.0)
+    if then_pool:
+        ours = lambda x: layer.call_then_pool(x, pool, training=training, bias=bias)
+        theirs = lambda x: pool(reference(x + bias, training=training))
+    else:
+        ours = lambda x: layer(x, training=training, bias=bias) * WEIGHTS
+        theirs = lambda x: reference(x + bias, training=training) * WEIGHTS
+    assert_same_values_and_gradients(ours, theirs, [x], layer.trainable_variables,
+                                     reference.trainable_variables)
+    np.testing.assert_allclose(layer.moving_mean, reference.layers[0].moving_mean, atol=1e-6)
+    np.testing.assert_allclose(layer.moving_variance, reference.layers[0].moving_variance,
+                               atol=1e-5)
+    with tf.GradientTape() as tape:
+        y = ours(x)
+    bias_gradient = tape.gradient(y, bias)
+    assert bias_gradient is not None
+    if training:
+        assert np.all(bias_gradient.numpy() == 0)
+
+
 def test_moving_statistics_and_weights_equal_after_training_steps(kernel_or_not):
     layer, reference = built_pair(momentum=0.7, epsilon=1e-2, seed=5)
     assert_same_training_steps(layer, reference, IMAGES)

@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from kerasnotes.layers.box_predictor import BoxPredictor
 from kerasnotes.layers.class_predictor import ClassPredictor
@@ -51,6 +52,46 @@ def test_down_sample_block_equals_keras_layers(training):
         lambda x: block(x, training=training), lambda x: reference(x, training=training),
         [random_inputs(shape)], block.trainable_variables, reference.trainable_variables,
     )
+
+
+def test_down_sample_block_with_biases_trains_as_keras_layers():
+    # In training the block leaves each convolution's bias out (the batch mean cancels it)
+    # and adds it to the batch norm's moving mean only: after SGD steps every weight and
+    # moving statistic equals the Keras layers', and so does inference.
+    shape = (2, 8, 8, 3)
+    block = DownSampleBlock(4)
+    block.build(shape)
+    for i, conv in enumerate(block.convs):
+        conv.bias.assign(random_inputs(conv.bias.shape, seed=20 + i, low=-2.0, high=2.0))
+    reference = reference_down_sample(block, shape)
+
+    def make_step(layer):
+        optimizer = keras.optimizers.SGD(0.1)
+
+        @tf.function
+        def step(x):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(tf.square(layer(x, training=True) - 1.0))
+            gradients = tape.gradient(loss, layer.trainable_variables)
+            optimizer.apply_gradients(zip(gradients, layer.trainable_variables, strict=True))
+            return gradients
+
+        return step
+
+    step_block, step_reference = make_step(block), make_step(reference)
+    for i in range(3):
+        x = random_inputs(shape, seed=30 + i, low=-1.0 + i, high=2.0 + i)
+        gradients = step_block(x)
+        step_reference(x)
+        for conv in block.convs:
+            index = [v.path for v in block.trainable_variables].index(conv.bias.path)
+            assert np.all(gradients[index].numpy() == 0)
+    for ours, theirs in zip(block.get_weights(), reference.get_weights(), strict=True):
+        np.testing.assert_allclose(ours, theirs, atol=1e-5, rtol=0)
+    assert np.abs(block.norms[0].moving_mean.numpy()).max() > 0.1
+    x = random_inputs(shape, seed=40)
+    np.testing.assert_allclose(block(x, training=False), reference(x, training=False),
+                               atol=1e-5, rtol=0)
 
 
 def test_down_sample_block_moving_averages_use_its_momentum():
