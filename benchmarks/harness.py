@@ -84,8 +84,10 @@ def print_ratios(times, baseline, items=1, unit="items/s"):
 
 
 def print_target(what, figure, goal, unit="x"):
-    """The closing line of a speed benchmark: `target: <what> <figure> (goal <goal>)`."""
-    print(f"target: {what} {figure:.3g}{unit} (goal {goal})", flush=True)
+    """The closing line of a speed benchmark: `target: <what> <figure> (goal <goal>)`.
+    Three significant digits, one decimal for a percentage (49.96% is not printed as 50%)."""
+    shown = f"{figure:.1f}" if unit == "%" else f"{figure:.3g}"
+    print(f"target: {what} {shown}{unit} (goal {goal})", flush=True)
 
 
 def thread_settings():
