@@ -57,7 +57,9 @@ image size and images on every side:
 - per row, ours against the best PyTorch variant (the lowest ratio);
 - our step's GFLOP (tf.compat.v1.profiler float ops of the Conv2D, Conv2DBackpropInput and
   Conv2DBackpropFilter ops of forward + backward) per second, against the float32 and
-  bfloat16 `tf.matmul` ceiling measured by our worker in the same run;
+  bfloat16 `tf.matmul` ceiling measured by our worker in every round, right after that
+  round's steps (the host's speed drifts by several % over minutes, so a share is the
+  median over rounds of step rate / ceiling of the same round);
 - `--before`: ours with Keras' `BatchNormalization` instead of `FusedBatchNormalization`
   and the targets without XLA, as the app ran before commit 869ca3d.
 
@@ -347,6 +349,7 @@ def measure_size(size, args, ours, peer):
           f"{os.getloadavg()[0]:.1f})", flush=True)
 
     rows = {}  # (kind, precision) -> {side: [seconds per image, one per round]}
+    ceilings = []  # each round's {"float32": GFLOP/s, "bfloat16": GFLOP/s}
     for round_ in range(args.rounds):
         for kind, images in (("step only", args.batch), ("end to end", args.num_images)):
             for precision, bfloat16 in (("f32", False), ("bf16", True)):
@@ -367,6 +370,8 @@ def measure_size(size, args, ours, peer):
                 row = rows.setdefault((kind, precision), {name: [] for name in names})
                 for name in names[round_ % len(names):] + names[:round_ % len(names)]:
                     row[name].append(sides[name]() / images)
+            if kind == "step only":
+                ceilings.append(ours(op="ceiling"))
 
     print(f"{size}x{size}, batch {args.batch}, {answer['anchors']} anchors, {args.threads} "
           f"threads each side; medians of {args.rounds} interleaved rounds (each round times "
@@ -388,12 +393,20 @@ def measure_size(size, args, ours, peer):
         strongest = min(ratios, key=ratios.get)
         best[kind, precision] = (ratios[strongest], strongest)
         print(f"    => ours vs the best PyTorch ({strongest}): {ratios[strongest]:.2f}x")
-    seconds = {precision: statistics.median(rows["step only", precision]["ours"]) * args.batch
-               for precision in ("f32", "bf16")}
-    for precision, step in seconds.items():
-        print(f"  our step, {precision}: {flops / 1e9:.1f} GFLOP of convolutions (forward + "
-              f"backward) in {step * 1000:.0f} ms = {flops / step / 1e9:.0f} GFLOP/s")
-    return best, (flops, seconds)
+    shares = {}
+    print(f"  our step against the matmul ceiling of the same round (the fastest tf.matmul "
+          f"chain, 2048^2 and 4096^2, {args.threads} threads):")
+    for precision, ceiling in (("f32", "float32"), ("bf16", "bfloat16")):
+        per_round = [(flops / (each * args.batch) / 1e9, ceilings_[ceiling]) for each, ceilings_
+                     in zip(rows["step only", precision]["ours"], ceilings, strict=True)]
+        shares[precision] = statistics.median(100 * rate / top for rate, top in per_round)
+        step = statistics.median(rows["step only", precision]["ours"]) * args.batch
+        print(f"    {precision}: {flops / 1e9:.1f} GFLOP of convolutions (forward + backward) "
+              f"in {step * 1000:.0f} ms = {flops / step / 1e9:.0f} GFLOP/s; {ceiling} ceiling "
+              f"{statistics.median(top for _, top in per_round):.0f} GFLOP/s; share "
+              f"{shares[precision]:.1f}% (per round "
+              + " ".join(f"{100 * rate / top:.1f}" for rate, top in per_round) + ")")
+    return best, shares
 
 
 def vs_pytorch(args):
@@ -406,20 +419,11 @@ def vs_pytorch(args):
                           peer_env, python=args.peer_python)
     try:
         results = {size: measure_size(size, args, ours, peer) for size in args.sizes}
-        ceilings = ours(op="ceiling")
     finally:
         ours.close()
         peer.close()
-    print(f"\nmatmul ceiling (the fastest tf.matmul chain, 2048^2 and 4096^2, {args.threads} "
-          f"threads, same run): float32 {ceilings['float32']:.0f} GFLOP/s, bfloat16 "
-          f"{ceilings['bfloat16']:.0f} GFLOP/s")
-    shares = {}
-    for size, (_, (flops, seconds)) in results.items():
-        for precision, ceiling in (("f32", "float32"), ("bf16", "bfloat16")):
-            rate = flops / seconds[precision] / 1e9
-            shares[size, precision] = 100 * rate / ceilings[ceiling]
-            print(f"  {size}x{size}: our {precision} step at {rate:.0f} GFLOP/s = "
-                  f"{shares[size, precision]:.0f}% of the {ceiling} ceiling")
+    shares = {(size, precision): share for size, (_, by_precision) in results.items()
+              for precision, share in by_precision.items()}
     print("\nours vs the best PyTorch variant per row (median of per-round ratios):")
     for size, (best, _) in results.items():
         for (kind, precision), (ratio, name) in best.items():
