@@ -18,6 +18,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -105,11 +106,33 @@ def thread_settings():
     return (", ".join(parts) or "threads: defaults") + f"; {os.cpu_count()} cores"
 
 
+def cpu_seconds():
+    """`(busy, stolen, ours)`: CPU seconds all processes of the machine have run since boot,
+    those the hypervisor gave to other guests (steal), and those of this process and of its
+    children that have ended (workers included once closed)."""
+    with open("/proc/stat") as f:
+        user, nice, system, _, _, irq, softirq, steal = map(int, f.readline().split()[1:9])
+    tick = os.sysconf("SC_CLK_TCK")
+    own = sum(getattr(resource.getrusage(who), field)
+              for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+              for field in ("ru_utime", "ru_stime"))
+    return (user + nice + system + irq + softirq) / tick, steal / tick, own
+
+
+# Other processes may use this share of the cores' time before a run counts as shared (the
+# kernel's and the system's own daemons use well under 1% on an idle machine).
+OTHER_WORK_LIMIT = 0.03
+
+
 @contextlib.contextmanager
 def session(title, threads=None):
     """Prints `title`, the thread settings and the load before; after the body, the load and
-    whether other work shared the cores (load above 1 before, or above the threads used here
-    after). `threads` sets TensorFlow's intra and inter op threads when it is imported."""
+    whether other work shared the cores: the CPU time other processes used during the run
+    (/proc/stat's busy time minus this process's and its ended workers'), and the time the
+    hypervisor stole for other guests, each as a share of the cores' time; above
+    `OTHER_WORK_LIMIT` the run says so. (The load average cannot tell: the benchmark's own
+    processes raise it.) `threads` sets TensorFlow's intra and inter op threads when it is
+    imported."""
     if threads and "tensorflow" in sys.modules:
         threading = sys.modules["tensorflow"].config.threading
         with contextlib.suppress(RuntimeError):  # TF already started: the report says so
@@ -117,13 +140,18 @@ def session(title, threads=None):
             threading.set_inter_op_parallelism_threads(threads)
     before = os.getloadavg()[0]
     print(f"{title}\n{thread_settings()}; load before {before:.2f}", flush=True)
+    start, (busy, stolen, own) = time.monotonic(), cpu_seconds()
     yield
-    after, used = os.getloadavg()[0], threads or os.cpu_count()
-    shared = before > 1 or after > used  # before: others only; after: ours too
+    elapsed, (busy_end, stolen_end, own_end) = time.monotonic() - start, cpu_seconds()
+    capacity = elapsed * os.cpu_count()
+    others = max(busy_end - busy - (own_end - own), 0.0) / capacity
+    steal = (stolen_end - stolen) / capacity
+    shared = others > OTHER_WORK_LIMIT or steal > OTHER_WORK_LIMIT
     verdict = ("other work shared the cores: absolute rates are low, compare the interleaved "
                "ratios" if shared else "no other work on the cores")
-    print(f"load {before:.2f} -> {after:.2f} (1-minute average, {used} threads used here): "
-          f"{verdict}", flush=True)
+    print(f"load {before:.2f} -> {os.getloadavg()[0]:.2f} (1-minute average); other processes "
+          f"used {100 * others:.1f}% and the hypervisor stole {100 * steal:.1f}% of the "
+          f"{os.cpu_count()} cores' time during the run: {verdict}", flush=True)
 
 
 def add_int_flags(parser, **flags):
@@ -205,6 +233,7 @@ class Worker:
         with contextlib.suppress(subprocess.TimeoutExpired):  # every reply is in: then killed
             self.process.communicate(json.dumps({"op": "quit"}) + "\n", timeout=60)
         self.process.kill()
+        self.process.wait()  # ended and waited for: its CPU time counts as ours (`session`)
 
 
 def serve(handlers):

@@ -65,8 +65,9 @@ image size and images on every side:
 
 The run ends with `target:` lines: ours end to end in bf16 vs the best PyTorch variant at
 each size (goal 1.5x), and our bf16 and float32 steps as a share of their ceilings (goal
-50%). The load before and after is printed; when other work shared the cores, the ratios
-are not the quiet machine's (the peer's OpenMP threads lose more to contention than ours).
+50%). The load, and the cores' time other processes used, are printed; when other work
+shared the cores, the ratios are not the quiet machine's (the peer's OpenMP threads lose
+more to contention than ours).
 """
 
 import argparse
