@@ -132,24 +132,28 @@ def assert_same_values_and_gradients(fn_a, fn_b, inputs, variables_a=(), variabl
             np.testing.assert_allclose(ga, gb, atol=atol, rtol=0, err_msg=f"gradient {i}")
 
 
+def sgd_step(layer, learning_rate=0.1):
+    """A `tf.function` `step(x)`: one SGD step on `layer` of a squared-error loss on its
+    training-mode output (`mean((layer(x) - 1)^2)`); returns the gradients."""
+    optimizer = keras.optimizers.SGD(learning_rate)
+
+    @tf.function
+    def step(x):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(layer(x, training=True) - 1.0))
+        grads = tape.gradient(loss, layer.trainable_variables)
+        optimizer.apply_gradients(zip(grads, layer.trainable_variables, strict=True))
+        return grads
+
+    return step
+
+
 def assert_same_training_steps(layer_a, layer_b, input_shape, steps=4, atol=1e-5):
     """Trains two layers that start with equal weights by the same SGD steps on the same
     batches (a squared-error loss on the training-mode output; batches with a shifting
     mean) and checks that every weight and statistic moved and that both ended equal."""
-
-    def make_step(layer):
-        optimizer = keras.optimizers.SGD(0.1)
-
-        @tf.function
-        def step(x):
-            with tf.GradientTape() as tape:
-                loss = tf.reduce_mean(tf.square(layer(x, training=True) - 1.0))
-            grads = tape.gradient(loss, layer.trainable_variables)
-            optimizer.apply_gradients(zip(grads, layer.trainable_variables, strict=True))
-        return step
-
     initial = layer_a.get_weights()
-    step_a, step_b = make_step(layer_a), make_step(layer_b)
+    step_a, step_b = sgd_step(layer_a), sgd_step(layer_b)
     for i in range(steps):
         x = random_inputs(input_shape, seed=10 + i, low=-1.0 + i, high=2.0 + i)
         step_a(x)

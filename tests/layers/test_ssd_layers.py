@@ -3,14 +3,18 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from kerasnotes.layers.box_predictor import BoxPredictor
 from kerasnotes.layers.class_predictor import ClassPredictor
 from kerasnotes.layers.down_sample_block import DownSampleBlock
 from kerasnotes.layers.multiscale_concat import MultiscaleConcat
 from kerasnotes.layers.ssd_base_network import SSDBaseNetwork
-from tests.test_case import assert_same_values_and_gradients, random_inputs, run_layer_checks
+from tests.test_case import (
+    assert_same_values_and_gradients,
+    random_inputs,
+    run_layer_checks,
+    sgd_step,
+)
 
 
 def reference_down_sample(block, input_shape):
@@ -65,20 +69,7 @@ def test_down_sample_block_with_biases_trains_as_keras_layers():
         conv.bias.assign(random_inputs(conv.bias.shape, seed=20 + i, low=-2.0, high=2.0))
     reference = reference_down_sample(block, shape)
 
-    def make_step(layer):
-        optimizer = keras.optimizers.SGD(0.1)
-
-        @tf.function
-        def step(x):
-            with tf.GradientTape() as tape:
-                loss = tf.reduce_mean(tf.square(layer(x, training=True) - 1.0))
-            gradients = tape.gradient(loss, layer.trainable_variables)
-            optimizer.apply_gradients(zip(gradients, layer.trainable_variables, strict=True))
-            return gradients
-
-        return step
-
-    step_block, step_reference = make_step(block), make_step(reference)
+    step_block, step_reference = sgd_step(block), sgd_step(reference)
     for i in range(3):
         x = random_inputs(shape, seed=30 + i, low=-1.0 + i, high=2.0 + i)
         gradients = step_block(x)
