@@ -138,7 +138,7 @@ def ssd_loss(y_true, y_pred, negative_ratio=None):
     return (selected + ops.sum(box_error, axis=1)) / normalizer
 
 
-@tf.function(jit_compile=True, reduce_retracing=True)
+@tf.function(jit_compile=True)
 def _losses_and_gradients(labels, target, mask, logits, offsets, negative_ratio):
     with tf.GradientTape() as tape:
         tape.watch([logits, offsets])

@@ -253,6 +253,17 @@ def test_compiled_loss_equals_ssd_loss_in_values_and_gradients(ratio):
             pytest.approx(float(tf.reduce_mean(expected[0])), rel=1e-5))
 
 
+def test_compiled_loss_after_other_shapes_in_the_same_process():
+    # Calls with other batch, anchor and class counts must not loosen the shapes a later
+    # call is traced with (the class count must stay known).
+    for batch, anchors, classes in [(2, 5, 2), (3, 7, 3), (4, 6, 5), (2, 9, 4), (3, 5, 2)]:
+        labels, target, mask, logits, offsets = example(batch, anchors, classes, seed=batch)
+        y_true = {"class_labels": labels, "bbox_offsets": target * mask, "bbox_mask": mask}
+        y_pred = {"class_logits": logits, "bbox_offsets": offsets}
+        np.testing.assert_allclose(compiled_ssd_loss(y_true, y_pred, negative_ratio=3),
+                                   ssd_loss(y_true, y_pred, negative_ratio=3), rtol=1e-5)
+
+
 def test_compiled_loss_compiles_once_for_every_batch_of_labels():
     # No compile-time constant depends on the labels (a top-k of data-dependent k would
     # make XLA compile the loss anew for every batch): the loss compiles for abstract
