@@ -19,6 +19,36 @@ def _check_keys(name, value, keys):
                          f"received {found}")
 
 
+def _checked_inputs(y_true, y_pred):
+    """`(labels, target, mask, logits, offsets)` of `ssd_loss`'s inputs, checked (keys and
+    shapes: one `ValueError` naming them), in the logits' dtype (labels int32)."""
+    _check_keys("y_true", y_true, TARGET_KEYS)
+    _check_keys("y_pred", y_pred, PREDICTION_KEYS)
+    logits = ops.convert_to_tensor(y_pred["class_logits"])
+    offsets = ops.cast(y_pred["bbox_offsets"], logits.dtype)
+    labels = ops.cast(y_true["class_labels"], "int32")
+    target = ops.cast(y_true["bbox_offsets"], logits.dtype)
+    mask = ops.cast(y_true["bbox_mask"], logits.dtype)
+    if len(logits.shape) != 3 or len(labels.shape) != 2 or (
+        labels.shape[1] is not None and logits.shape[1] is not None
+        and labels.shape[1] != logits.shape[1]
+    ):
+        raise ValueError(
+            "ssd_loss: class_labels must have shape (batch, A) and class_logits (batch, A, "
+            f"num_classes + 1); received {tuple(labels.shape)} and {tuple(logits.shape)}"
+        )
+    if offsets.shape[-1] is not None and logits.shape[1] is not None and (
+        offsets.shape[-1] != 4 * logits.shape[1]
+        or target.shape[-1] != offsets.shape[-1] or mask.shape[-1] != offsets.shape[-1]
+    ):
+        raise ValueError(
+            f"ssd_loss: the box offsets and mask must have shape (batch, {4 * logits.shape[1]}) "
+            f"for {logits.shape[1]} anchors; received predictions {tuple(offsets.shape)}, "
+            f"targets {tuple(target.shape)}, mask {tuple(mask.shape)}"
+        )
+    return labels, target, mask, logits, offsets
+
+
 def hardest_negatives(loss, is_positive, count):
     """The `count[i]` anchors of largest `loss` among the negatives of each image `i`, the
     lower index first among equal losses: a boolean `(batch, A)` mask.
@@ -96,30 +126,7 @@ def ssd_loss(y_true, y_pred, negative_ratio=None):
     >>> y_pred = {"class_logits": np.zeros((1, 2, 2)), "bbox_offsets": np.zeros((1, 8))}
     >>> ssd_loss(y_true, y_pred)  # log 2 + 4 / 8
     """
-    _check_keys("y_true", y_true, TARGET_KEYS)
-    _check_keys("y_pred", y_pred, PREDICTION_KEYS)
-    logits = ops.convert_to_tensor(y_pred["class_logits"])
-    offsets = ops.cast(y_pred["bbox_offsets"], logits.dtype)
-    labels = ops.cast(y_true["class_labels"], "int32")
-    target = ops.cast(y_true["bbox_offsets"], logits.dtype)
-    mask = ops.cast(y_true["bbox_mask"], logits.dtype)
-    if len(logits.shape) != 3 or len(labels.shape) != 2 or (
-        labels.shape[1] is not None and logits.shape[1] is not None
-        and labels.shape[1] != logits.shape[1]
-    ):
-        raise ValueError(
-            "ssd_loss: class_labels must have shape (batch, A) and class_logits (batch, A, "
-            f"num_classes + 1); received {tuple(labels.shape)} and {tuple(logits.shape)}"
-        )
-    if offsets.shape[-1] is not None and logits.shape[1] is not None and (
-        offsets.shape[-1] != 4 * logits.shape[1]
-        or target.shape[-1] != offsets.shape[-1] or mask.shape[-1] != offsets.shape[-1]
-    ):
-        raise ValueError(
-            f"ssd_loss: the box offsets and mask must have shape (batch, {4 * logits.shape[1]}) "
-            f"for {logits.shape[1]} anchors; received predictions {tuple(offsets.shape)}, "
-            f"targets {tuple(target.shape)}, mask {tuple(mask.shape)}"
-        )
+    labels, target, mask, logits, offsets = _checked_inputs(y_true, y_pred)
     cross_entropy = softmax_cross_entropy(labels, logits)  # (batch, A)
     box_error = ops.abs(mask * (offsets - target))
     if negative_ratio is None:
@@ -164,8 +171,7 @@ def compiled_ssd_loss(y_true, y_pred, negative_ratio=None):
     >>> with tf.GradientTape() as tape:
     ...     losses = compiled_ssd_loss(y_true, y_pred, negative_ratio=3)
     """
-    _check_keys("y_true", y_true, TARGET_KEYS)
-    _check_keys("y_pred", y_pred, PREDICTION_KEYS)
+    _checked_inputs(y_true, y_pred)  # the errors in one line, before tracing
     logits = tf.convert_to_tensor(y_pred["class_logits"])
     offsets = tf.convert_to_tensor(y_pred["bbox_offsets"])
     losses, logits_gradient, offsets_gradient = _losses_and_gradients(
