@@ -297,6 +297,15 @@ def test_compiled_loss_gives_each_prediction_its_dtype():
 def test_bad_input():
     with pytest.raises(ValueError, match="negative_ratio=0"):
         SSDLoss(negative_ratio=0)
+    # The compiled loss checks before tracing: one line, not TF's "in user code" dump.
+    zeros = np.zeros((2, 20), "float32")
+    with pytest.raises(ValueError) as error:
+        SSDLoss(negative_ratio=3)(
+            {"class_labels": np.zeros((2, 5)), "bbox_offsets": zeros, "bbox_mask": zeros},
+            {"class_logits": np.zeros((2, 6, 3), "float32"), "bbox_offsets": zeros})
+    assert str(error.value).splitlines() == [
+        "ssd_loss: class_labels must have shape (batch, A) and class_logits (batch, A, "
+        "num_classes + 1); received (2, 5) and (2, 6, 3)"]
     labels, target, mask, logits, offsets = example()
     y_true = {"class_labels": labels, "bbox_offsets": target, "bbox_mask": mask}
     with pytest.raises(ValueError, match="y_pred must be a dict"):
