@@ -5,6 +5,7 @@ from keras import ops
 
 from kerasnotes._checks import check_int, check_number
 from kerasnotes.layers.fused_batch_norm_relu import FusedBatchNormReLU
+from kerasnotes.ops.conv3x3_amx import conv3x3_same, uses_amx_weight_gradient
 
 
 @keras.saving.register_keras_serializable(package="kerasnotes")
@@ -77,11 +78,16 @@ class DownSampleBlock(keras.layers.Layer):
         batch norm subtracts the batch mean, and with it the convolution's bias: the
         convolution runs without it, and the batch norm only adds it to its moving mean
         (`FusedBatchNormalization`: same outputs, and the bias gradient, identically zero,
-        is not computed; 1.8% of TinySSD's bf16 step at 256x256)."""
+        is not computed; 1.8% of TinySSD's bf16 step at 256x256). In bfloat16, thin
+        convolutions (3 or 16 -> 16 channels) take their weight gradient from the AMX
+        kernel (`kerasnotes.ops.conv3x3_amx`)."""
         conv, norm = self.convs[i], self.norms[i]
         bias = None
         if training and norm.trainable and conv.use_bias:
-            x = conv.convolution_op(x, ops.cast(conv.kernel, x.dtype))
+            if uses_amx_weight_gradient(conv, x):
+                x = conv3x3_same(x, conv.kernel)
+            else:
+                x = conv.convolution_op(x, ops.cast(conv.kernel, x.dtype))
             bias = conv.bias
         else:
             x = conv(x)

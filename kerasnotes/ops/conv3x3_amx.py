@@ -1,0 +1,109 @@
+"""A 3x3 "same" convolution whose weight gradient runs on AMX for thin layers.
+
+The forward pass and the input gradient are TensorFlow's (oneDNN). The weight gradient
+
+    dw[kh, kw, ci, co] = sum_{n, h, w} x[n, h + kh - 1, w + kw - 1, ci] dy[n, h, w, co]
+
+comes from the `Conv3x3WeightGradient` kernel (kerasnotes/ops/conv_weight_gradient_kernel)
+where it applies: bfloat16 inputs (a `mixed_bfloat16` policy), 3 or 16 input channels, 16
+output channels, a static width that is a multiple of 16, and a CPU with AMX. These are
+TinySSD's first two convolutions, where oneDNN's weight gradient reaches 160-630 GFLOP/s of
+this CPU's ~1,400 (benchmarks/RESULTS.md). The kernel accumulates in float32; the gradient
+takes the kernel's dtype (bfloat16 when a layer under `mixed_bfloat16` reads its float32
+variable, as TensorFlow's path rounds it too). Everywhere else `uses_amx_weight_gradient`
+says no and the caller keeps its own convolution.
+
+Example:
+
+>>> conv = keras.layers.Conv2D(16, 3, padding="same", dtype="mixed_bfloat16")
+>>> if uses_amx_weight_gradient(conv, x):
+...     y = conv3x3_same(x, conv.kernel)      # y = conv(x) without its bias
+"""
+
+import logging
+
+import tensorflow as tf
+
+_LOG = logging.getLogger(__name__)
+_KERNEL = {}  # "ops": the loaded kernel module, or None when it is unavailable here
+ENABLED = {"amx_weight_gradient": True}  # False: always TensorFlow's weight gradient
+
+
+def _kernel():
+    """The kernel's op module if it builds and this CPU offers AMX, else None (logged
+    once)."""
+    if "ops" not in _KERNEL:
+        from kerasnotes.ops.conv_weight_gradient_kernel import (
+            KernelUnavailable,
+            load_conv_weight_gradient_kernel,
+        )
+        try:
+            ops = load_conv_weight_gradient_kernel()
+        except KernelUnavailable as error:
+            _LOG.warning("conv3x3_same: the C++ kernel is unavailable (%s); using "
+                         "TensorFlow's Conv2DBackpropFilter", error)
+            ops = None
+        if ops is not None:
+            with tf.init_scope():  # eagerly, also when first asked while tracing
+                available = bool(ops.conv3x3_weight_gradient_available())
+        if ops is not None and not available:
+            _LOG.info("conv3x3_same: this CPU offers no AMX; using TensorFlow's "
+                      "Conv2DBackpropFilter")
+            ops = None
+        _KERNEL["ops"] = ops
+    return _KERNEL["ops"]
+
+
+def uses_amx_weight_gradient(conv, x):
+    """Whether `conv3x3_same(x, conv.kernel)` can stand for `conv.convolution_op(x, kernel)`
+    with the AMX weight gradient: a `keras.layers.Conv2D` with a 3x3 kernel, stride 1,
+    "same" padding, no dilation or groups, channels last; `x` bfloat16 with 3 or 16
+    channels, a static width that is a multiple of 16; 16 filters; the kernel available."""
+    if not ENABLED["amx_weight_gradient"] or x.dtype != tf.bfloat16:
+        return False
+    shape = tuple(x.shape)
+    if (len(shape) != 4 or shape[-1] not in (3, 16) or shape[2] is None
+            or shape[2] % 16 != 0 or shape[2] > 4096):
+        return False
+    if (tuple(conv.kernel_size) != (3, 3) or tuple(conv.strides) != (1, 1)
+            or conv.padding != "same" or tuple(conv.dilation_rate) != (1, 1)
+            or conv.groups != 1 or conv.data_format != "channels_last"
+            or conv.filters != 16):
+        return False
+    return _kernel() is not None
+
+
+def conv3x3_same(x, kernel):
+    """`conv2d(x, cast(kernel, x.dtype), stride 1, "same")` with the AMX weight gradient.
+
+    Args:
+        x: bfloat16 `(N, H, W, C_in)`, C_in 3 or 16, W a multiple of 16 (see
+            `uses_amx_weight_gradient`).
+        kernel: the `(3, 3, C_in, 16)` kernel (a variable or its value), cast to bfloat16
+            for the convolution.
+
+    Returns:
+        bfloat16 `(N, H, W, 16)`; the gradient of `kernel` has the kernel's dtype.
+    """
+    ops = _kernel()
+    if ops is None:
+        raise RuntimeError("conv3x3_same: the AMX weight-gradient kernel is unavailable here; "
+                           "check uses_amx_weight_gradient first")
+    kernel = tf.convert_to_tensor(kernel)
+
+    @tf.custom_gradient
+    def convolution(x, kernel):
+        low = tf.cast(kernel, x.dtype)
+        y = tf.nn.conv2d(x, low, strides=1, padding="SAME")
+
+        def gradient(dy):
+            dy = tf.cast(dy, x.dtype)
+            dx = tf.raw_ops.Conv2DBackpropInput(input_sizes=tf.shape(x), filter=low,
+                                                out_backprop=dy, strides=[1, 1, 1, 1],
+                                                padding="SAME")
+            dw = ops.conv3x3_weight_gradient(x, dy)
+            return dx, tf.cast(dw, kernel.dtype)
+
+        return y, gradient
+
+    return convolution(x, kernel)
