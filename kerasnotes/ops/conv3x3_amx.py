@@ -27,6 +27,7 @@ import tensorflow as tf
 _LOG = logging.getLogger(__name__)
 _KERNEL = {}  # "ops": the loaded kernel module, or None when it is unavailable here
 ENABLED = {"amx_weight_gradient": True}  # False: always TensorFlow's weight gradient
+MAX_WIDTH = 4096  # the kernel's kMaxWidth
 
 
 def _kernel():
@@ -45,11 +46,10 @@ def _kernel():
             ops = None
         if ops is not None:
             with tf.init_scope():  # eagerly, also when first asked while tracing
-                available = bool(ops.conv3x3_weight_gradient_available())
-        if ops is not None and not available:
-            _LOG.info("conv3x3_same: this CPU offers no AMX; using TensorFlow's "
-                      "Conv2DBackpropFilter")
-            ops = None
+                if not bool(ops.conv3x3_weight_gradient_available()):
+                    _LOG.info("conv3x3_same: this CPU offers no AMX; using TensorFlow's "
+                              "Conv2DBackpropFilter")
+                    ops = None
         _KERNEL["ops"] = ops
     return _KERNEL["ops"]
 
@@ -63,7 +63,7 @@ def uses_amx_weight_gradient(conv, x):
         return False
     shape = tuple(x.shape)
     if (len(shape) != 4 or shape[-1] not in (3, 16) or shape[2] is None
-            or shape[2] % 16 != 0 or shape[2] > 4096):
+            or shape[2] % 16 != 0 or shape[2] > MAX_WIDTH):
         return False
     if (tuple(conv.kernel_size) != (3, 3) or tuple(conv.strides) != (1, 1)
             or conv.padding != "same" or tuple(conv.dilation_rate) != (1, 1)
