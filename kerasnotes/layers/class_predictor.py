@@ -3,6 +3,7 @@
 import keras
 
 from kerasnotes._checks import check_int
+from kerasnotes.ops.conv3x3_amx import add_bias, conv3x3_same, uses_amx_weight_gradient
 
 
 class PredictionConv(keras.layers.Layer):
@@ -11,6 +12,9 @@ class PredictionConv(keras.layers.Layer):
 
     `ClassPredictor` and `BoxPredictor` are this layer with `a * (q + 1)` and `a * 4`
     channels, and their own arguments and configuration; its convolution is named `conv`.
+    In training under `mixed_bfloat16`, the convolution's weight gradient comes from the AMX
+    kernel where it applies (`kerasnotes.ops.conv3x3_amx`: small feature maps), and the
+    bias gradient is summed in float32 (`add_bias`); the outputs are the same.
     """
 
     def __init__(self, channels, **kwargs):
@@ -21,7 +25,10 @@ class PredictionConv(keras.layers.Layer):
     def build(self, input_shape):
         self.conv.build(tuple(input_shape))
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
+        if training and uses_amx_weight_gradient(self.conv, inputs):
+            y = conv3x3_same(inputs, self.conv.kernel)
+            return add_bias(y, self.conv.bias) if self.conv.use_bias else y
         return self.conv(inputs)
 
     def compute_output_shape(self, input_shape):

@@ -78,9 +78,9 @@ class DownSampleBlock(keras.layers.Layer):
         batch norm subtracts the batch mean, and with it the convolution's bias: the
         convolution runs without it, and the batch norm only adds it to its moving mean
         (`FusedBatchNormalization`: same outputs, and the bias gradient, identically zero,
-        is not computed; 1.8% of TinySSD's bf16 step at 256x256). In bfloat16, thin
-        convolutions (3 or 16 -> 16 channels) take their weight gradient from the AMX
-        kernel (`kerasnotes.ops.conv3x3_amx`)."""
+        is not computed; 1.8% of TinySSD's bf16 step at 256x256). In bfloat16, the
+        convolutions take their weight gradient from the AMX kernel where it applies
+        (`kerasnotes.ops.conv3x3_amx`: the thin ones, and small feature maps)."""
         conv, norm = self.convs[i], self.norms[i]
         bias = None
         if training and norm.trainable and conv.use_bias:

@@ -1,17 +1,21 @@
-"""A 3x3 "same" convolution whose weight gradient runs on AMX for thin layers.
+"""A 3x3 "same" convolution whose weight gradient runs on AMX.
 
 The forward pass and the input gradient are TensorFlow's (oneDNN). The weight gradient
 
     dw[kh, kw, ci, co] = sum_{n, h, w} x[n, h + kh - 1, w + kw - 1, ci] dy[n, h, w, co]
 
 comes from the `Conv3x3WeightGradient` kernel (kerasnotes/ops/conv_weight_gradient_kernel)
-where it applies: bfloat16 inputs (a `mixed_bfloat16` policy), 3 or 16 input channels, 16
-output channels, a static width that is a multiple of 16, and a CPU with AMX. These are
-TinySSD's first two convolutions, where oneDNN's weight gradient reaches 160-630 GFLOP/s of
-this CPU's ~1,400 (benchmarks/RESULTS.md). The kernel accumulates in float32; the gradient
-takes the kernel's dtype (bfloat16 when a layer under `mixed_bfloat16` reads its float32
-variable, as TensorFlow's path rounds it too). Everywhere else `uses_amx_weight_gradient`
-says no and the caller keeps its own convolution.
+where it applies and measured faster than oneDNN's (benchmarks/RESULTS.md): bfloat16
+inputs (a `mixed_bfloat16` policy), a CPU with AMX, a static height and width, and
+- 3 or 16 input channels, 16 output channels, a width that is a multiple of 16 (TinySSD's
+  first two convolutions, where oneDNN reaches 160-630 GFLOP/s of this CPU's ~1,400); or
+- a multiple of 16 input channels, any output channels, at most `MAX_WIDE_PIXELS` pixels
+  per image (the later blocks and the prediction layers: small feature maps, where
+  oneDNN's weight gradient costs up to a millisecond whatever the work).
+The kernel accumulates in float32; the gradient takes the kernel's dtype (bfloat16 when a
+layer under `mixed_bfloat16` reads its float32 variable, as TensorFlow's path rounds it
+too). Everywhere else `uses_amx_weight_gradient` says no and the caller keeps its own
+convolution.
 
 Example:
 
@@ -28,6 +32,7 @@ _LOG = logging.getLogger(__name__)
 _KERNEL = {}  # "ops": the loaded kernel module, or None when it is unavailable here
 ENABLED = {"amx_weight_gradient": True}  # False: always TensorFlow's weight gradient
 MAX_WIDTH = 4096  # the kernel's kMaxWidth
+MAX_WIDE_PIXELS = 32 * 32  # where the kernel's general path measured faster than oneDNN's
 
 
 def _kernel():
@@ -57,18 +62,23 @@ def _kernel():
 def uses_amx_weight_gradient(conv, x):
     """Whether `conv3x3_same(x, conv.kernel)` can stand for `conv.convolution_op(x, kernel)`
     with the AMX weight gradient: a `keras.layers.Conv2D` with a 3x3 kernel, stride 1,
-    "same" padding, no dilation or groups, channels last; `x` bfloat16 with 3 or 16
-    channels, a static width that is a multiple of 16; 16 filters; the kernel available."""
+    "same" padding, no dilation or groups, channels last; `x` bfloat16 with a static height
+    and width (at most `MAX_WIDTH` wide) and either 3 or 16 channels, 16 filters and a
+    width that is a multiple of 16, or a multiple of 16 channels and at most
+    `MAX_WIDE_PIXELS` pixels; the kernel available."""
     if not ENABLED["amx_weight_gradient"] or x.dtype != tf.bfloat16:
         return False
     shape = tuple(x.shape)
-    if (len(shape) != 4 or shape[-1] not in (3, 16) or shape[2] is None
-            or shape[2] % 16 != 0 or shape[2] > MAX_WIDTH):
+    if len(shape) != 4 or shape[1] is None or shape[2] is None or shape[2] > MAX_WIDTH:
         return False
     if (tuple(conv.kernel_size) != (3, 3) or tuple(conv.strides) != (1, 1)
             or conv.padding != "same" or tuple(conv.dilation_rate) != (1, 1)
-            or conv.groups != 1 or conv.data_format != "channels_last"
-            or conv.filters != 16):
+            or conv.groups != 1 or conv.data_format != "channels_last"):
+        return False
+    channels, height, width = shape[-1], shape[1], shape[2]
+    thin = channels in (3, 16) and conv.filters == 16 and width % 16 == 0
+    wide = channels > 0 and channels % 16 == 0 and height * width <= MAX_WIDE_PIXELS
+    if not (thin or wide):
         return False
     return _kernel() is not None
 
@@ -77,13 +87,12 @@ def conv3x3_same(x, kernel):
     """`conv2d(x, cast(kernel, x.dtype), stride 1, "same")` with the AMX weight gradient.
 
     Args:
-        x: bfloat16 `(N, H, W, C_in)`, C_in 3 or 16, W a multiple of 16 (see
-            `uses_amx_weight_gradient`).
-        kernel: the `(3, 3, C_in, 16)` kernel (a variable or its value), cast to bfloat16
-            for the convolution.
+        x: bfloat16 `(N, H, W, C_in)` (see `uses_amx_weight_gradient`).
+        kernel: the `(3, 3, C_in, C_out)` kernel (a variable or its value), cast to
+            bfloat16 for the convolution.
 
     Returns:
-        bfloat16 `(N, H, W, 16)`; the gradient of `kernel` has the kernel's dtype.
+        bfloat16 `(N, H, W, C_out)`; the gradient of `kernel` has the kernel's dtype.
     """
     ops = _kernel()
     if ops is None:
@@ -107,3 +116,25 @@ def conv3x3_same(x, kernel):
         return y, gradient
 
     return convolution(x, kernel)
+
+
+def add_bias(y, bias):
+    """`y + cast(bias, y.dtype)` over the last axis, whose bias gradient sums `dy` in
+    float32 and rounds once to the bias's dtype (TF's sum of a bfloat16 `dy` rounds as it
+    goes: several bfloat16 steps off over a few hundred terms).
+
+    Example:
+
+    >>> y = add_bias(conv3x3_same(x, conv.kernel), conv.bias)   # conv(x), with its bias
+    """
+    bias = tf.convert_to_tensor(bias)
+
+    @tf.custom_gradient
+    def biased(y, bias):
+        def gradient(dy):
+            axes = list(range(len(dy.shape) - 1))
+            return dy, tf.cast(tf.reduce_sum(tf.cast(dy, tf.float32), axis=axes), bias.dtype)
+
+        return y + tf.cast(bias, y.dtype), gradient
+
+    return biased(y, bias)

@@ -1,11 +1,15 @@
 // The weight gradient of a 3x3 convolution (stride 1, padding 1: "same") in bfloat16 on
-// Intel AMX, for the thin layers where oneDNN's kernel is slow (TinySSD's first two
-// convolutions: 3 -> 16 channels at 176 GFLOP/s and 16 -> 16 at ~600 on this CPU).
+// Intel AMX, where oneDNN's kernel is slow: TinySSD's first two convolutions (3 -> 16
+// channels at 176 GFLOP/s and 16 -> 16 at ~600 on this CPU) and the small feature maps of
+// its later blocks and prediction layers (up to a millisecond per call whatever the work).
 //
 //   dw[kh, kw, ci, co] = sum_{n, h, w} x[n, h + kh - 1, w + kw - 1, ci] * dy[n, h, w, co]
 //
 // (x zero outside the image), accumulated in float32. x and dy are NHWC bfloat16; the
-// result is float32 (3, 3, C_in, C_out), C_in 3 or 16, C_out 16, width a multiple of 16.
+// result is float32 (3, 3, C_in, C_out). Two paths:
+// - thin (Jobs3, Jobs16): C_in 3 or 16, C_out 16, width a multiple of 16;
+// - general (PrepareWide, MultiplyWide): C_in a multiple of 16, any C_out, any size.
+// The width is at most kMaxWidth on both.
 //
 // AMX's bfloat16 product `C[m][n] += sum_k A[m][2k] B[k][2n] + A[m][2k + 1] B[k][2n + 1]`
 // pairs elements along the summed dimension. Here the pair is two images at the same pixel
@@ -17,10 +21,10 @@
 // - 3 input channels: A = x's 27 (tap, channel) rows (two tiles of 16, rows 27-31 unused)
 //   over 16 pixels x 2 images, B = dy interleaved; two tile products per block.
 //
-// Work is cut into fixed blocks of (image pair, 16-row chunk) jobs whose sums are added in
-// order, so the result does not depend on thread scheduling. Each block saves the thread's
-// tile configuration, sets its own and restores the saved one (oneDNN uses AMX on the same
-// threads). `Conv3x3WeightGradientAvailable` says whether this CPU and kernel let a
+// The thin path cuts its work into fixed blocks of (image pair, 16-row chunk) jobs whose
+// sums are added in order, so the result does not depend on thread scheduling. Each block
+// saves the thread's tile configuration, sets its own and restores the saved one (oneDNN
+// uses AMX on the same threads). `Conv3x3WeightGradientAvailable` says whether this CPU and kernel let a
 // process use AMX (CPUID and the Linux permission request); without it the caller uses
 // TensorFlow's Conv2DBackpropFilter.
 
@@ -288,6 +292,141 @@ KERASNOTES_AMX void Jobs3(const uint16_t* x, const uint16_t* dy, const Shape& s,
   }
 }
 
+// 16 channels of two images at one pixel, the first `count` of them (the rest zero).
+KERASNOTES_AMX inline __m512i Pair16Masked(const uint16_t* a, const uint16_t* b, int count) {
+  const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1u);
+  const __m512i lo = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, a));
+  const __m512i hi = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, b));
+  return _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
+}
+
+// Any number of 16-channel input blocks and output channels, any height and width (the
+// other layers of TinySSD: 16 to 128 channels, 1x1 to 64x64 at a 128 input).
+//
+// Each image pair's zero-padded (H + 2) x (W + 2) grid is read as one sequence of positions
+// q = (h + 1) * Wp + (w + 1), Wp = W + 2; the tap (kh, kw) of the output at q reads x at
+// q + (kh - 1) * Wp + (kw - 1), so every tap is a contiguous run of the sequence, whatever
+// the width. The sum runs over the output positions of rows 1..H, 16 at a time (dy zero in
+// the two padding columns and past the end).
+//
+// Two passes. Prepare (parallel over image pairs) writes
+//   X[ci block][pair][16 + position][16 channel pairs]  (zero margins of 16 before and 32
+//     after each pair's grid),
+//   D[co block][pair][block of 16 positions][16 output channels][16 position pairs]
+//     (dy transposed; output channels past C_out zero);
+// Multiply (parallel over (ci block, co block, pair split) items, each its own sums; the
+// splits summed in order, so the result does not depend on thread scheduling) runs the
+// tile products of one (ci block, co block): taps 0-5 in tiles 0-5, then taps 6-8.
+struct WideShape {
+  int64_t n, h, w, ci, co;
+  int64_t pairs() const { return (n + 1) / 2; }
+  int64_t wp() const { return w + 2; }
+  int64_t grid() const { return (h + 2) * (w + 2) + 48; }       // positions per pair
+  int64_t position_blocks() const { return (h * (w + 2) + 15) / 16; }
+  int64_t ci_blocks() const { return ci / 16; }
+  int64_t co_blocks() const { return (co + 15) / 16; }
+};
+
+KERASNOTES_AMX void PrepareWide(const uint16_t* x, const uint16_t* dy, const WideShape& s,
+                                int64_t pair, uint32_t* xs, uint32_t* ds) {
+  const int64_t W = s.w, Wp = s.wp(), grid = s.grid(), blocks = s.position_blocks();
+  for (int64_t cb = 0; cb < s.ci_blocks(); ++cb) {
+    uint32_t* out = xs + (cb * s.pairs() + pair) * grid * 16;
+    std::memset(out, 0, (16 + Wp) * 64);                        // margin, padding row 0
+    for (int64_t h = 0; h < s.h; ++h) {
+      uint32_t* row = out + (16 + (h + 1) * Wp) * 16;
+      std::memset(row, 0, 64);
+      std::memset(row + (W + 1) * 16, 0, 64);
+      const int64_t i0 = 2 * pair, i1 = 2 * pair + 1;
+      const uint16_t* x0 = x + ((i0 * s.h + h) * W) * s.ci + cb * 16;
+      const uint16_t* x1 = i1 < s.n ? x + ((i1 * s.h + h) * W) * s.ci + cb * 16 : nullptr;
+      for (int64_t w = 0; w < W; ++w) {
+        const __m512i v = x1 != nullptr ? Pair16(x0 + w * s.ci, x1 + w * s.ci)
+                                        : _mm512_cvtepu16_epi32(_mm256_loadu_si256(
+                                              reinterpret_cast<const __m256i*>(x0 + w * s.ci)));
+        _mm512_storeu_si512(row + (w + 1) * 16, v);
+      }
+    }
+    std::memset(out + (16 + (s.h + 1) * Wp) * 16, 0, (Wp + 32) * 64);  // last row, margin
+  }
+  for (int64_t cb = 0; cb < s.co_blocks(); ++cb) {
+    const int count = static_cast<int>(std::min<int64_t>(16, s.co - cb * 16));
+    uint32_t* out = ds + (cb * s.pairs() + pair) * blocks * 256;
+    const int64_t i0 = 2 * pair, i1 = 2 * pair + 1;
+    for (int64_t b = 0; b < blocks; ++b) {
+      __m512i t[16];
+      for (int i = 0; i < 16; ++i) {
+        const int64_t j = b * 16 + i, h = j / Wp, w = j % Wp - 1;
+        if (h >= s.h || w < 0 || w >= W) {
+          t[i] = _mm512_setzero_si512();
+          continue;
+        }
+        const uint16_t* d0 = dy + ((i0 * s.h + h) * W + w) * s.co + cb * 16;
+        const uint16_t* d1 = i1 < s.n ? dy + ((i1 * s.h + h) * W + w) * s.co + cb * 16 : nullptr;
+        if (d1 == nullptr) {
+          const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1u);
+          t[i] = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, d0));
+        } else if (count == 16) {
+          t[i] = Pair16(d0, d1);
+        } else {
+          t[i] = Pair16Masked(d0, d1, count);
+        }
+      }
+      Transpose16(t);
+      for (int i = 0; i < 16; ++i) _mm512_storeu_si512(out + b * 256 + i * 16, t[i]);
+    }
+  }
+}
+
+// The 9 x 16 x 16 sums ([tap][co][ci]) of one (ci block, co block) over pairs [p0, p1).
+KERASNOTES_AMX void MultiplyWide(const uint32_t* xs, const uint32_t* ds, const WideShape& s,
+                                 int64_t ci_block, int64_t co_block, int64_t p0, int64_t p1,
+                                 float* acc) {
+  const int64_t Wp = s.wp(), grid = s.grid(), blocks = s.position_blocks();
+  TileScope scope(8);
+  for (int64_t p = p0; p < p1; ++p) {
+    const uint32_t* xp = xs + (ci_block * s.pairs() + p) * grid * 16 + (16 + Wp) * 16;
+    const uint32_t* dp = ds + (co_block * s.pairs() + p) * blocks * 256;
+#define KERASNOTES_TAP(K)                                                         \
+  {                                                                               \
+    const int64_t tap = first + K;                                                \
+    _tile_loadd(7, xb + ((tap / 3 - 1) * Wp + (tap % 3 - 1)) * 16, 64);           \
+    _tile_dpbf16ps(K, 6, 7);                                                      \
+  }
+    for (int group = 0; group < 2; ++group) {
+      const int64_t first = group * 6;
+      float* c = acc + first * 256;
+      _tile_loadd(0, c, 64);
+      _tile_loadd(1, c + 256, 64);
+      _tile_loadd(2, c + 512, 64);
+      if (group == 0) {
+        _tile_loadd(3, c + 768, 64);
+        _tile_loadd(4, c + 1024, 64);
+        _tile_loadd(5, c + 1280, 64);
+      }
+      for (int64_t b = 0; b < blocks; ++b) {
+        _tile_loadd(6, dp + b * 256, 64);
+        const uint32_t* xb = xp + b * 256;
+        if (group == 0) {
+          KERASNOTES_TAP(0) KERASNOTES_TAP(1) KERASNOTES_TAP(2)
+          KERASNOTES_TAP(3) KERASNOTES_TAP(4) KERASNOTES_TAP(5)
+        } else {
+          KERASNOTES_TAP(0) KERASNOTES_TAP(1) KERASNOTES_TAP(2)
+        }
+      }
+      _tile_stored(0, c, 64);
+      _tile_stored(1, c + 256, 64);
+      _tile_stored(2, c + 512, 64);
+      if (group == 0) {
+        _tile_stored(3, c + 768, 64);
+        _tile_stored(4, c + 1024, 64);
+        _tile_stored(5, c + 1280, 64);
+      }
+    }
+#undef KERASNOTES_TAP
+  }
+}
+
 }  // namespace
 
 REGISTER_OP("Conv3x3WeightGradient")
@@ -321,45 +460,60 @@ class Conv3x3WeightGradientOp : public OpKernel {
                                         "received ", x.shape().DebugString(), " and ",
                                         dy.shape().DebugString()));
     const Shape s{x.dim_size(0), x.dim_size(1), x.dim_size(2), x.dim_size(3)};
+    const int64_t co = dy.dim_size(3);
     OP_REQUIRES(context, dy.dim_size(0) == s.n && dy.dim_size(1) == s.h && dy.dim_size(2) == s.w,
                 errors::InvalidArgument("Conv3x3WeightGradient: dy ", dy.shape().DebugString(),
                                         " does not match x ", x.shape().DebugString()));
-    OP_REQUIRES(context, (s.ci == 3 || s.ci == 16) && dy.dim_size(3) == 16,
-                errors::InvalidArgument("Conv3x3WeightGradient: needs 3 or 16 input and 16 "
-                                        "output channels; received ", s.ci, " and ",
-                                        dy.dim_size(3)));
-    OP_REQUIRES(context, s.w % 16 == 0 && s.w <= kMaxWidth,
-                errors::InvalidArgument("Conv3x3WeightGradient: the width must be a multiple "
-                                        "of 16 up to ", kMaxWidth, "; received ", s.w));
+    const bool thin = (s.ci == 3 || s.ci == 16) && co == 16 && s.w % 16 == 0;
+    const bool wide = s.ci > 0 && s.ci % 16 == 0 && co > 0;
+    OP_REQUIRES(context, thin || wide,
+                errors::InvalidArgument("Conv3x3WeightGradient: needs a multiple of 16 input "
+                                        "channels, or 3 input and 16 output channels with a "
+                                        "width that is a multiple of 16; received ", s.ci,
+                                        " and ", co, " channels, width ", s.w));
+    OP_REQUIRES(context, s.w <= kMaxWidth,
+                errors::InvalidArgument("Conv3x3WeightGradient: the width must be at most ",
+                                        kMaxWidth, "; received ", s.w));
     OP_REQUIRES(context, AmxUsable(),
                 errors::Unavailable("Conv3x3WeightGradient: this CPU or OS offers no AMX"));
     Tensor* dw = nullptr;
-    OP_REQUIRES_OK(context, context->allocate_output(0, TensorShape({3, 3, s.ci, 16}), &dw));
+    OP_REQUIRES_OK(context, context->allocate_output(0, TensorShape({3, 3, s.ci, co}), &dw));
     float* out = dw->flat<float>().data();
-    const int64_t jobs = s.n > 0 && s.h > 0 ? s.pairs() * s.chunks() : 0;
+    std::fill(out, out + dw->NumElements(), 0.0f);
+    if (s.n == 0 || s.h == 0 || s.w == 0) return;
+    const auto* x_data = reinterpret_cast<const uint16_t*>(x.flat<bfloat16>().data());
+    const auto* dy_data = reinterpret_cast<const uint16_t*>(dy.flat<bfloat16>().data());
+    if (thin) {
+      ComputeThin(context, x_data, dy_data, s, out);
+    } else {
+      ComputeWide(context, x_data, dy_data, WideShape{s.n, s.h, s.w, s.ci, co}, out);
+    }
+  }
+
+ private:
+  // 3 or 16 -> 16 channels, the width a multiple of 16: Jobs3 and Jobs16.
+  static void ComputeThin(OpKernelContext* context, const uint16_t* x, const uint16_t* dy,
+                          const Shape& s, float* out) {
+    const int64_t jobs = s.pairs() * s.chunks();
     const int64_t acc_size = s.ci == 16 ? 9 * 256 : 512;
     const int64_t blocks = std::min(jobs, kBlocks);
-    std::vector<float> partial(std::max<int64_t>(blocks, 1) * acc_size, 0.0f);
-    if (blocks > 0) {
-      const auto* x_data = reinterpret_cast<const uint16_t*>(x.flat<bfloat16>().data());
-      const auto* dy_data = reinterpret_cast<const uint16_t*>(dy.flat<bfloat16>().data());
-      std::vector<uint16_t> zeros(s.w * 16, 0);
-      const int64_t per_block = (jobs + blocks - 1) / blocks;
-      auto* workers = context->device()->tensorflow_cpu_worker_threads()->workers;
-      const int64_t cost = 1000000000;  // one task per block: even shares on any threads
-      workers->ParallelFor(blocks, cost, [&](int64_t b0, int64_t b1) {
-        for (int64_t b = b0; b < b1; ++b) {
-          const int64_t j0 = b * per_block, j1 = std::min(jobs, j0 + per_block);
-          if (j0 >= j1) continue;
-          float* acc = partial.data() + b * acc_size;
-          if (s.ci == 16) {
-            Jobs16(x_data, dy_data, s, zeros.data(), j0, j1, acc);
-          } else {
-            Jobs3(x_data, dy_data, s, zeros.data(), j0, j1, acc);
-          }
+    std::vector<float> partial(blocks * acc_size, 0.0f);
+    std::vector<uint16_t> zeros(s.w * 16, 0);
+    const int64_t per_block = (jobs + blocks - 1) / blocks;
+    auto* workers = context->device()->tensorflow_cpu_worker_threads()->workers;
+    const int64_t cost = 1000000000;  // one task per block: even shares on any threads
+    workers->ParallelFor(blocks, cost, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        const int64_t j0 = b * per_block, j1 = std::min(jobs, j0 + per_block);
+        if (j0 >= j1) continue;
+        float* acc = partial.data() + b * acc_size;
+        if (s.ci == 16) {
+          Jobs16(x, dy, s, zeros.data(), j0, j1, acc);
+        } else {
+          Jobs3(x, dy, s, zeros.data(), j0, j1, acc);
         }
-      });
-    }
+      }
+    });
     std::vector<double> total(acc_size, 0.0);
     for (int64_t b = 0; b < blocks; ++b) {
       for (int64_t i = 0; i < acc_size; ++i) total[i] += partial[b * acc_size + i];
@@ -371,6 +525,62 @@ class Conv3x3WeightGradientOp : public OpKernel {
             const int64_t from = s.ci == 16 ? ((kh * 3 + kw) * 16 + co) * 16 + ci
                                             : (kh * 9 + ci * 3 + kw) * 16 + co;
             out[((kh * 3 + kw) * s.ci + ci) * 16 + co] = static_cast<float>(total[from]);
+          }
+        }
+      }
+    }
+  }
+
+  // Multiples of 16 input channels, any output channels and size: PrepareWide, then
+  // MultiplyWide over (ci block, co block, pair split) items; at least kBlocks / 2 items,
+  // the pairs split in a way fixed by the shape alone.
+  static void ComputeWide(OpKernelContext* context, const uint16_t* x, const uint16_t* dy,
+                          const WideShape& s, float* out) {
+    const int64_t pairs = s.pairs(), outputs = s.ci_blocks() * s.co_blocks();
+    Tensor xs_t, ds_t, acc_t;
+    OP_REQUIRES_OK(context, context->allocate_temp(
+                                DT_INT32, TensorShape({s.ci_blocks() * pairs * s.grid() * 16}),
+                                &xs_t));
+    OP_REQUIRES_OK(context, context->allocate_temp(
+                                DT_INT32,
+                                TensorShape({s.co_blocks() * pairs * s.position_blocks() * 256}),
+                                &ds_t));
+    const int64_t splits = std::min(pairs, std::max<int64_t>(1, (kBlocks / 2 + outputs - 1) / outputs));
+    const int64_t per_split = (pairs + splits - 1) / splits;
+    const int64_t items = outputs * splits;
+    OP_REQUIRES_OK(context, context->allocate_temp(DT_FLOAT, TensorShape({items * 9 * 256}),
+                                                   &acc_t));
+    auto* xs = reinterpret_cast<uint32_t*>(xs_t.flat<int32>().data());
+    auto* ds = reinterpret_cast<uint32_t*>(ds_t.flat<int32>().data());
+    float* acc = acc_t.flat<float>().data();
+    std::fill(acc, acc + items * 9 * 256, 0.0f);
+    auto* workers = context->device()->tensorflow_cpu_worker_threads()->workers;
+    const int64_t cost = 1000000000;  // one task per unit: even shares on any threads
+    workers->ParallelFor(pairs, cost, [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p) PrepareWide(x, dy, s, p, xs, ds);
+    });
+    workers->ParallelFor(items, cost, [&](int64_t i0, int64_t i1) {
+      for (int64_t item = i0; item < i1; ++item) {
+        const int64_t o = item / splits, split = item % splits;
+        const int64_t p0 = split * per_split, p1 = std::min(pairs, p0 + per_split);
+        if (p0 >= p1) continue;
+        MultiplyWide(xs, ds, s, o / s.co_blocks(), o % s.co_blocks(), p0, p1,
+                     acc + item * 9 * 256);
+      }
+    });
+    std::vector<double> total(9 * 256);
+    for (int64_t o = 0; o < outputs; ++o) {
+      std::fill(total.begin(), total.end(), 0.0);
+      for (int64_t split = 0; split < splits; ++split) {
+        const float* part = acc + (o * splits + split) * 9 * 256;
+        for (int64_t i = 0; i < 9 * 256; ++i) total[i] += part[i];
+      }
+      const int64_t ci0 = (o / s.co_blocks()) * 16, co0 = (o % s.co_blocks()) * 16;
+      for (int64_t tap = 0; tap < 9; ++tap) {
+        for (int64_t j = 0; j < 16 && co0 + j < s.co; ++j) {
+          for (int64_t i = 0; i < 16; ++i) {
+            out[(tap * s.ci + ci0 + i) * s.co + co0 + j] =
+                static_cast<float>(total[(tap * 16 + j) * 16 + i]);
           }
         }
       }
