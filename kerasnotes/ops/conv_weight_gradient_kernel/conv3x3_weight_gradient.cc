@@ -146,13 +146,68 @@ inline const uint16_t* Row(const uint16_t* t, const Shape& s, int64_t c, int64_t
   return t + ((image * s.h + h) * s.w) * c;
 }
 
-// Scratch buffer `slot` of this thread, at least `size` 32-bit words (kept between calls, so
-// that the pages are not faulted in again at every call; the 3-channel path's over-read rows
-// stay inside it and are zero or finite).
+// Scratch buffer `slot` of this thread, at least `size` 32-bit words, 64-byte aligned (kept
+// between calls, so that the pages are not faulted in again at every call; the 3-channel
+// path's over-read rows stay inside it and are zero or finite). The alignment puts each
+// 64-byte tile row in one cache line: from an unaligned buffer the 16 -> 16 path ran ~20%
+// slower.
 uint32_t* Scratch(int slot, int64_t size) {
   thread_local std::vector<uint32_t> buffers[2];
-  if (static_cast<int64_t>(buffers[slot].size()) < size) buffers[slot].assign(size, 0u);
-  return buffers[slot].data();
+  if (static_cast<int64_t>(buffers[slot].size()) < size + 16) buffers[slot].assign(size + 16, 0u);
+  const auto address = reinterpret_cast<uintptr_t>(buffers[slot].data());
+  return reinterpret_cast<uint32_t*>((address + 63) & ~static_cast<uintptr_t>(63));
+}
+
+// The accumulators of a tap group in tiles 0-5 (group 0: taps 0-5) or 0-2 (group 1: taps
+// 6-8), from or to c = acc + first tap * 256 ([tap][16][16] float).
+KERASNOTES_AMX inline void LoadTapAccumulators(const float* c, int group) {
+  _tile_loadd(0, c, 64);
+  _tile_loadd(1, c + 256, 64);
+  _tile_loadd(2, c + 512, 64);
+  if (group == 0) {
+    _tile_loadd(3, c + 768, 64);
+    _tile_loadd(4, c + 1024, 64);
+    _tile_loadd(5, c + 1280, 64);
+  }
+}
+
+KERASNOTES_AMX inline void StoreTapAccumulators(float* c, int group) {
+  _tile_stored(0, c, 64);
+  _tile_stored(1, c + 256, 64);
+  _tile_stored(2, c + 512, 64);
+  if (group == 0) {
+    _tile_stored(3, c + 768, 64);
+    _tile_stored(4, c + 1024, 64);
+    _tile_stored(5, c + 1280, 64);
+  }
+}
+
+// Tile 6 = A (from a) against the B tiles of a tap group (tile 7, from xb + offsets[tap]):
+// tile k += A x B(tap first + k), taps 0-5 (group 0) or 6-8 (group 1).
+KERASNOTES_AMX inline void MultiplyTapGroup(const uint32_t* a, const uint32_t* xb,
+                                            const int64_t offsets[9], int group) {
+  _tile_loadd(6, a, 64);
+  if (group == 0) {
+    _tile_loadd(7, xb + offsets[0], 64);
+    _tile_dpbf16ps(0, 6, 7);
+    _tile_loadd(7, xb + offsets[1], 64);
+    _tile_dpbf16ps(1, 6, 7);
+    _tile_loadd(7, xb + offsets[2], 64);
+    _tile_dpbf16ps(2, 6, 7);
+    _tile_loadd(7, xb + offsets[3], 64);
+    _tile_dpbf16ps(3, 6, 7);
+    _tile_loadd(7, xb + offsets[4], 64);
+    _tile_dpbf16ps(4, 6, 7);
+    _tile_loadd(7, xb + offsets[5], 64);
+    _tile_dpbf16ps(5, 6, 7);
+  } else {
+    _tile_loadd(7, xb + offsets[6], 64);
+    _tile_dpbf16ps(0, 6, 7);
+    _tile_loadd(7, xb + offsets[7], 64);
+    _tile_dpbf16ps(1, 6, 7);
+    _tile_loadd(7, xb + offsets[8], 64);
+    _tile_dpbf16ps(2, 6, 7);
+  }
 }
 
 // 16 input channels. acc: [tap][co][ci] float (9 x 256), accumulated over the jobs.
@@ -161,6 +216,8 @@ KERASNOTES_AMX void Jobs16(const uint16_t* x, const uint16_t* dy, const Shape& s
   const int64_t W = s.w, blocks = W / 16, xrow = (W + 2) * 16;
   uint32_t* xi = Scratch(0, (kChunk + 2) * xrow);
   uint32_t* dt = Scratch(1, kChunk * blocks * 256);
+  int64_t offsets[9];  // tap (kh, kw) reads the interleaved row r + kh at pixel w + kw
+  for (int tap = 0; tap < 9; ++tap) offsets[tap] = (tap / 3) * xrow + (tap % 3) * 16;
   TileScope scope(8);
   for (int64_t job = job0; job < job1; ++job) {
     const int64_t p = job / s.chunks(), h0 = (job % s.chunks()) * kChunk;
@@ -187,45 +244,16 @@ KERASNOTES_AMX void Jobs16(const uint16_t* x, const uint16_t* dy, const Shape& s
       }
     }
     // Taps 0-5 accumulate in tiles 0-5, then taps 6-8 in tiles 0-2; tile 6 = A, 7 = B.
-#define KERASNOTES_TAP(K)                                                         \
-  {                                                                               \
-    const int64_t tap = first + K;                                                \
-    _tile_loadd(7, xb + (tap / 3) * xrow + (tap % 3) * 16, 64);                   \
-    _tile_dpbf16ps(K, 6, 7);                                                      \
-  }
     for (int group = 0; group < 2; ++group) {
-      const int64_t first = group * 6;
-      float* c = acc + first * 256;
-      _tile_loadd(0, c, 64);
-      _tile_loadd(1, c + 256, 64);
-      _tile_loadd(2, c + 512, 64);
-      if (group == 0) {
-        _tile_loadd(3, c + 768, 64);
-        _tile_loadd(4, c + 1024, 64);
-        _tile_loadd(5, c + 1280, 64);
-      }
+      float* c = acc + group * 6 * 256;
+      LoadTapAccumulators(c, group);
       for (int64_t r = 0; r < rows; ++r) {
         for (int64_t b = 0; b < blocks; ++b) {
-          _tile_loadd(6, dt + (r * blocks + b) * 256, 64);
-          const uint32_t* xb = xi + r * xrow + b * 256;
-          if (group == 0) {
-            KERASNOTES_TAP(0) KERASNOTES_TAP(1) KERASNOTES_TAP(2)
-            KERASNOTES_TAP(3) KERASNOTES_TAP(4) KERASNOTES_TAP(5)
-          } else {
-            KERASNOTES_TAP(0) KERASNOTES_TAP(1) KERASNOTES_TAP(2)
-          }
+          MultiplyTapGroup(dt + (r * blocks + b) * 256, xi + r * xrow + b * 256, offsets, group);
         }
       }
-      _tile_stored(0, c, 64);
-      _tile_stored(1, c + 256, 64);
-      _tile_stored(2, c + 512, 64);
-      if (group == 0) {
-        _tile_stored(3, c + 768, 64);
-        _tile_stored(4, c + 1024, 64);
-        _tile_stored(5, c + 1280, 64);
-      }
+      StoreTapAccumulators(c, group);
     }
-#undef KERASNOTES_TAP
   }
 }
 
@@ -383,47 +411,20 @@ KERASNOTES_AMX void MultiplyWide(const uint32_t* xs, const uint32_t* ds, const W
                                  int64_t ci_block, int64_t co_block, int64_t p0, int64_t p1,
                                  float* acc) {
   const int64_t Wp = s.wp(), grid = s.grid(), blocks = s.position_blocks();
+  int64_t offsets[9];  // tap (kh, kw) reads x at q + (kh - 1) * Wp + (kw - 1)
+  for (int tap = 0; tap < 9; ++tap) offsets[tap] = ((tap / 3 - 1) * Wp + (tap % 3 - 1)) * 16;
   TileScope scope(8);
   for (int64_t p = p0; p < p1; ++p) {
     const uint32_t* xp = xs + (ci_block * s.pairs() + p) * grid * 16 + (16 + Wp) * 16;
     const uint32_t* dp = ds + (co_block * s.pairs() + p) * blocks * 256;
-#define KERASNOTES_TAP(K)                                                         \
-  {                                                                               \
-    const int64_t tap = first + K;                                                \
-    _tile_loadd(7, xb + ((tap / 3 - 1) * Wp + (tap % 3 - 1)) * 16, 64);           \
-    _tile_dpbf16ps(K, 6, 7);                                                      \
-  }
     for (int group = 0; group < 2; ++group) {
-      const int64_t first = group * 6;
-      float* c = acc + first * 256;
-      _tile_loadd(0, c, 64);
-      _tile_loadd(1, c + 256, 64);
-      _tile_loadd(2, c + 512, 64);
-      if (group == 0) {
-        _tile_loadd(3, c + 768, 64);
-        _tile_loadd(4, c + 1024, 64);
-        _tile_loadd(5, c + 1280, 64);
-      }
+      float* c = acc + group * 6 * 256;
+      LoadTapAccumulators(c, group);
       for (int64_t b = 0; b < blocks; ++b) {
-        _tile_loadd(6, dp + b * 256, 64);
-        const uint32_t* xb = xp + b * 256;
-        if (group == 0) {
-          KERASNOTES_TAP(0) KERASNOTES_TAP(1) KERASNOTES_TAP(2)
-          KERASNOTES_TAP(3) KERASNOTES_TAP(4) KERASNOTES_TAP(5)
-        } else {
-          KERASNOTES_TAP(0) KERASNOTES_TAP(1) KERASNOTES_TAP(2)
-        }
+        MultiplyTapGroup(dp + b * 256, xp + b * 256, offsets, group);
       }
-      _tile_stored(0, c, 64);
-      _tile_stored(1, c + 256, 64);
-      _tile_stored(2, c + 512, 64);
-      if (group == 0) {
-        _tile_stored(3, c + 768, 64);
-        _tile_stored(4, c + 1024, 64);
-        _tile_stored(5, c + 1280, 64);
-      }
+      StoreTapAccumulators(c, group);
     }
-#undef KERASNOTES_TAP
   }
 }
 
