@@ -480,8 +480,10 @@ class Conv3x3WeightGradientOp : public OpKernel {
     Tensor* dw = nullptr;
     OP_REQUIRES_OK(context, context->allocate_output(0, TensorShape({3, 3, s.ci, co}), &dw));
     float* out = dw->flat<float>().data();
-    std::fill(out, out + dw->NumElements(), 0.0f);
-    if (s.n == 0 || s.h == 0 || s.w == 0) return;
+    if (s.n == 0 || s.h == 0 || s.w == 0) {  // an empty sum (both paths write every element)
+      std::fill(out, out + dw->NumElements(), 0.0f);
+      return;
+    }
     const auto* x_data = reinterpret_cast<const uint16_t*>(x.flat<bfloat16>().data());
     const auto* dy_data = reinterpret_cast<const uint16_t*>(dy.flat<bfloat16>().data());
     if (thin) {
@@ -546,7 +548,8 @@ class Conv3x3WeightGradientOp : public OpKernel {
                                 DT_INT32,
                                 TensorShape({s.co_blocks() * pairs * s.position_blocks() * 256}),
                                 &ds_t));
-    const int64_t splits = std::min(pairs, std::max<int64_t>(1, (kBlocks / 2 + outputs - 1) / outputs));
+    const int64_t splits =
+        std::min(pairs, std::max<int64_t>(1, (kBlocks / 2 + outputs - 1) / outputs));
     const int64_t per_split = (pairs + splits - 1) / splits;
     const int64_t items = outputs * splits;
     OP_REQUIRES_OK(context, context->allocate_temp(DT_FLOAT, TensorShape({items * 9 * 256}),
