@@ -1,7 +1,12 @@
-"""The package imports cleanly and exposes its public names."""
+"""The package imports cleanly, exposes its public names and carries its C++ sources."""
 
+import configparser
+import fnmatch
+import pathlib
 import subprocess
 import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def test_import_has_no_side_effects():
@@ -33,3 +38,19 @@ def test_subpackages_export_their_public_names():
     assert kerasnotes.models.LeNet.__module__ == "kerasnotes.models.lenet"
     assert kerasnotes.training.Trainer.__module__ == "kerasnotes.training.trainer"
     assert kerasnotes.serving.DetectionServer.__module__ == "kerasnotes.serving.detection"
+
+
+def test_every_custom_op_source_is_package_data():
+    """The custom ops' C++ sources, compiled on first use (kerasnotes/ops/custom_op_build.py),
+    are package data in setup.cfg, so that an installed (not editable) package has them."""
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    package_data = {package: patterns.split() for package, patterns in
+                    config["options.package_data"].items()}
+    sources = sorted((ROOT / "kerasnotes").rglob("*.cc"))
+    assert len(sources) >= 3  # the word2vec, batch-norm and convolution kernels
+    for source in sources:
+        package = ".".join(source.parent.relative_to(ROOT).parts)
+        patterns = package_data.get(package, [])
+        assert any(fnmatch.fnmatch(source.name, p) for p in patterns), (
+            f"{source.relative_to(ROOT)} is not package data of {package} in setup.cfg")

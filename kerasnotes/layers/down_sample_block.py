@@ -80,7 +80,8 @@ class DownSampleBlock(keras.layers.Layer):
         (`FusedBatchNormalization`: same outputs, and the bias gradient, identically zero,
         is not computed; 1.8% of TinySSD's bf16 step at 256x256). In bfloat16, the
         convolutions take their weight gradient from the AMX kernel where it applies
-        (`kerasnotes.ops.conv3x3_amx`: the thin ones, and small feature maps)."""
+        (`kerasnotes.ops.conv3x3_amx`: 3 -> 16 channels or multiples of 16, a width that
+        is a multiple of 16, and small feature maps)."""
         conv, norm = self.convs[i], self.norms[i]
         bias = None
         if training and norm.trainable and conv.use_bias:

@@ -7,11 +7,12 @@ The forward pass and the input gradient are TensorFlow's (oneDNN). The weight gr
 comes from the `Conv3x3WeightGradient` kernel (kerasnotes/ops/conv_weight_gradient_kernel)
 where it applies and measured faster than oneDNN's (benchmarks/RESULTS.md): bfloat16
 inputs (a `mixed_bfloat16` policy), a CPU with AMX, a static height and width, and
-- 3 or 16 input channels, 16 output channels, a width that is a multiple of 16 (TinySSD's
-  first two convolutions, where oneDNN reaches 160-630 GFLOP/s of this CPU's ~1,400); or
+- 3 input and 16 output channels, or multiples of 16 of both, with a width that is a
+  multiple of 16 (TinySSD's down-sample blocks: 1.2-2x faster than oneDNN, which reaches
+  160-630 GFLOP/s of this CPU's ~1,400 on the thinnest ones); or
 - a multiple of 16 input channels, any output channels, at most `MAX_WIDE_PIXELS` pixels
-  per image (the later blocks and the prediction layers: small feature maps, where
-  oneDNN's weight gradient costs up to a millisecond whatever the work).
+  per image (the prediction layers and the smallest maps, where oneDNN's weight gradient
+  costs up to a millisecond whatever the work).
 The kernel accumulates in float32; the gradient takes the kernel's dtype (bfloat16 when a
 layer under `mixed_bfloat16` reads its float32 variable, as TensorFlow's path rounds it
 too). Everywhere else `uses_amx_weight_gradient` says no and the caller keeps its own
@@ -63,9 +64,9 @@ def uses_amx_weight_gradient(conv, x):
     """Whether `conv3x3_same(x, conv.kernel)` can stand for `conv.convolution_op(x, kernel)`
     with the AMX weight gradient: a `keras.layers.Conv2D` with a 3x3 kernel, stride 1,
     "same" padding, no dilation or groups, channels last; `x` bfloat16 with a static height
-    and width (at most `MAX_WIDTH` wide) and either 3 or 16 channels, 16 filters and a
-    width that is a multiple of 16, or a multiple of 16 channels and at most
-    `MAX_WIDE_PIXELS` pixels; the kernel available."""
+    and width (at most `MAX_WIDTH` wide) and either 3 channels and 16 filters or multiples
+    of 16 of both with a width that is a multiple of 16, or a multiple of 16 channels and
+    at most `MAX_WIDE_PIXELS` pixels; the kernel available."""
     if not ENABLED["amx_weight_gradient"] or x.dtype != tf.bfloat16:
         return False
     shape = tuple(x.shape)
@@ -76,7 +77,8 @@ def uses_amx_weight_gradient(conv, x):
             or conv.groups != 1 or conv.data_format != "channels_last"):
         return False
     channels, height, width = shape[-1], shape[1], shape[2]
-    thin = channels in (3, 16) and conv.filters == 16 and width % 16 == 0
+    thin = width % 16 == 0 and ((channels == 3 and conv.filters == 16) or (
+        channels > 0 and channels % 16 == 0 and conv.filters % 16 == 0))
     wide = channels > 0 and channels % 16 == 0 and height * width <= MAX_WIDE_PIXELS
     if not (thin or wide):
         return False

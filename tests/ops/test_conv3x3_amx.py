@@ -35,13 +35,16 @@ def reference_weight_gradient(x, dy):
         out_backprop=tf.cast(dy, tf.float64), strides=[1, 1, 1, 1], padding="SAME").numpy()
 
 
-# (N, H, W, C_in, C_out). The thin path (3 or 16 -> 16, width a multiple of 16): odd N (the
-# last image pairs with zeros), heights below, at and across the kernel's 16-row chunks,
-# widths of one to three 16-pixel blocks. The general path (a multiple of 16 input
-# channels): 1x1 to 33x20 maps, widths that are not multiples of 16, output channels below,
-# at and above 16 and not multiples of it, odd N, one and several 16-channel input blocks.
+# (N, H, W, C_in, C_out). The thin path (3 -> 16, or multiples of 16 of both with a width
+# that is a multiple of 16, at least 32 unless C_out is 16): odd N (the last image pairs
+# with zeros), heights below, at and across the kernel's 16-row chunks, widths of one to
+# four 16-pixel blocks, one to four 16-channel blocks in and out. The general path (a
+# multiple of 16 input channels): 1x1 to 33x20 maps, widths that are not multiples of 16,
+# output channels below, at and above 16 and not multiples of it, a width of 16 with 32
+# output channels, odd N, one and several 16-channel input blocks.
 SHAPES = [(4, 16, 16, 3, 16), (3, 20, 32, 3, 16), (1, 1, 16, 3, 16), (5, 7, 32, 16, 16),
           (2, 33, 48, 16, 16), (1, 1, 16, 16, 16), (6, 16, 16, 16, 16),
+          (3, 18, 32, 48, 32), (2, 5, 64, 16, 64), (1, 17, 32, 64, 16), (2, 17, 16, 16, 32),
           (3, 1, 1, 128, 20), (2, 2, 3, 32, 16), (5, 7, 9, 16, 17), (4, 4, 4, 128, 128),
           (1, 8, 8, 64, 1), (2, 16, 16, 64, 20), (7, 5, 6, 48, 33), (2, 33, 20, 16, 16),
           (4, 32, 32, 32, 64)]
@@ -66,6 +69,7 @@ def test_op_of_an_empty_batch_is_zero(ops):
 
 @pytest.mark.parametrize("x_shape, dy_shape", [
     ((8, 40, 32, 16), (8, 40, 32, 16)),   # the thin path: 16 fixed blocks
+    ((9, 20, 32, 32), (9, 20, 32, 48)),   # the thin path, several channel blocks
     ((9, 12, 10, 16), (9, 12, 10, 20)),   # the general path: its pairs split over 4 items
     ((32, 4, 4, 128), (32, 4, 4, 128))])  # the general path: 64 items
 def test_op_is_deterministic(ops, x_shape, dy_shape):
@@ -124,7 +128,8 @@ def built_conv(filters=16, input_channels=3, **kwargs):
 
 @pytest.mark.parametrize("case, expected", [
     ("thin", True), ("16 in", True), ("float32 input", False), ("32 in", True),
-    ("32 in, 20 filters", True), ("32 in, a 64x64 map", False), ("32 filters", False),
+    ("32 in, 20 filters", True), ("32 in, a 64x64 map", True),
+    ("32 in, 20 filters, a 64x64 map", False), ("32 filters", False),
     ("16 in, 32 filters", True), ("width 24", False), ("16 in, width 24", True),
     ("unknown width", False), ("unknown height", False), ("stride 2", False),
     ("valid padding", False), ("disabled", False)])
@@ -140,6 +145,8 @@ def test_uses_amx_only_where_the_kernel_applies(ops, monkeypatch, case, expected
         conv, x = built_conv(20, input_channels=32), tf.zeros((2, 3, 5, 32), tf.bfloat16)
     elif case == "32 in, a 64x64 map":
         conv, x = built_conv(input_channels=32), tf.zeros((2, 64, 64, 32), tf.bfloat16)
+    elif case == "32 in, 20 filters, a 64x64 map":
+        conv, x = built_conv(20, input_channels=32), tf.zeros((2, 64, 64, 32), tf.bfloat16)
     elif case == "32 filters":
         conv = built_conv(filters=32)
     elif case == "16 in, 32 filters":
@@ -219,6 +226,7 @@ def block_training_step(block, images):
 
 @pytest.mark.parametrize("filters, images_shape, convolved_channels", [
     (16, (4, 32, 32, 3), [3, 16]),   # TinySSD's first block: the thin path
+    (32, (4, 64, 64, 16), [16, 32]),  # its second block: the thin path, 2 output blocks
     (64, (6, 8, 8, 32), [32, 64]),   # a later block on a small map: the general path
 ])
 @pytest.mark.parametrize("graph", [False, True])

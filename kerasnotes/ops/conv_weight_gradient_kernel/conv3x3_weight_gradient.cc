@@ -1,23 +1,26 @@
 // The weight gradient of a 3x3 convolution (stride 1, padding 1: "same") in bfloat16 on
 // Intel AMX, where oneDNN's kernel is slow: TinySSD's first two convolutions (3 -> 16
-// channels at 176 GFLOP/s and 16 -> 16 at ~600 on this CPU) and the small feature maps of
-// its later blocks and prediction layers (up to a millisecond per call whatever the work).
+// channels at 176 GFLOP/s and 16 -> 16 at ~600 on this CPU), the 16 to 128 channels of
+// its later blocks (1.2-1.8x oneDNN's time) and the small feature maps of its prediction
+// layers (up to a millisecond per call whatever the work).
 //
 //   dw[kh, kw, ci, co] = sum_{n, h, w} x[n, h + kh - 1, w + kw - 1, ci] * dy[n, h, w, co]
 //
 // (x zero outside the image), accumulated in float32. x and dy are NHWC bfloat16; the
 // result is float32 (3, 3, C_in, C_out). Two paths:
-// - thin (Jobs3, Jobs16): C_in 3 or 16, C_out 16, width a multiple of 16;
+// - thin (Jobs3, Jobs16; UsesThinPath): C_in 3 and C_out 16, or multiples of 16 of both,
+//   width a multiple of 16 (at least 32 unless C_out is 16);
 // - general (PrepareWide, MultiplyWide): C_in a multiple of 16, any C_out, any size.
 // The width is at most kMaxWidth on both.
 //
 // AMX's bfloat16 product `C[m][n] += sum_k A[m][2k] B[k][2n] + A[m][2k + 1] B[k][2n + 1]`
 // pairs elements along the summed dimension. Here the pair is two images at the same pixel
 // and k runs over 16 pixels of a row, so each tile holds (16 pixels x 2 images):
-// - 16 input channels: A = dy transposed (16 output channels x 16 pixels x 2 images, a
-//   16x16 transpose of 32-bit pairs per block), B = x as it is, each pixel's 16 channels of
-//   the two images interleaved; one tile product per kernel tap (9 accumulators: taps 0-5,
-//   then 6-8, over each chunk of 16 rows kept in cache).
+// - multiples of 16 channels: per (16 input, 16 output channels) block pair, A = dy
+//   transposed (16 output channels x 16 pixels x 2 images, a 16x16 transpose of 32-bit
+//   pairs per block), B = x as it is, each pixel's 16 channels of the two images
+//   interleaved; one tile product per kernel tap (9 accumulators: taps 0-5, then 6-8, over
+//   each chunk of 16 rows, all its channel blocks prepared in cache).
 // - 3 input channels: A = x's 27 (tap, channel) rows (two tiles of 16, rows 27-31 unused)
 //   over 16 pixels x 2 images, B = dy interleaved; two tile products per block.
 //
@@ -134,10 +137,33 @@ KERASNOTES_AMX inline void Transpose16(__m512i r[16]) {
 }
 
 struct Shape {
-  int64_t n, h, w, ci;
+  int64_t n, h, w, ci, co;
   int64_t pairs() const { return (n + 1) / 2; }
   int64_t chunks() const { return (h + kChunk - 1) / kChunk; }
 };
+
+// The thin path: 3 -> 16 channels, or multiples of 16 input and output channels with a
+// width of at least 32 (at 16 only with 16 output channels: for more, the general path
+// measured faster there), the width a multiple of 16.
+inline bool UsesThinPath(const Shape& s) {
+  if (s.w % 16 != 0) return false;
+  if (s.ci == 3) return s.co == 16;
+  return s.ci > 0 && s.ci % 16 == 0 && s.co > 0 && s.co % 16 == 0 && (s.w >= 32 || s.co == 16);
+}
+
+// Where element i of the thin path's sums goes in dw (3, 3, C_in, C_out): the sums are
+// [kh * 9 + ci * 3 + kw][co] for 3 input channels, [ci block][co block][tap][co][ci] for
+// multiples of 16.
+inline int64_t ThinOutputIndex(const Shape& s, int64_t i) {
+  if (s.ci == 3) {
+    const int64_t row = i / 16, co = i % 16;
+    const int64_t kh = row / 9, ci = (row % 9) / 3, kw = row % 3;
+    return ((kh * 3 + kw) * 3 + ci) * 16 + co;
+  }
+  const int64_t pair = i / (9 * 256), tap = (i / 256) % 9, co = (i / 16) % 16, ci = i % 16;
+  const int64_t cb = pair / (s.co / 16), ob = pair % (s.co / 16);
+  return (tap * s.ci + cb * 16 + ci) * s.co + ob * 16 + co;
+}
 
 // Row h of image `image` (C channels), or the zero row past the last image / outside.
 inline const uint16_t* Row(const uint16_t* t, const Shape& s, int64_t c, int64_t image,
@@ -210,12 +236,15 @@ KERASNOTES_AMX inline void MultiplyTapGroup(const uint32_t* a, const uint32_t* x
   }
 }
 
-// 16 input channels. acc: [tap][co][ci] float (9 x 256), accumulated over the jobs.
+// Multiples of 16 input and output channels. acc: [ci block][co block][tap][co][ci] float
+// (9 x 256 per pair of blocks), accumulated over the jobs.
 KERASNOTES_AMX void Jobs16(const uint16_t* x, const uint16_t* dy, const Shape& s,
                            const uint16_t* zeros, int64_t job0, int64_t job1, float* acc) {
   const int64_t W = s.w, blocks = W / 16, xrow = (W + 2) * 16;
-  uint32_t* xi = Scratch(0, (kChunk + 2) * xrow);
-  uint32_t* dt = Scratch(1, kChunk * blocks * 256);
+  const int64_t ci_blocks = s.ci / 16, co_blocks = s.co / 16;
+  const int64_t xblock = (kChunk + 2) * xrow, dblock = kChunk * blocks * 256;
+  uint32_t* xi = Scratch(0, ci_blocks * xblock);
+  uint32_t* dt = Scratch(1, co_blocks * dblock);
   int64_t offsets[9];  // tap (kh, kw) reads the interleaved row r + kh at pixel w + kw
   for (int tap = 0; tap < 9; ++tap) offsets[tap] = (tap / 3) * xrow + (tap % 3) * 16;
   TileScope scope(8);
@@ -223,36 +252,53 @@ KERASNOTES_AMX void Jobs16(const uint16_t* x, const uint16_t* dy, const Shape& s
     const int64_t p = job / s.chunks(), h0 = (job % s.chunks()) * kChunk;
     const int64_t rows = std::min<int64_t>(kChunk, s.h - h0);
     for (int64_t r = 0; r < rows + 2; ++r) {  // x rows h0 - 1 .. h0 + rows, pairs, padded
-      const uint16_t* x0 = Row(x, s, 16, 2 * p, h0 + r - 1, zeros);
-      const uint16_t* x1 = Row(x, s, 16, 2 * p + 1, h0 + r - 1, zeros);
-      uint32_t* out = xi + r * xrow;
-      std::memset(out, 0, 64);
-      std::memset(out + (W + 1) * 16, 0, 64);
-      for (int64_t w = 0; w < W; ++w) {
-        _mm512_storeu_si512(out + (w + 1) * 16, Pair16(x0 + w * 16, x1 + w * 16));
+      const uint16_t* x0 = Row(x, s, s.ci, 2 * p, h0 + r - 1, zeros);
+      const uint16_t* x1 = Row(x, s, s.ci, 2 * p + 1, h0 + r - 1, zeros);
+      const int64_t step = x0 == zeros ? 0 : s.ci, step1 = x1 == zeros ? 0 : s.ci;
+      for (int64_t cb = 0; cb < ci_blocks; ++cb) {
+        uint32_t* out = xi + cb * xblock + r * xrow;
+        const int64_t c0 = step == 0 ? 0 : cb * 16, c1 = step1 == 0 ? 0 : cb * 16;
+        std::memset(out, 0, 64);
+        std::memset(out + (W + 1) * 16, 0, 64);
+        for (int64_t w = 0; w < W; ++w) {
+          _mm512_storeu_si512(out + (w + 1) * 16,
+                              Pair16(x0 + w * step + c0, x1 + w * step1 + c1));
+        }
       }
     }
     for (int64_t r = 0; r < rows; ++r) {  // dy blocks, transposed: [co][16 pixels] pairs
-      const uint16_t* d0 = Row(dy, s, 16, 2 * p, h0 + r, zeros);
-      const uint16_t* d1 = Row(dy, s, 16, 2 * p + 1, h0 + r, zeros);
-      for (int64_t b = 0; b < blocks; ++b) {
-        __m512i t[16];
-        for (int i = 0; i < 16; ++i) t[i] = Pair16(d0 + (b * 16 + i) * 16, d1 + (b * 16 + i) * 16);
-        Transpose16(t);
-        uint32_t* out = dt + (r * blocks + b) * 256;
-        for (int i = 0; i < 16; ++i) _mm512_storeu_si512(out + i * 16, t[i]);
-      }
-    }
-    // Taps 0-5 accumulate in tiles 0-5, then taps 6-8 in tiles 0-2; tile 6 = A, 7 = B.
-    for (int group = 0; group < 2; ++group) {
-      float* c = acc + group * 6 * 256;
-      LoadTapAccumulators(c, group);
-      for (int64_t r = 0; r < rows; ++r) {
+      const uint16_t* d0 = Row(dy, s, s.co, 2 * p, h0 + r, zeros);
+      const uint16_t* d1 = Row(dy, s, s.co, 2 * p + 1, h0 + r, zeros);
+      const int64_t step = d0 == zeros ? 0 : s.co, step1 = d1 == zeros ? 0 : s.co;
+      for (int64_t ob = 0; ob < co_blocks; ++ob) {
+        const int64_t c0 = step == 0 ? 0 : ob * 16, c1 = step1 == 0 ? 0 : ob * 16;
         for (int64_t b = 0; b < blocks; ++b) {
-          MultiplyTapGroup(dt + (r * blocks + b) * 256, xi + r * xrow + b * 256, offsets, group);
+          __m512i t[16];
+          for (int i = 0; i < 16; ++i) {
+            t[i] = Pair16(d0 + (b * 16 + i) * step + c0, d1 + (b * 16 + i) * step1 + c1);
+          }
+          Transpose16(t);
+          uint32_t* out = dt + ob * dblock + (r * blocks + b) * 256;
+          for (int i = 0; i < 16; ++i) _mm512_storeu_si512(out + i * 16, t[i]);
         }
       }
-      StoreTapAccumulators(c, group);
+    }
+    // Per (ci block, co block): taps 0-5 accumulate in tiles 0-5, then taps 6-8 in tiles
+    // 0-2; tile 6 = A, 7 = B.
+    for (int64_t cb = 0; cb < ci_blocks; ++cb) {
+      for (int64_t ob = 0; ob < co_blocks; ++ob) {
+        for (int group = 0; group < 2; ++group) {
+          float* c = acc + (cb * co_blocks + ob) * 9 * 256 + group * 6 * 256;
+          LoadTapAccumulators(c, group);
+          for (int64_t r = 0; r < rows; ++r) {
+            for (int64_t b = 0; b < blocks; ++b) {
+              MultiplyTapGroup(dt + ob * dblock + (r * blocks + b) * 256,
+                               xi + cb * xblock + r * xrow + b * 256, offsets, group);
+            }
+          }
+          StoreTapAccumulators(c, group);
+        }
+      }
     }
   }
 }
@@ -460,12 +506,12 @@ class Conv3x3WeightGradientOp : public OpKernel {
                 errors::InvalidArgument("Conv3x3WeightGradient: x and dy must be NHWC; "
                                         "received ", x.shape().DebugString(), " and ",
                                         dy.shape().DebugString()));
-    const Shape s{x.dim_size(0), x.dim_size(1), x.dim_size(2), x.dim_size(3)};
-    const int64_t co = dy.dim_size(3);
+    const Shape s{x.dim_size(0), x.dim_size(1), x.dim_size(2), x.dim_size(3), dy.dim_size(3)};
+    const int64_t co = s.co;
     OP_REQUIRES(context, dy.dim_size(0) == s.n && dy.dim_size(1) == s.h && dy.dim_size(2) == s.w,
                 errors::InvalidArgument("Conv3x3WeightGradient: dy ", dy.shape().DebugString(),
                                         " does not match x ", x.shape().DebugString()));
-    const bool thin = (s.ci == 3 || s.ci == 16) && co == 16 && s.w % 16 == 0;
+    const bool thin = UsesThinPath(s);
     const bool wide = s.ci > 0 && s.ci % 16 == 0 && co > 0;
     OP_REQUIRES(context, thin || wide,
                 errors::InvalidArgument("Conv3x3WeightGradient: needs a multiple of 16 input "
@@ -498,7 +544,7 @@ class Conv3x3WeightGradientOp : public OpKernel {
   static void ComputeThin(OpKernelContext* context, const uint16_t* x, const uint16_t* dy,
                           const Shape& s, float* out) {
     const int64_t jobs = s.pairs() * s.chunks();
-    const int64_t acc_size = s.ci == 16 ? 9 * 256 : 512;
+    const int64_t acc_size = s.ci == 3 ? 512 : 9 * s.ci * s.co;
     const int64_t blocks = std::min(jobs, kBlocks);
     std::vector<float> partial(blocks * acc_size, 0.0f);
     std::vector<uint16_t> zeros(s.w * 16, 0);
@@ -510,28 +556,23 @@ class Conv3x3WeightGradientOp : public OpKernel {
         const int64_t j0 = b * per_block, j1 = std::min(jobs, j0 + per_block);
         if (j0 >= j1) continue;
         float* acc = partial.data() + b * acc_size;
-        if (s.ci == 16) {
+        if (s.ci != 3) {
           Jobs16(x, dy, s, zeros.data(), j0, j1, acc);
         } else {
           Jobs3(x, dy, s, zeros.data(), j0, j1, acc);
         }
       }
     });
-    std::vector<double> total(acc_size, 0.0);
-    for (int64_t b = 0; b < blocks; ++b) {
-      for (int64_t i = 0; i < acc_size; ++i) total[i] += partial[b * acc_size + i];
-    }
-    for (int kh = 0; kh < 3; ++kh) {
-      for (int kw = 0; kw < 3; ++kw) {
-        for (int64_t ci = 0; ci < s.ci; ++ci) {
-          for (int co = 0; co < 16; ++co) {
-            const int64_t from = s.ci == 16 ? ((kh * 3 + kw) * 16 + co) * 16 + ci
-                                            : (kh * 9 + ci * 3 + kw) * 16 + co;
-            out[((kh * 3 + kw) * s.ci + ci) * 16 + co] = static_cast<float>(total[from]);
-          }
-        }
+    // Each sum over the blocks in block order (in double), in parallel over the elements
+    // (for 3 input channels the first 27 of its 32 rows).
+    const int64_t sums = s.ci == 3 ? 27 * 16 : acc_size;
+    workers->ParallelFor(sums, blocks * 8, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        double total = 0.0;
+        for (int64_t b = 0; b < blocks; ++b) total += partial[b * acc_size + i];
+        out[ThinOutputIndex(s, i)] = static_cast<float>(total);
       }
-    }
+    });
   }
 
   // Multiples of 16 input channels, any output channels and size: PrepareWide, then
