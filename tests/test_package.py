@@ -41,14 +41,15 @@ def test_subpackages_export_their_public_names():
 
 
 def test_every_custom_op_source_is_package_data():
-    """The custom ops' C++ sources, compiled on first use (kerasnotes/ops/custom_op_build.py),
-    are package data in setup.cfg, so that an installed (not editable) package has them."""
+    """The custom ops' C++ sources and headers, compiled on first use
+    (kerasnotes/ops/custom_op_build.py), are package data in setup.cfg, so that an installed
+    (not editable) package has them."""
     config = configparser.ConfigParser()
     config.read(ROOT / "setup.cfg")
     package_data = {package: patterns.split() for package, patterns in
                     config["options.package_data"].items()}
-    sources = sorted((ROOT / "kerasnotes").rglob("*.cc"))
-    assert len(sources) >= 3  # the word2vec, batch-norm and convolution kernels
+    sources = sorted([*(ROOT / "kerasnotes").rglob("*.cc"), *(ROOT / "kerasnotes").rglob("*.h")])
+    assert len(sources) >= 4  # the word2vec, batch-norm and convolution kernels, a header
     for source in sources:
         package = ".".join(source.parent.relative_to(ROOT).parts)
         patterns = package_data.get(package, [])

@@ -6,9 +6,9 @@ TF's documented recipe: the system C++ compiler with `tf.sysconfig.get_compile_f
 
     $KERASNOTES_OPS_CACHE (default ~/.cache/kerasnotes/ops)/<tf version>-<hash>/
 
-where the hash covers the source, the compiler flags and the CPU (the build uses
-`-march=native`): a new TF version or an edited source gets a fresh build, an unchanged one
-is reused. A file lock keeps two processes from building the same library at once; the
+where the hash covers the source and the project's headers it includes (`#include "..."`,
+found next to it), the compiler flags and the CPU (the build uses `-march=native`): a new
+TF version or an edited source or header gets a fresh build, an unchanged one is reused. A file lock keeps two processes from building the same library at once; the
 library is written under a temporary name and renamed into place. `$CXX` names the
 compiler (default `c++`); when it is missing or the build fails, `load_custom_op` raises
 `KernelUnavailable` with a one-line reason.
@@ -18,6 +18,7 @@ import fcntl
 import hashlib
 import os
 import platform
+import re
 import shutil
 import subprocess
 import tempfile
@@ -74,13 +75,35 @@ def cache_key(tf_version, source_text, flags=ALL_FLAGS, cpu=None):
     return f"{tf_version}-{digest.hexdigest()[:16]}"
 
 
+_LOCAL_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.MULTILINE)
+
+
+def source_text(source):
+    """The text of `source` followed by that of each header it includes with quotes that
+    exists relative to its folder (the project's own headers; TF's resolve elsewhere), and
+    of theirs in turn, each once: what a build of `source` compiles of this project."""
+    texts, seen, pending = [], set(), [os.path.abspath(source)]
+    while pending:
+        path = pending.pop(0)
+        if path in seen:
+            continue
+        seen.add(path)
+        with open(path) as f:
+            text = f.read()
+        texts.append(text)
+        folder = os.path.dirname(path)
+        for name in _LOCAL_INCLUDE.findall(text):
+            header = os.path.normpath(os.path.join(folder, name))
+            if os.path.isfile(header):
+                pending.append(header)
+    return "\0".join(texts)
+
+
 def library_path(source, library_name, tf_version=None):
     """Where the library of `source` (a .cc path) for this TF version lives (built or not)."""
     import tensorflow as tf
 
-    with open(source) as f:
-        text = f.read()
-    key = cache_key(tf_version or tf.__version__, text)
+    key = cache_key(tf_version or tf.__version__, source_text(source))
     return os.path.join(cache_root(), key, library_name)
 
 

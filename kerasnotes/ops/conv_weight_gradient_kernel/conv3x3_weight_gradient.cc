@@ -31,78 +31,27 @@
 // process use AMX (CPUID and the Linux permission request); without it the caller uses
 // TensorFlow's Conv2DBackpropFilter.
 
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
 
-#include <cpuid.h>
-#include <immintrin.h>
-
+#include "../amx_tiles.h"
 #include "tensorflow/core/framework/op.h"
 #include "tensorflow/core/framework/op_kernel.h"
 #include "tensorflow/core/framework/shape_inference.h"
 
 using namespace tensorflow;
-
-#define KERASNOTES_AMX __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl")))
+using kerasnotes_amx::AmxUsable;
+using kerasnotes_amx::Scratch;
+using kerasnotes_amx::TileScope;
+using kerasnotes_amx::UniformTiles;
 
 namespace {
 
 constexpr int kChunk = 16;     // output rows per job
 constexpr int64_t kBlocks = 16;  // fixed work blocks (deterministic sums)
 constexpr int kMaxWidth = 4096;
-
-struct alignas(64) TileConfig {
-  uint8_t palette = 0, start_row = 0;
-  uint8_t reserved[14] = {};
-  uint16_t colsb[16] = {};
-  uint8_t rows[16] = {};
-};
-
-bool AmxUsable() {
-  static const bool usable = [] {
-    unsigned a, b, c, d;
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
-    if (!((d >> 22) & 1) || !((d >> 24) & 1)) return false;  // AMX-BF16, AMX-TILE
-    if (!__get_cpuid(1, &a, &b, &c, &d) || !((c >> 27) & 1)) return false;  // OSXSAVE
-    unsigned lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    if (((lo >> 17) & 3) != 3) return false;  // XTILECFG, XTILEDATA enabled by the OS
-    // Linux: a process asks for the tile data state once (ARCH_REQ_XCOMP_PERM).
-    return syscall(SYS_arch_prctl, 0x1023, 18) == 0;
-  }();
-  return usable;
-}
-
-// Saves the thread's tile configuration, sets one with `tiles` tiles of 16 rows x 64 bytes;
-// the destructor restores the saved one (or releases the tiles if there was none).
-class TileScope {
- public:
-  KERASNOTES_AMX explicit TileScope(int tiles) {
-    _tile_storeconfig(&saved_);
-    TileConfig config;
-    config.palette = 1;
-    for (int i = 0; i < tiles; ++i) {
-      config.rows[i] = 16;
-      config.colsb[i] = 64;
-    }
-    _tile_loadconfig(&config);
-  }
-  KERASNOTES_AMX ~TileScope() {
-    if (saved_.palette != 0) {
-      _tile_loadconfig(&saved_);
-    } else {
-      _tile_release();
-    }
-  }
-
- private:
-  TileConfig saved_;
-};
 
 // 16 channels of two images at one pixel -> 16 32-bit pairs (low half: the first image).
 KERASNOTES_AMX inline __m512i Pair16(const uint16_t* a, const uint16_t* b) {
@@ -172,18 +121,6 @@ inline const uint16_t* Row(const uint16_t* t, const Shape& s, int64_t c, int64_t
   return t + ((image * s.h + h) * s.w) * c;
 }
 
-// Scratch buffer `slot` of this thread, at least `size` 32-bit words, 64-byte aligned (kept
-// between calls, so that the pages are not faulted in again at every call; the 3-channel
-// path's over-read rows stay inside it and are zero or finite). The alignment puts each
-// 64-byte tile row in one cache line: from an unaligned buffer the 16 -> 16 path ran ~20%
-// slower.
-uint32_t* Scratch(int slot, int64_t size) {
-  thread_local std::vector<uint32_t> buffers[2];
-  if (static_cast<int64_t>(buffers[slot].size()) < size + 16) buffers[slot].assign(size + 16, 0u);
-  const auto address = reinterpret_cast<uintptr_t>(buffers[slot].data());
-  return reinterpret_cast<uint32_t*>((address + 63) & ~static_cast<uintptr_t>(63));
-}
-
 // The accumulators of a tap group in tiles 0-5 (group 0: taps 0-5) or 0-2 (group 1: taps
 // 6-8), from or to c = acc + first tap * 256 ([tap][16][16] float).
 KERASNOTES_AMX inline void LoadTapAccumulators(const float* c, int group) {
@@ -247,7 +184,7 @@ KERASNOTES_AMX void Jobs16(const uint16_t* x, const uint16_t* dy, const Shape& s
   uint32_t* dt = Scratch(1, co_blocks * dblock);
   int64_t offsets[9];  // tap (kh, kw) reads the interleaved row r + kh at pixel w + kw
   for (int tap = 0; tap < 9; ++tap) offsets[tap] = (tap / 3) * xrow + (tap % 3) * 16;
-  TileScope scope(8);
+  TileScope scope(UniformTiles(8));
   for (int64_t job = job0; job < job1; ++job) {
     const int64_t p = job / s.chunks(), h0 = (job % s.chunks()) * kChunk;
     const int64_t rows = std::min<int64_t>(kChunk, s.h - h0);
@@ -315,7 +252,7 @@ KERASNOTES_AMX void Jobs3(const uint16_t* x, const uint16_t* dy, const Shape& s,
   for (int c = 0; c < 3; ++c) {
     for (int i = 0; i < 32; ++i) index[c][i] = static_cast<uint16_t>(i < 16 ? 3 * i + c : 0);
   }
-  TileScope scope(5);
+  TileScope scope(UniformTiles(5));
   for (int64_t job = job0; job < job1; ++job) {
     const int64_t p = job / s.chunks(), h0 = (job % s.chunks()) * kChunk;
     const int64_t rows = std::min<int64_t>(kChunk, s.h - h0);
@@ -459,7 +396,7 @@ KERASNOTES_AMX void MultiplyWide(const uint32_t* xs, const uint32_t* ds, const W
   const int64_t Wp = s.wp(), grid = s.grid(), blocks = s.position_blocks();
   int64_t offsets[9];  // tap (kh, kw) reads x at q + (kh - 1) * Wp + (kw - 1)
   for (int tap = 0; tap < 9; ++tap) offsets[tap] = ((tap / 3 - 1) * Wp + (tap % 3 - 1)) * 16;
-  TileScope scope(8);
+  TileScope scope(UniformTiles(8));
   for (int64_t p = p0; p < p1; ++p) {
     const uint32_t* xp = xs + (ci_block * s.pairs() + p) * grid * 16 + (16 + Wp) * 16;
     const uint32_t* dp = ds + (co_block * s.pairs() + p) * blocks * 256;
