@@ -1,5 +1,5 @@
 """Builds a C++ TensorFlow custom op of kerasnotes on first use into a per-user cache, and
-loads it (the word2vec kernel and the batch-norm + ReLU gradient kernel use it).
+loads it (the word2vec, batch-norm + ReLU and convolution kernels use it).
 
 TF's documented recipe: the system C++ compiler with `tf.sysconfig.get_compile_flags()` and
 `get_link_flags()`, loaded with `tf.load_op_library`. The library goes to
@@ -8,10 +8,11 @@ TF's documented recipe: the system C++ compiler with `tf.sysconfig.get_compile_f
 
 where the hash covers the source and the project's headers it includes (`#include "..."`,
 found next to it), the compiler flags and the CPU (the build uses `-march=native`): a new
-TF version or an edited source or header gets a fresh build, an unchanged one is reused. A file lock keeps two processes from building the same library at once; the
-library is written under a temporary name and renamed into place. `$CXX` names the
-compiler (default `c++`); when it is missing or the build fails, `load_custom_op` raises
-`KernelUnavailable` with a one-line reason.
+TF version or an edited source or header gets a fresh build, an unchanged one is reused. A
+file lock keeps two processes from building the same library at once; the library is
+written under a temporary name and renamed into place. `$CXX` names the compiler (default
+`c++`); when it is missing or the build fails, `load_custom_op` raises `KernelUnavailable`
+with a one-line reason.
 """
 
 import fcntl
