@@ -1,7 +1,7 @@
-// Intel AMX plumbing shared by kerasnotes' convolution kernels (conv_weight_gradient_kernel,
-// conv_forward_kernel): whether this process may use AMX, a scope that sets a tile
-// configuration and restores the thread's previous one (oneDNN uses AMX on the same
-// threads), and 64-byte aligned per-thread scratch buffers.
+// Intel AMX plumbing for kerasnotes' C++ kernels (conv_weight_gradient_kernel): whether this
+// process may use AMX, a scope that sets a tile configuration and restores the thread's
+// previous one (oneDNN uses AMX on the same threads), and 64-byte aligned per-thread scratch
+// buffers.
 
 #ifndef KERASNOTES_OPS_AMX_TILES_H_
 #define KERASNOTES_OPS_AMX_TILES_H_
