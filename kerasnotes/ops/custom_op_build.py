@@ -141,7 +141,8 @@ def build_library(path, cxx, source):
                 result = subprocess.run(command, capture_output=True, text=True, timeout=600)
                 if result.returncode == 0:
                     break
-                lines = [line for line in result.stderr.splitlines() if "error" in line]
+                lines = [line for line in result.stderr.splitlines()
+                         if "error" in line.lower()]  # g++'s and the assembler's
                 first_error = first_error or (lines or ["?"])[0][:200]
             else:
                 raise KernelUnavailable(f"the C++ build failed: {first_error}")

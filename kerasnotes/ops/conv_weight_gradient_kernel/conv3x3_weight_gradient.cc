@@ -191,28 +191,25 @@ KERASNOTES_AMX void Jobs16(const uint16_t* x, const uint16_t* dy, const Shape& s
     for (int64_t r = 0; r < rows + 2; ++r) {  // x rows h0 - 1 .. h0 + rows, pairs, padded
       const uint16_t* x0 = Row(x, s, s.ci, 2 * p, h0 + r - 1, zeros);
       const uint16_t* x1 = Row(x, s, s.ci, 2 * p + 1, h0 + r - 1, zeros);
-      const int64_t step = x0 == zeros ? 0 : s.ci, step1 = x1 == zeros ? 0 : s.ci;
       for (int64_t cb = 0; cb < ci_blocks; ++cb) {
         uint32_t* out = xi + cb * xblock + r * xrow;
-        const int64_t c0 = step == 0 ? 0 : cb * 16, c1 = step1 == 0 ? 0 : cb * 16;
         std::memset(out, 0, 64);
         std::memset(out + (W + 1) * 16, 0, 64);
         for (int64_t w = 0; w < W; ++w) {
           _mm512_storeu_si512(out + (w + 1) * 16,
-                              Pair16(x0 + w * step + c0, x1 + w * step1 + c1));
+                              Pair16(x0 + w * s.ci + cb * 16, x1 + w * s.ci + cb * 16));
         }
       }
     }
     for (int64_t r = 0; r < rows; ++r) {  // dy blocks, transposed: [co][16 pixels] pairs
       const uint16_t* d0 = Row(dy, s, s.co, 2 * p, h0 + r, zeros);
       const uint16_t* d1 = Row(dy, s, s.co, 2 * p + 1, h0 + r, zeros);
-      const int64_t step = d0 == zeros ? 0 : s.co, step1 = d1 == zeros ? 0 : s.co;
       for (int64_t ob = 0; ob < co_blocks; ++ob) {
-        const int64_t c0 = step == 0 ? 0 : ob * 16, c1 = step1 == 0 ? 0 : ob * 16;
         for (int64_t b = 0; b < blocks; ++b) {
           __m512i t[16];
           for (int i = 0; i < 16; ++i) {
-            t[i] = Pair16(d0 + (b * 16 + i) * step + c0, d1 + (b * 16 + i) * step1 + c1);
+            const int64_t at = (b * 16 + i) * s.co + ob * 16;
+            t[i] = Pair16(d0 + at, d1 + at);
           }
           Transpose16(t);
           uint32_t* out = dt + ob * dblock + (r * blocks + b) * 256;
@@ -484,7 +481,7 @@ class Conv3x3WeightGradientOp : public OpKernel {
     const int64_t acc_size = s.ci == 3 ? 512 : 9 * s.ci * s.co;
     const int64_t blocks = std::min(jobs, kBlocks);
     std::vector<float> partial(blocks * acc_size, 0.0f);
-    std::vector<uint16_t> zeros(s.w * 16, 0);
+    std::vector<uint16_t> zeros(s.w * std::max<int64_t>({16, s.ci, s.co}), 0);  // a zero row
     const int64_t per_block = (jobs + blocks - 1) / blocks;
     auto* workers = context->device()->tensorflow_cpu_worker_threads()->workers;
     const int64_t cost = 1000000000;  // one task per block: even shares on any threads
