@@ -1,5 +1,6 @@
 """The SSD loss: softmax cross-entropy over anchor classes + masked L1 on box offsets."""
 
+import logging
 import numbers
 
 import keras
@@ -7,6 +8,9 @@ import tensorflow as tf
 from keras import ops
 
 from kerasnotes.losses.softmax_cross_entropy import softmax_cross_entropy
+
+_LOG = logging.getLogger(__name__)
+_KERNEL = {}  # "ops": the loaded kernel module, or None when it is unavailable here
 
 TARGET_KEYS = ("class_labels", "bbox_offsets", "bbox_mask")
 PREDICTION_KEYS = ("class_logits", "bbox_offsets")
@@ -145,6 +149,19 @@ def ssd_loss(y_true, y_pred, negative_ratio=None):
     return (selected + ops.sum(box_error, axis=1)) / normalizer
 
 
+def _kernel():
+    """The SSD loss kernel's op module, or None (logged once) when it cannot be built."""
+    if "ops" not in _KERNEL:
+        from kerasnotes.ops.ssd_loss_kernel import KernelUnavailable, load_ssd_loss_kernel
+        try:
+            _KERNEL["ops"] = load_ssd_loss_kernel()
+        except KernelUnavailable as error:
+            _LOG.warning("compiled_ssd_loss: the C++ kernel is unavailable (%s); using XLA",
+                         error)
+            _KERNEL["ops"] = None
+    return _KERNEL["ops"]
+
+
 @tf.function(jit_compile=True)
 def _losses_and_gradients(labels, target, mask, logits, offsets, negative_ratio):
     with tf.GradientTape() as tape:
@@ -155,16 +172,25 @@ def _losses_and_gradients(labels, target, mask, logits, offsets, negative_ratio)
     return (losses, *tape.gradient(total, [logits, offsets]))
 
 
-def compiled_ssd_loss(y_true, y_pred, negative_ratio=None):
-    """`ssd_loss`, values and gradient, computed in one XLA computation.
+def _kernel_losses_and_gradients(ops, labels, target, mask, logits, offsets, negative_ratio):
+    return ops.ssd_loss_with_gradient(
+        tf.cast(labels, tf.int32), tf.cast(target, tf.float32), tf.cast(mask, tf.float32),
+        logits, offsets, hard_negatives=negative_ratio is not None,
+        negative_ratio=0.0 if negative_ratio is None else negative_ratio)
 
-    The loss is ~40 small ops on `(batch, A)` tensors, each reading and writing memory; XLA
-    fuses them (forward and backward) into a few loops. The gradient `g_i = d l_i / d y_i`
-    of each image's loss with respect to its own predictions is computed with the value
-    (image `i`'s loss depends on image `i`'s predictions only), and the backward pass
-    multiplies it by the incoming gradient: `d(sum_i u_i l_i)/d y_i = u_i g_i`. Same values
-    and gradients as `ssd_loss` (float32 rounding aside); shapes may be unknown (one
-    compilation per batch shape).
+
+def compiled_ssd_loss(y_true, y_pred, negative_ratio=None):
+    """`ssd_loss`, values and gradient, computed in one fused computation.
+
+    The loss is ~40 small ops on `(batch, A)` tensors, each reading and writing memory.
+    Here they run as one computation, forward and backward: the C++ kernel
+    `SsdLossWithGradient` (kerasnotes/ops/ssd_loss_kernel: one loop per image, the hard
+    negatives by one partial sort) for float32 predictions on a machine without a GPU,
+    else one XLA computation. The gradient `g_i = d l_i / d y_i` of each image's loss with
+    respect to its own predictions is computed with the value (image `i`'s loss depends on
+    image `i`'s predictions only), and the backward pass multiplies it by the incoming
+    gradient: `d(sum_i u_i l_i)/d y_i = u_i g_i`. Same values and gradients as `ssd_loss`
+    (float32 rounding aside); shapes may be unknown (XLA: one compilation per batch shape).
 
     Example:
 
@@ -174,10 +200,16 @@ def compiled_ssd_loss(y_true, y_pred, negative_ratio=None):
     _checked_inputs(y_true, y_pred)  # the errors in one line, before tracing
     logits = tf.convert_to_tensor(y_pred["class_logits"])
     offsets = tf.convert_to_tensor(y_pred["bbox_offsets"])
-    losses, logits_gradient, offsets_gradient = _losses_and_gradients(
-        tf.convert_to_tensor(y_true["class_labels"]), tf.convert_to_tensor(y_true["bbox_offsets"]),
-        tf.convert_to_tensor(y_true["bbox_mask"]), tf.stop_gradient(logits),
-        tf.stop_gradient(offsets), negative_ratio)
+    inputs = (tf.convert_to_tensor(y_true["class_labels"]),
+              tf.convert_to_tensor(y_true["bbox_offsets"]),
+              tf.convert_to_tensor(y_true["bbox_mask"]), tf.stop_gradient(logits),
+              tf.stop_gradient(offsets), negative_ratio)
+    ops = (_kernel() if logits.dtype == tf.float32 and offsets.dtype == tf.float32
+           and not tf.config.list_logical_devices("GPU") else None)
+    if ops is not None:
+        losses, logits_gradient, offsets_gradient = _kernel_losses_and_gradients(ops, *inputs)
+    else:
+        losses, logits_gradient, offsets_gradient = _losses_and_gradients(*inputs)
 
     @tf.custom_gradient
     def with_gradient(logits, offsets):
@@ -198,9 +230,9 @@ class SSDLoss(keras.losses.Loss):
 
     Args:
         negative_ratio: `None` (d2l) or hard negatives per positive (see `ssd_loss`).
-        jit_compile: compute the loss and its gradient in one XLA computation
-            (`compiled_ssd_loss`: value and gradient 1.6x faster than op by op at TinySSD's
-            128 and 256 shapes, same values) or op by op (`ssd_loss`).
+        jit_compile: compute the loss and its gradient in one fused computation
+            (`compiled_ssd_loss`: the C++ kernel for float32, else XLA; same values) or op
+            by op (`ssd_loss`).
         reduction: Keras loss reduction (default `"sum_over_batch_size"`).
         name: name of the loss.
         dtype: dtype of the computation.
