@@ -117,13 +117,7 @@ def check_equal(ours, theirs, dtype):
     """Largest difference relative to the largest value, over the outputs; bfloat16 allows
     one unit in the last place (at most 2^-7 of the value), float32 1e-4."""
     limit = 2.0 ** -7 if dtype == tf.bfloat16 else 1e-4
-    worst = 0.0
-    for a, b in zip(tf.nest.flatten(ours), tf.nest.flatten(theirs), strict=True):
-        a, b = np.array(tf.cast(a, tf.float32)), np.array(tf.cast(b, tf.float32))
-        worst = max(worst, float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-30)))
-    if worst > limit:
-        raise SystemExit(f"error: ours and TF's ops differ by {worst:.2e} (limit {limit:.0e})")
-    return worst
+    return harness.check_close(ours, theirs, limit, "ours and TF's ops")
 
 
 def main(argv=None):

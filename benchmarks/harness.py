@@ -84,6 +84,27 @@ def print_ratios(times, baseline, items=1, unit="items/s"):
               f"({' '.join(f'{r:.2f}' for r in per_round)})")
 
 
+def check_close(ours, theirs, limit, sides="ours and the reference"):
+    """The largest difference between paired outputs (tensors or arrays, nested alike)
+    relative to the largest value of `theirs`, computed in float32; above `limit` the run
+    ends with one `error:` line naming `sides`."""
+    worst = 0.0
+    for a, b in zip(_leaves(ours), _leaves(theirs), strict=True):
+        a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
+        worst = max(worst, float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-30)))
+    if worst > limit:
+        raise SystemExit(f"error: {sides} differ by {worst:.2e} (limit {limit:.0e})")
+    return worst
+
+
+def _leaves(outputs):
+    if isinstance(outputs, (list, tuple)):
+        return [leaf for output in outputs for leaf in _leaves(output)]
+    if isinstance(outputs, dict):
+        return [leaf for key in sorted(outputs) for leaf in _leaves(outputs[key])]
+    return [np.asarray(outputs.numpy() if hasattr(outputs, "numpy") else outputs)]
+
+
 def print_target(what, figure, goal, unit="x"):
     """The closing line of a speed benchmark: `target: <what> <figure> (goal <goal>)`.
     Three significant digits, one decimal for a percentage (49.96% is not printed as 50%)."""

@@ -44,17 +44,6 @@ def make_inputs(batch, anchors, classes=5, positive_share=0.01, seed=0):
     return [tf.constant(v) for v in (labels, target, mask, logits, offsets)]
 
 
-def check_equal(ours, theirs):
-    """Largest difference relative to the largest value over the outputs (limit 1e-5)."""
-    worst = 0.0
-    for a, b in zip(ours, theirs, strict=True):
-        a, b = np.asarray(a), np.asarray(b)
-        worst = max(worst, float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-30)))
-    if worst > 1e-5:
-        raise SystemExit(f"error: the kernel and XLA differ by {worst:.2e} (limit 1e-05)")
-    return worst
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     harness.add_int_flags(parser, size=(256, "TinySSD's input size"),
@@ -74,7 +63,7 @@ def main(argv=None):
         xla = tf.function(lambda: ssd_loss_module._losses_and_gradients(*inputs, ratio))
         ours = tf.function(lambda: ssd_loss_module._kernel_losses_and_gradients(
             ops, *inputs, ratio))
-        worst = check_equal(ours(), xla())
+        worst = harness.check_close(ours(), xla(), 1e-5, "the kernel and XLA")
         print(f"TinySSD {args.size}x{args.size}: {anchors} anchors, batch {args.batch}, "
               f"negative ratio {ratio:g} (outputs equal to {worst:.1e} of their largest "
               f"value); medians of {args.rounds} rounds of {args.steps} calls")

@@ -1,5 +1,7 @@
 """The SSD loss against a NumPy computation, and its gradients."""
 
+import importlib
+
 import keras
 import numpy as np
 import pytest
@@ -12,7 +14,12 @@ from kerasnotes.losses.ssd_loss import (
     hardest_negatives,
     ssd_loss,
 )
+from kerasnotes.ops import custom_op_build
+from kerasnotes.ops.ssd_loss_kernel import load_ssd_loss_kernel
 from tests.test_case import assert_same_values_and_gradients, random_inputs
+
+# The module, not the function of the same name that kerasnotes.losses exports.
+ssd_loss_module = importlib.import_module("kerasnotes.losses.ssd_loss")
 
 
 def numpy_ssd_loss(labels, target, mask, logits, offsets):
@@ -215,8 +222,21 @@ def test_hardest_negatives_hand_worked():
     assert np.asarray(none).tolist() == [[False] * 5, [False, False, False, True, False]]
 
 
+@pytest.fixture(params=["kernel", "xla"])
+def loss_path(request, monkeypatch):
+    """`compiled_ssd_loss` by the C++ kernel (skipped without a compiler), or by XLA as
+    where the kernel is unavailable."""
+    kernel = None
+    if request.param == "kernel":
+        if custom_op_build.compiler() is None:
+            pytest.skip("no C++ compiler")
+        kernel = load_ssd_loss_kernel()
+    monkeypatch.setitem(ssd_loss_module._KERNEL, "ops", kernel)
+    return request.param
+
+
 @pytest.mark.parametrize("ratio", [None, 3.0, 0.5])
-def test_compiled_loss_equals_ssd_loss_in_values_and_gradients(ratio):
+def test_compiled_loss_equals_ssd_loss_in_values_and_gradients(ratio, loss_path):
     # Several images, each with its own number of positives (0 to 12 of 40 anchors) and
     # tied losses, weighted per image so the backward pass's u_i * g_i is checked too.
     rng = np.random.default_rng(7)
@@ -241,6 +261,10 @@ def test_compiled_loss_equals_ssd_loss_in_values_and_gradients(ratio):
     expected = losses_and_gradients(ssd_loss, tf.constant(logits), tf.constant(offsets))
     compiled = losses_and_gradients(compiled_ssd_loss, tf.constant(logits),
                                     tf.constant(offsets))
+    graph = losses_and_gradients.get_concrete_function(
+        compiled_ssd_loss, tf.constant(logits), tf.constant(offsets)).graph
+    kernel_ops = [op for op in graph.get_operations() if op.type == "SsdLossWithGradient"]
+    assert bool(kernel_ops) == (loss_path == "kernel")
     for want, got in zip(expected, compiled, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
     if ratio is not None:

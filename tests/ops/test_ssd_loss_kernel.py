@@ -1,5 +1,5 @@
 """The SSD loss kernel (`SsdLossWithGradient`) against `ssd_loss` and its TF gradients, and
-`compiled_ssd_loss` by both of its paths (the kernel, XLA)."""
+when `compiled_ssd_loss` uses it (tests/losses/test_ssd_loss.py checks it by both paths)."""
 
 import importlib
 
@@ -133,40 +133,6 @@ def test_kernel_rejects_mismatched_shapes(ops):
     with pytest.raises(tf.errors.InvalidArgumentError, match="labels \\[2,9\\] do not match"):
         ops.ssd_loss_with_gradient(labels[:, :9], target, mask, logits, offsets,
                                    hard_negatives=True, negative_ratio=3.0)
-
-
-@pytest.fixture(params=["kernel", "xla"])
-def path(request, ops, monkeypatch):
-    """`compiled_ssd_loss` by the kernel, or by XLA as where the kernel is unavailable."""
-    monkeypatch.setitem(ssd_loss_module._KERNEL, "ops", ops if request.param == "kernel"
-                        else None)
-    return request.param
-
-
-@pytest.mark.parametrize("ratio", [None, 3.0])
-def test_compiled_loss_by_either_path_equals_ssd_loss(path, ratio):
-    labels, target, mask, logits, offsets = batch(seed=17)
-    y_true = {"class_labels": labels, "bbox_offsets": target, "bbox_mask": mask}
-    weights = tf.constant(np.linspace(0.5, 2.0, len(labels)), tf.float32)
-
-    @tf.function
-    def losses_and_gradients(loss_fn, logits, offsets):
-        with tf.GradientTape() as tape:
-            tape.watch([logits, offsets])
-            losses = loss_fn(y_true, {"class_logits": logits, "bbox_offsets": offsets}, ratio)
-            total = tf.reduce_sum(weights * losses)
-        return (losses, *tape.gradient(total, [logits, offsets]))
-
-    expected = losses_and_gradients(ssd_loss_module.ssd_loss, tf.constant(logits),
-                                    tf.constant(offsets))
-    compiled = losses_and_gradients(ssd_loss_module.compiled_ssd_loss, tf.constant(logits),
-                                    tf.constant(offsets))
-    ops_in_graph = {op.type for op in losses_and_gradients.get_concrete_function(
-        ssd_loss_module.compiled_ssd_loss, tf.constant(logits),
-        tf.constant(offsets)).graph.get_operations()}
-    assert ("SsdLossWithGradient" in ops_in_graph) == (path == "kernel")
-    for want, got in zip(expected, compiled, strict=True):
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
 
 
 def test_bfloat16_predictions_take_the_xla_path(ops):
