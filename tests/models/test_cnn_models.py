@@ -7,6 +7,7 @@ d2l's figures computed by hand. The plain builders (`PLAIN_MODELS`) are also the
 of benchmarks/cnn_throughput.py.
 """
 
+import keras
 import numpy as np
 import pytest
 
@@ -34,6 +35,9 @@ SMALL_CONFIGS = {
 
 @pytest.mark.parametrize("name", sorted(SMALL_CONFIGS))
 def test_model_checks(name, tmp_path):
+    # Seeded: the narrow NiN ends in ReLU, and about 1 initialization in 20 outputs zeros
+    # for every input (seeds 13 and 27 of 0-39), so that no weight gets a gradient.
+    keras.utils.set_random_seed(0)
     config = SMALL_CONFIGS[name]
     model = PLAIN_MODELS[name][0](**config)
     run_model_checks(model, (2, *config["input_shape"]), tmp_path,
