@@ -6,6 +6,7 @@ import numbers
 import keras
 import tensorflow as tf
 from keras import ops
+from tensorflow.python.ops import control_flow_util
 
 from kerasnotes.losses.softmax_cross_entropy import softmax_cross_entropy
 
@@ -172,6 +173,12 @@ def _losses_and_gradients(labels, target, mask, logits, offsets, negative_ratio)
     return (losses, *tape.gradient(total, [logits, offsets]))
 
 
+def _in_xla_computation():
+    """Whether the graph being built is compiled by XLA (a `jit_compile=True` function or
+    one inside it), which has no kernel for a custom op."""
+    return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+
+
 def _kernel_losses_and_gradients(ops, labels, target, mask, logits, offsets, negative_ratio):
     return ops.ssd_loss_with_gradient(
         tf.cast(labels, tf.int32), tf.cast(target, tf.float32), tf.cast(mask, tf.float32),
@@ -186,10 +193,11 @@ def compiled_ssd_loss(y_true, y_pred, negative_ratio=None):
     Here they run as one computation, forward and backward: the C++ kernel
     `SsdLossWithGradient` (kerasnotes/ops/ssd_loss_kernel: one loop per image, the hard
     negatives by one partial sort) for float32 predictions on a machine without a GPU,
-    else one XLA computation. The gradient `g_i = d l_i / d y_i` of each image's loss with
-    respect to its own predictions is computed with the value (image `i`'s loss depends on
-    image `i`'s predictions only), and the backward pass multiplies it by the incoming
-    gradient: `d(sum_i u_i l_i)/d y_i = u_i g_i`. Same values and gradients as `ssd_loss`
+    else (and inside a `jit_compile=True` function) one XLA computation. The gradient
+    `g_i = d l_i / d y_i` of each image's loss with respect to its own predictions is
+    computed with the value (image `i`'s loss depends on image `i`'s predictions only), and
+    the backward pass multiplies it by the incoming gradient:
+    `d(sum_i u_i l_i)/d y_i = u_i g_i`. Same values and gradients as `ssd_loss`
     (float32 rounding aside); shapes may be unknown (XLA: one compilation per batch shape).
 
     Example:
@@ -205,7 +213,8 @@ def compiled_ssd_loss(y_true, y_pred, negative_ratio=None):
               tf.convert_to_tensor(y_true["bbox_mask"]), tf.stop_gradient(logits),
               tf.stop_gradient(offsets), negative_ratio)
     ops = (_kernel() if logits.dtype == tf.float32 and offsets.dtype == tf.float32
-           and not tf.config.list_logical_devices("GPU") else None)
+           and not tf.config.list_logical_devices("GPU") and not _in_xla_computation()
+           else None)
     if ops is not None:
         losses, logits_gradient, offsets_gradient = _kernel_losses_and_gradients(ops, *inputs)
     else:

@@ -161,3 +161,23 @@ def test_without_a_compiler_the_loss_warns_once_and_uses_xla(tmp_path, monkeypat
                                        rtol=1e-5)
     warnings = [r.getMessage() for r in caplog.records if "compiled_ssd_loss" in r.getMessage()]
     assert len(warnings) == 1 and "no C++ compiler" in warnings[0] and "using XLA" in warnings[0]
+
+
+def test_inside_a_jit_compiled_function_the_loss_takes_the_xla_path(ops):
+    # XLA has no kernel for a custom op: a user's jit_compile=True step must still work.
+    labels, target, mask, logits, offsets = batch(seed=29, images=2, anchors=20)
+    y_true = {"class_labels": labels, "bbox_offsets": target, "bbox_mask": mask}
+
+    @tf.function(jit_compile=True)
+    def loss_and_gradient(logits):
+        with tf.GradientTape() as tape:
+            tape.watch(logits)
+            losses = ssd_loss_module.compiled_ssd_loss(
+                y_true, {"class_logits": logits, "bbox_offsets": offsets}, 3.0)
+            total = tf.reduce_sum(losses)
+        return losses, tape.gradient(total, logits)
+
+    losses, gradient = loss_and_gradient(tf.constant(logits))
+    want = reference(labels, target, mask, logits, offsets, 3.0)
+    np.testing.assert_allclose(losses, want[0], rtol=1e-5)
+    np.testing.assert_allclose(gradient, want[1], rtol=1e-5, atol=1e-7)
