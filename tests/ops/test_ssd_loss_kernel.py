@@ -133,6 +133,9 @@ def test_kernel_rejects_mismatched_shapes(ops):
     with pytest.raises(tf.errors.InvalidArgumentError, match="labels \\[2,9\\] do not match"):
         ops.ssd_loss_with_gradient(labels[:, :9], target, mask, logits, offsets,
                                    hard_negatives=True, negative_ratio=3.0)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="at least one class"):
+        ops.ssd_loss_with_gradient(labels, target, mask, logits[:, :, :0], offsets,
+                                   hard_negatives=True, negative_ratio=3.0)
 
 
 def test_bfloat16_predictions_take_the_xla_path(ops):

@@ -135,6 +135,10 @@ class SsdLossWithGradientOp : public OpKernel {
                 errors::InvalidArgument("SsdLossWithGradient: labels ",
                                         labels_t.shape().DebugString(), " do not match logits ",
                                         logits_t.shape().DebugString()));
+    OP_REQUIRES(context, C > 0 || B * A == 0,  // each anchor's row is read from its start
+                errors::InvalidArgument("SsdLossWithGradient: logits need at least one class "
+                                        "(the background); received ",
+                                        logits_t.shape().DebugString()));
     const TensorShape box_shape({B, 4 * A});
     for (const Tensor* t : {&target_t, &mask_t, &offsets_t}) {
       OP_REQUIRES(context, t->shape() == box_shape,
