@@ -8,6 +8,8 @@ parts.
     python -m benchmarks.word2vec_throughput --implementation fused_tf      # no kernel
     python -m benchmarks.word2vec_throughput --implementation keras --lr 0.01  # the notes'
     python -m benchmarks.word2vec_throughput --epochs 1 --rounds 1 --no-fasttext  # smoke run
+    python -m benchmarks.word2vec_throughput --model cbow --loss hierarchical --tree gensim \
+        --epochs 5 --rounds 20 --no-fasttext      # the HS training alone, on gensim's tree
     python -m benchmarks.word2vec_throughput --parts [--sentences 10000] [--repeats 3]
     python -m benchmarks.word2vec_throughput --parts --sentences 300 --repeats 1  # smoke run
 
@@ -117,6 +119,23 @@ def gensim_keep_probabilities(counts, t):
     return np.where(counts > 0, np.minimum(keep, 1.0), 1.0).astype(np.float32)
 
 
+def tree_arrays(tree, tokens):
+    """`(paths, codes, lengths)` for `tokens` (kerasnotes' vocabulary) from a peer's Huffman
+    tree `{word: [inner nodes from the root, codes]}`, as `SamplingTables` holds them. A
+    token the peer's tree lacks (`<unk>`, which never occurs in the corpus) gets the path of
+    the tree's shortest code, so that every row stays a valid path."""
+    shortest = min(tree.values(), key=lambda path_code: len(path_code[0]))
+    rows = [tree.get(token, shortest) for token in tokens]
+    depth = max(len(path) for path, _ in rows)
+    paths = np.zeros((len(tokens), depth), np.int32)
+    codes = np.zeros((len(tokens), depth), np.int32)
+    lengths = np.array([len(path) for path, _ in rows], np.int32)
+    for i, (path, code) in enumerate(rows):
+        paths[i, :len(path)] = path
+        codes[i, :len(code)] = code
+    return paths, codes, lengths
+
+
 def train_kerasnotes(corpus, args, seed):
     backend = "tf" if args.implementation == "fused_tf" else "kernel"
     model = FusedWord2Vec(corpus.counts, 100, model=args.model, loss=args.loss, window=5,
@@ -124,6 +143,12 @@ def train_kerasnotes(corpus, args, seed):
                           seed=seed)
     if args.subsampling == "gensim":
         model.tables.keep = gensim_keep_probabilities(corpus.counts, 1e-4)
+    if args.loss == "hierarchical" and getattr(args, "peer_tree", None) is not None:
+        paths, codes, lengths = tree_arrays(args.peer_tree, corpus.vocabulary.tokens)
+        if paths.max() >= model.tables.output_rows:
+            raise SystemExit("error: --tree gensim: gensim's tree has more inner nodes than "
+                             "kerasnotes' vocabulary has rows")
+        model.tables.paths, model.tables.codes, model.tables.lengths = paths, codes, lengths
     splits = sentence_splits(corpus.sentence_ids)
     total = args.epochs * corpus.num_tokens
     kept = raw = 0
@@ -202,6 +227,11 @@ def main():
                         help="start of the linear decay, every side (default 0.1)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tree", choices=["ours", "gensim"], default="ours",
+                        help="hierarchical softmax: kerasnotes' own Huffman tree (default) or "
+                             "gensim's. Both are optimal and differ only in how they break "
+                             "ties among equal counts, which moves WordSim-353 by up to "
+                             "~0.05 (RESULTS.md); `gensim` compares the training alone")
     parser.add_argument("--no-fasttext", dest="fasttext", action="store_false",
                         help="gensim only (fastText: pip fasttext-wheel in --peer-python)")
     harness.add_peer_python(parser)
@@ -232,6 +262,7 @@ def main():
             worker(op="setup", corpus=args.corpus)
             corpus = load_ptb_corpus(args.corpus, min_count=5)
             pairs = worker(op="word_pairs")
+            args.peer_tree = worker(op="huffman_tree") if args.tree == "gensim" else None
             for loss in losses:
                 for model in models:
                     mode = argparse.Namespace(**{**vars(args), "model": model, "loss": loss})
@@ -303,7 +334,9 @@ def compare(args, corpus, worker, peers, pairs):
     name = MODES[args.model, args.loss][0]
     print(f"\n{name}: {args.corpus}: {corpus.num_tokens} tokens, vocabulary "
           f"{len(corpus.vocabulary)}; {args.model}, {args.loss}, {args.epochs} epoch(s), "
-          f"{args.threads} threads, lr {args.lr}", flush=True)
+          f"{args.threads} threads, lr {args.lr}"
+          + (", kerasnotes on gensim's Huffman tree" if args.loss == "hierarchical"
+             and args.tree == "gensim" else ""), flush=True)
     ours_train = train_keras if args.implementation == "keras" else train_kerasnotes
     if args.implementation == "fused_tf":
         print(f"input pipeline alone (NumPy examples of the TF path): "

@@ -133,6 +133,17 @@ class Peers:
                         f"{self.threads}) x {kept_fraction:.4f} kept in expectation; training "
                         f"{seconds:.2f} s, {wall:.2f} s with its vocabulary pass"}
 
+    def huffman_tree(self):
+        """gensim's Huffman tree of these sentences (min count 5, as it trains):
+        `{word: [inner nodes from the root, codes]}`."""
+        from gensim.models import Word2Vec
+
+        w2v = Word2Vec(vector_size=100, hs=1, negative=0, min_count=5)
+        w2v.build_vocab(self.sentences)
+        return {word: [w2v.wv.get_vecattr(word, "point").tolist(),
+                       w2v.wv.get_vecattr(word, "code").tolist()]
+                for word in w2v.wv.index_to_key}
+
     def neighbours(self, side, words, k=5):
         return {word: self.models[side](word, k) for word in words}
 
@@ -176,6 +187,7 @@ def main():
                        "train": lambda **request: peers[-1].train(**request),
                        "neighbours": lambda **request: peers[-1].neighbours(**request),
                        "cosines": lambda **request: peers[-1].cosines(**request),
+                       "huffman_tree": lambda: peers[-1].huffman_tree(),
                        "word_pairs": word_pairs})
     finally:
         for peer in peers:
