@@ -108,6 +108,10 @@ PROBES = ("chip", "intel", "baby", "market")
 # difference lies within this: about one training's seed-to-seed spread.
 EQUAL_MARGIN = 0.03
 D2L_CHIP = ("intel", "microprocessor", "chips")
+# Printed under a hierarchical-softmax mode's scores when each side uses its own tree.
+TREE_CAVEAT = ("  (each side trained on its own Huffman tree: both optimal, they differ in how "
+               "ties among equal counts are broken, which alone moves WordSim-353 by up to "
+               "~0.05; --tree gensim compares the training alone)")
 
 
 def gensim_keep_probabilities(counts, t):
@@ -389,6 +393,8 @@ def compare(args, corpus, worker, peers, pairs):
             for peer in peers:
                 print(f"  kerasnotes - {peer}: "
                       + quality_difference(scores["kerasnotes"], scores[peer]))
+    if args.loss == "hierarchical" and args.tree == "ours":
+        print(TREE_CAVEAT)
     return ratios
 
 
