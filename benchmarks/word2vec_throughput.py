@@ -147,7 +147,7 @@ def train_kerasnotes(corpus, args, seed):
                           seed=seed)
     if args.subsampling == "gensim":
         model.tables.keep = gensim_keep_probabilities(corpus.counts, 1e-4)
-    if args.loss == "hierarchical" and getattr(args, "peer_tree", None) is not None:
+    if args.loss == "hierarchical" and args.peer_tree is not None:
         paths, codes, lengths = tree_arrays(args.peer_tree, corpus.vocabulary.tokens)
         if paths.max() >= model.tables.output_rows:
             raise SystemExit("error: --tree gensim: gensim's tree has more inner nodes than "

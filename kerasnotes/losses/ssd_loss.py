@@ -179,8 +179,8 @@ def _in_xla_computation():
     return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
 
 
-def _kernel_losses_and_gradients(ops, labels, target, mask, logits, offsets, negative_ratio):
-    return ops.ssd_loss_with_gradient(
+def _kernel_losses_and_gradients(kernel, labels, target, mask, logits, offsets, negative_ratio):
+    return kernel.ssd_loss_with_gradient(
         tf.cast(labels, tf.int32), tf.cast(target, tf.float32), tf.cast(mask, tf.float32),
         logits, offsets, hard_negatives=negative_ratio is not None,
         negative_ratio=0.0 if negative_ratio is None else negative_ratio)
@@ -212,11 +212,12 @@ def compiled_ssd_loss(y_true, y_pred, negative_ratio=None):
               tf.convert_to_tensor(y_true["bbox_offsets"]),
               tf.convert_to_tensor(y_true["bbox_mask"]), tf.stop_gradient(logits),
               tf.stop_gradient(offsets), negative_ratio)
-    ops = (_kernel() if logits.dtype == tf.float32 and offsets.dtype == tf.float32
-           and not tf.config.list_logical_devices("GPU") and not _in_xla_computation()
-           else None)
-    if ops is not None:
-        losses, logits_gradient, offsets_gradient = _kernel_losses_and_gradients(ops, *inputs)
+    kernel = (_kernel() if logits.dtype == tf.float32 and offsets.dtype == tf.float32
+              and not tf.config.list_logical_devices("GPU") and not _in_xla_computation()
+              else None)
+    if kernel is not None:
+        losses, logits_gradient, offsets_gradient = _kernel_losses_and_gradients(kernel,
+                                                                                 *inputs)
     else:
         losses, logits_gradient, offsets_gradient = _losses_and_gradients(*inputs)
 
